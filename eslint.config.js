@@ -1,0 +1,32 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**', '.steward/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    // Module boundaries (docs/architecture.md): contracts import only zod; platform never
+    // imports features; the CLI and sdk never touch the database or the server.
+    files: ['src/contracts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../*', '!./*', 'kysely', 'fastify'] }] },
+  },
+  {
+    files: ['src/platform/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/server/**', '**/cli/**'] }] },
+  },
+  {
+    files: ['src/cli/**/*.ts', 'src/sdk/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/sql/**', '**/platform/blob/**', 'kysely', 'better-sqlite3', 'pg'] }] },
+  },
+  {
+    files: ['bin/**', '**/*.cjs'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+);

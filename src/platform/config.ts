@@ -1,0 +1,110 @@
+/**
+ * Configuration: parsed once at boot from one zod schema, frozen, and passed down.
+ * Nothing else in the code base reads `process.env`.
+ *
+ * Backends are discriminated unions (`{kind:'sqlite'} | {kind:'postgres'}`), derived from
+ * STEWARD_DATABASE_URL / STEWARD_BLOB_URL, or from the data dir for the embedded default.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+export const DatabaseConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sqlite'), path: z.string().min(1) }),
+  z.object({ kind: z.literal('postgres'), url: z.string().min(1), schema: z.string().optional() }),
+]);
+export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
+
+export const BlobConfig = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fs'), root: z.string().min(1) }),
+  z.object({
+    kind: z.literal('s3'),
+    bucket: z.string().min(1),
+    prefix: z.string().default(''),
+    endpoint: z.string().url().optional(),
+    region: z.string().default('us-east-1'),
+    /** Path-style addressing: what MinIO, s3rver and most self-hosted stores want. */
+    forcePathStyle: z.boolean().default(true),
+    accessKeyId: z.string().optional(),
+    secretAccessKey: z.string().optional(),
+  }),
+]);
+export type BlobConfig = z.infer<typeof BlobConfig>;
+
+export const ConfigSchema = z.object({
+  dataDir: z.string().min(1),
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  database: DatabaseConfig,
+  blobs: BlobConfig,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** A pending version not finalised within a day is abandoned: long enough for a 100 GB upload on a slow link. */
+  pendingTtlSeconds: z.number().int().positive().default(24 * 3600),
+  /** Blobs younger than this are never collected, so an upload that has not been referenced yet survives GC. */
+  gcGraceSeconds: z.number().int().nonnegative().default(3600),
+  /** Metadata is descriptive; 1 MiB keeps version documents cheap to serve and diff. */
+  maxMetadataBytes: z.number().int().positive().default(1024 * 1024),
+  /** Upload sessions take chunks this large at most: bounds a request, not a blob. */
+  maxChunkBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+  /** How often the background sweeper expires pending versions and stale upload sessions. */
+  sweepIntervalSeconds: z.number().int().positive().default(300),
+  /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */
+  shutdownGraceSeconds: z.number().int().nonnegative().default(30),
+});
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+export interface ConfigInput {
+  env: Record<string, string | undefined>;
+  /** Command-line overrides (`--data`, `--port`, `--host`). */
+  flags?: { dataDir?: string | undefined; port?: number | undefined; host?: string | undefined };
+  /** Extra fields set by code (tests, benchmarks). */
+  overrides?: Partial<z.input<typeof ConfigSchema>>;
+}
+
+export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!url) return { kind: 'sqlite', path: path.join(dataDir, 'steward.db') };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
+  if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length).replace(/^\/\//, '') };
+  throw new Error(`STEWARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got ${JSON.stringify(url.split(':')[0])})`);
+}
+
+export function parseBlobUrl(url: string | undefined, dataDir: string, env: ConfigInput['env']): BlobConfig {
+  if (!url) return { kind: 'fs', root: path.join(dataDir, 'blobs') };
+  if (url.startsWith('file:')) return { kind: 'fs', root: url.slice('file:'.length).replace(/^\/\//, '') };
+  if (url.startsWith('s3://')) {
+    const rest = url.slice('s3://'.length);
+    const slash = rest.indexOf('/');
+    const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    const prefix = slash === -1 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
+    return BlobConfig.parse({
+      kind: 's3',
+      bucket,
+      prefix,
+      endpoint: env.STEWARD_S3_ENDPOINT || env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+      forcePathStyle: env.STEWARD_S3_FORCE_PATH_STYLE !== 'false',
+      accessKeyId: env.AWS_ACCESS_KEY_ID || undefined,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY || undefined,
+    });
+  }
+  throw new Error(`STEWARD_BLOB_URL must start with s3:// or file: (got ${JSON.stringify(url.split(':')[0])})`);
+}
+
+export function loadConfig(input: ConfigInput): Config {
+  const { env, flags = {}, overrides = {} } = input;
+  const dataDir = path.resolve(flags.dataDir ?? env.STEWARD_DATA ?? overrides.dataDir ?? '.steward');
+  const raw = {
+    dataDir,
+    host: flags.host ?? env.STEWARD_HOST ?? undefined,
+    port: flags.port ?? (env.STEWARD_PORT ? Number(env.STEWARD_PORT) : undefined),
+    database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir),
+    blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
+    logLevel: env.STEWARD_LOG_LEVEL || undefined,
+    ...overrides,
+  };
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return Object.freeze(parsed.data);
+}

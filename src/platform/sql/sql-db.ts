@@ -1,0 +1,95 @@
+/**
+ * SQL access: one Kysely instance over SQLite (better-sqlite3, WAL, foreign keys on) or
+ * PostgreSQL (pg). Features own their tables and see the database through `Kysely<Tables>`
+ * for their own table types; this module knows no table.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Kysely as KyselyT } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** The untyped handle the platform passes around; each feature narrows it with `withTables`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type AnyDb = KyselyT<{}>;
+
+export interface SqlDatabase {
+  readonly dialect: Dialect;
+  readonly db: AnyDb;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+export async function openDatabase(config: DatabaseConfig): Promise<SqlDatabase> {
+  if (config.kind === 'sqlite') {
+    if (config.path !== ':memory:') fs.mkdirSync(path.dirname(config.path), { recursive: true });
+    const sqlite = new Database(config.path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('foreign_keys = ON');
+    // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commits.
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<object>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return {
+      dialect: 'sqlite',
+      db,
+      ping: async () => {
+        sqlite.prepare('select 1').get();
+      },
+      close: () => db.destroy(),
+    };
+  }
+  const schema = config.schema;
+  if (schema) {
+    // A private schema per test run or per tenant: created up front, then every pooled connection uses it.
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid postgres schema name ${schema}`);
+    const admin = new pg.Client({ connectionString: config.url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: config.url,
+    // 16 connections serve the control plane's concurrency on one replica; more only adds lock contention.
+    max: 16,
+    options: schema ? `-c search_path=${schema}` : undefined,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+        // Sizes are bigint columns; Number is exact up to 2^53 bytes (8 PiB), far beyond any blob.
+        if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
+        return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    dialect: 'postgres',
+    db,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+/** A unique or primary-key violation, from either engine: the repo turns it into a conflict. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  return e.code === '23503' || e.code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+}

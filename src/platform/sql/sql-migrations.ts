@@ -1,0 +1,32 @@
+/**
+ * Numbered migrations, contributed by each feature and run in name order at start-up.
+ * A migration receives the dialect so the few statements that must differ can.
+ */
+import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import type { AnyDb, Dialect, SqlDatabase } from './sql-db.js';
+
+export interface StewardMigration {
+  /** `NNNN_feature_what`: the number orders migrations across features. */
+  name: string;
+  up(db: AnyDb, dialect: Dialect): Promise<void>;
+}
+
+export async function migrate(database: SqlDatabase, migrations: readonly StewardMigration[]): Promise<string[]> {
+  const names = new Set<string>();
+  for (const m of migrations) {
+    if (!/^\d{4}_[a-z0-9_]+$/.test(m.name)) throw new Error(`migration name ${m.name} must look like 0001_feature_what`);
+    if (names.has(m.name)) throw new Error(`duplicate migration ${m.name}`);
+    names.add(m.name);
+  }
+  const provider: MigrationProvider = {
+    getMigrations: async () => {
+      const out: Record<string, Migration> = {};
+      for (const m of migrations) out[m.name] = { up: (db) => m.up(db as AnyDb, database.dialect) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: database.db, provider, migrationTableName: 'steward_migrations', migrationLockTableName: 'steward_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
