@@ -126,9 +126,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
     if (known?.busy) return known;
     const hash = createHash('sha256');
     if (onDisk > 0) {
-      await pipeline(fs.createReadStream(sessionPath(id), { highWaterMark: 1 << 20 }), async function* (src) {
-        for await (const chunk of src) hash.update(chunk as Buffer);
-      });
+      for await (const chunk of fs.createReadStream(sessionPath(id), { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
     }
     const s: LiveSession = { hash, offset: onDisk, busy: false };
     live.set(id, s);

@@ -1,0 +1,125 @@
+/**
+ * Tables of the assets feature. Typed columns for what is searched (state, version order,
+ * architecture, framework, parameters, accuracy), JSON text for the rest of the metadata.
+ * Timestamps are ISO-8601 UTC text on both engines: they sort as strings and read back the same.
+ */
+import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
+
+export const assetsMigrations: StewardMigration[] = [
+  {
+    name: '0001_assets_init',
+    async up(db, dialect) {
+      const id = dialect === 'sqlite' ? 'integer' : 'bigserial';
+      const ref = dialect === 'sqlite' ? 'integer' : 'bigint';
+      const real = dialect === 'sqlite' ? 'real' : 'double precision';
+
+      await db.schema
+        .createTable('assets')
+        .addColumn('id', id as 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text')
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('owner', 'text')
+        .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('assets_kind_name_uq', ['kind', 'name'])
+        .execute();
+      await db.schema.createIndex('assets_kind_ns_idx').on('assets').columns(['kind', 'namespace', 'name']).execute();
+
+      await db.schema
+        .createTable('asset_labels')
+        .addColumn('asset_id', ref as 'integer', (c) => c.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('asset_labels_pk', ['asset_id', 'key'])
+        .execute();
+      await db.schema.createIndex('asset_labels_kv_idx').on('asset_labels').columns(['key', 'value']).execute();
+
+      await db.schema
+        .createTable('versions')
+        .addColumn('id', id as 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('asset_id', ref as 'integer', (c) => c.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('version_key', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('file_count', 'integer', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('labels', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('architecture', 'text')
+        .addColumn('framework', 'text')
+        .addColumn('parameters', real as 'real')
+        .addColumn('accuracy', real as 'real')
+        .addColumn('card', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('ready_at', 'text')
+        .addColumn('expires_at', 'text')
+        .addUniqueConstraint('versions_asset_version_uq', ['asset_id', 'version'])
+        .execute();
+      await db.schema.createIndex('versions_asset_key_idx').on('versions').columns(['asset_id', 'version_key']).execute();
+      await db.schema.createIndex('versions_state_idx').on('versions').columns(['state', 'expires_at']).execute();
+      await db.schema.createIndex('versions_arch_idx').on('versions').columns(['architecture']).execute();
+      await db.schema.createIndex('versions_accuracy_idx').on('versions').columns(['accuracy', 'id']).execute();
+      await db.schema.createIndex('versions_parameters_idx').on('versions').columns(['parameters', 'id']).execute();
+
+      await db.schema
+        .createTable('version_labels')
+        .addColumn('version_id', ref as 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_labels_pk', ['version_id', 'key'])
+        .execute();
+      await db.schema.createIndex('version_labels_kv_idx').on('version_labels').columns(['key', 'value', 'version_id']).execute();
+
+      await db.schema
+        .createTable('version_files')
+        .addColumn('version_id', ref as 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('sha256', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('version_files_pk', ['version_id', 'path'])
+        .execute();
+      // GC asks "is this blob referenced?" by hash.
+      await db.schema.createIndex('version_files_sha_idx').on('version_files').columns(['sha256']).execute();
+
+      await db.schema
+        .createTable('lineage_edges')
+        .addColumn('version_id', ref as 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+        .addColumn('relation', 'text', (c) => c.notNull())
+        .addColumn('target_version_id', ref as 'integer', (c) => c.references('versions.id').onDelete('set null'))
+        .addColumn('target_ref', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('lineage_edges_pk', ['version_id', 'relation', 'target_ref'])
+        .execute();
+      await db.schema.createIndex('lineage_edges_target_idx').on('lineage_edges').columns(['target_version_id']).execute();
+
+      await db.schema
+        .createTable('aliases')
+        .addColumn('asset_id', ref as 'integer', (c) => c.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('alias', 'text', (c) => c.notNull())
+        .addColumn('version_id', ref as 'integer', (c) => c.notNull().references('versions.id').onDelete('cascade'))
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text')
+        .addPrimaryKeyConstraint('aliases_pk', ['asset_id', 'alias'])
+        .execute();
+      await db.schema.createIndex('aliases_version_idx').on('aliases').columns(['version_id']).execute();
+
+      await db.schema
+        .createTable('alias_events')
+        .addColumn('id', id as 'integer', (c) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey()))
+        .addColumn('asset_id', ref as 'integer', (c) => c.notNull().references('assets.id').onDelete('cascade'))
+        .addColumn('alias', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
+        .addColumn('previous_version', 'text')
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .execute();
+      await db.schema.createIndex('alias_events_asset_idx').on('alias_events').columns(['asset_id', 'alias', 'id']).execute();
+    },
+  },
+];

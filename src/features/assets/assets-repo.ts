@@ -1,0 +1,306 @@
+/**
+ * SQL of the assets feature, and only SQL: every query on assets, versions, files, labels,
+ * lineage and aliases lives here. Driver errors are translated at this edge (a unique
+ * violation becomes a conflict); business rules live in the service.
+ */
+import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
+import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
+import type { AssetRow, AssetsTables, NewVersionRow, VersionRow, VersionWithAsset } from './assets-types.js';
+
+type Db = Kysely<AssetsTables>;
+type Eb = ExpressionBuilder<AssetsTables & { v: AssetsTables['versions']; a: AssetsTables['assets'] }, 'v' | 'a'>;
+
+export interface VersionFilter {
+  kind: string;
+  assetId?: number | undefined;
+  nameLike?: string | undefined;
+  states?: string[] | undefined;
+  labels?: Record<string, string> | undefined;
+  architecture?: string | undefined;
+  framework?: string | undefined;
+  minAccuracy?: number | undefined;
+  maxAccuracy?: number | undefined;
+  minParameters?: number | undefined;
+  maxParameters?: number | undefined;
+  sort: 'version' | 'created' | 'accuracy' | 'parameters';
+  order: 'asc' | 'desc';
+  after?: [string | number, number] | undefined;
+  limit: number;
+}
+
+export interface AssetFilter {
+  kind: string;
+  nameLike?: string | undefined;
+  namespace?: string | undefined;
+  labels?: Record<string, string> | undefined;
+  sort: 'name' | 'created' | 'updated';
+  order: 'asc' | 'desc';
+  after?: [string | number, number] | undefined;
+  limit: number;
+}
+
+export type AssetWithStats = AssetRow & { version_count: number; latest_version: string | null };
+
+const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
+  const root = anyDb as unknown as Db;
+
+  function bind(db: Db | Transaction<AssetsTables>) {
+    return {
+      async findAsset(kind: string, name: string): Promise<AssetRow | undefined> {
+        return db.selectFrom('assets').selectAll().where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
+      },
+
+      async insertAsset(row: Omit<AssetRow, 'id'>, labels: Record<string, string>): Promise<AssetRow> {
+        const inserted = await db.insertInto('assets').values(row).returningAll().executeTakeFirstOrThrow();
+        await this.replaceAssetLabels(inserted.id, labels);
+        return inserted;
+      },
+
+      async updateAsset(id: number, patch: Partial<Pick<AssetRow, 'description' | 'owner' | 'labels' | 'updated_at'>>, labels?: Record<string, string>) {
+        await db.updateTable('assets').set(patch).where('id', '=', id).execute();
+        if (labels) await this.replaceAssetLabels(id, labels);
+      },
+
+      async replaceAssetLabels(assetId: number, labels: Record<string, string>) {
+        await db.deleteFrom('asset_labels').where('asset_id', '=', assetId).execute();
+        const rows = Object.entries(labels).map(([key, value]) => ({ asset_id: assetId, key, value }));
+        if (rows.length) await db.insertInto('asset_labels').values(rows).execute();
+      },
+
+      async listAssets(f: AssetFilter): Promise<AssetWithStats[]> {
+        const col = f.sort === 'name' ? 'a.name' : f.sort === 'updated' ? 'a.updated_at' : 'a.id';
+        const cmp = f.order === 'asc' ? '>' : '<';
+        let q = db
+          .selectFrom('assets as a')
+          .selectAll('a')
+          .select((eb) => [
+            eb
+              .selectFrom('versions as v')
+              .select(eb.fn.countAll<number>().as('n'))
+              .whereRef('v.asset_id', '=', 'a.id')
+              .where('v.state', '!=', 'pending')
+              .as('version_count'),
+            eb
+              .selectFrom('versions as v')
+              .select('v.version')
+              .whereRef('v.asset_id', '=', 'a.id')
+              .where('v.state', 'in', ['ready', 'deprecated'])
+              .orderBy('v.version_key', 'desc')
+              .limit(1)
+              .as('latest_version'),
+          ])
+          .where('a.kind', '=', f.kind);
+        if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
+        if (f.namespace) q = q.where('a.namespace', '=', f.namespace);
+        for (const [key, value] of Object.entries(f.labels ?? {})) {
+          q = q.where((eb) =>
+            eb.exists(eb.selectFrom('asset_labels as l').select('l.asset_id').whereRef('l.asset_id', '=', 'a.id').where('l.key', '=', key).where('l.value', '=', value)),
+          );
+        }
+        if (f.after) {
+          const [k, id] = f.after;
+          q = col === 'a.id' ? q.where('a.id', cmp, id) : q.where(sql<boolean>`(${sql.ref(col)}, a.id) ${sql.raw(cmp)} (${k}, ${id})`);
+        }
+        const rows = await q.orderBy(col, f.order).orderBy('a.id', f.order).limit(f.limit).execute();
+        return rows.map((r) => ({ ...r, version_count: Number(r.version_count ?? 0), latest_version: r.latest_version ?? null }));
+      },
+
+      async insertVersion(row: NewVersionRow): Promise<VersionRow> {
+        return db.insertInto('versions').values(row).returningAll().executeTakeFirstOrThrow();
+      },
+
+      async insertFiles(versionId: number, files: readonly { path: string; size: number; sha256: string }[]) {
+        // Batches keep each statement under SQLite's 32,766 bound-parameter limit.
+        for (let i = 0; i < files.length; i += 5000) {
+          const chunk = files.slice(i, i + 5000).map((f) => ({ version_id: versionId, path: f.path, size: f.size, sha256: f.sha256 }));
+          await db.insertInto('version_files').values(chunk).execute();
+        }
+      },
+
+      async insertVersionLabels(versionId: number, labels: Record<string, string>) {
+        await db.deleteFrom('version_labels').where('version_id', '=', versionId).execute();
+        const rows = Object.entries(labels).map(([key, value]) => ({ version_id: versionId, key, value }));
+        if (rows.length) await db.insertInto('version_labels').values(rows).execute();
+      },
+
+      async insertLineage(versionId: number, edges: readonly { relation: string; targetVersionId: number | null; ref: string }[]) {
+        if (!edges.length) return;
+        await db
+          .insertInto('lineage_edges')
+          .values(edges.map((e) => ({ version_id: versionId, relation: e.relation, target_version_id: e.targetVersionId, target_ref: e.ref })))
+          .execute();
+      },
+
+      async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
+        return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
+      },
+
+      /** The highest version in one of `states`, by semantic-version precedence. */
+      async latestVersion(assetId: number, states: string[]): Promise<VersionRow | undefined> {
+        return db
+          .selectFrom('versions')
+          .selectAll()
+          .where('asset_id', '=', assetId)
+          .where('state', 'in', states)
+          .orderBy('version_key', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+      },
+
+      async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at'>>) {
+        await db.updateTable('versions').set(patch).where('id', '=', id).execute();
+      },
+
+      /** Flips pending → ready only if it is still pending: the losing finaliser sees 0 rows. */
+      async markReady(id: number, now: string): Promise<boolean> {
+        const res = await db
+          .updateTable('versions')
+          .set({ state: 'ready', ready_at: now, updated_at: now, expires_at: null })
+          .where('id', '=', id)
+          .where('state', '=', 'pending')
+          .executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
+      },
+
+      async listFiles(versionId: number) {
+        return db.selectFrom('version_files').select(['path', 'size', 'sha256']).where('version_id', '=', versionId).orderBy('path').execute();
+      },
+
+      async findFile(versionId: number, path: string) {
+        return db.selectFrom('version_files').select(['path', 'size', 'sha256']).where('version_id', '=', versionId).where('path', '=', path).executeTakeFirst();
+      },
+
+      async aliasesOf(versionIds: number[]): Promise<Map<number, string[]>> {
+        const out = new Map<number, string[]>();
+        if (!versionIds.length) return out;
+        const rows = await db.selectFrom('aliases').select(['version_id', 'alias']).where('version_id', 'in', versionIds).orderBy('alias').execute();
+        for (const r of rows) out.set(r.version_id, [...(out.get(r.version_id) ?? []), r.alias]);
+        return out;
+      },
+
+      async lineageOf(versionIds: number[]) {
+        if (!versionIds.length) return [];
+        return db
+          .selectFrom('lineage_edges as e')
+          .leftJoin('versions as t', 't.id', 'e.target_version_id')
+          .leftJoin('assets as ta', 'ta.id', 't.asset_id')
+          .select(['e.version_id', 'e.relation', 'e.target_ref', 't.version as target_version', 'ta.name as target_name', 'ta.kind as target_kind'])
+          .where('e.version_id', 'in', versionIds)
+          .orderBy('e.relation')
+          .orderBy('e.target_ref')
+          .execute();
+      },
+
+      async listVersions(f: VersionFilter): Promise<VersionWithAsset[]> {
+        const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
+        const cmp = f.order === 'asc' ? '>' : '<';
+        let q = db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .selectAll('v')
+          .select(['a.name as asset_name', 'a.kind as asset_kind'])
+          .where('a.kind', '=', f.kind);
+        if (f.assetId !== undefined) q = q.where('v.asset_id', '=', f.assetId);
+        if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
+        if (f.states?.length) q = q.where('v.state', 'in', f.states);
+        if (f.architecture) q = q.where('v.architecture', '=', f.architecture);
+        if (f.framework) q = q.where('v.framework', '=', f.framework);
+        if (f.minAccuracy !== undefined) q = q.where('v.accuracy', '>=', f.minAccuracy);
+        if (f.maxAccuracy !== undefined) q = q.where('v.accuracy', '<=', f.maxAccuracy);
+        if (f.minParameters !== undefined) q = q.where('v.parameters', '>=', f.minParameters);
+        if (f.maxParameters !== undefined) q = q.where('v.parameters', '<=', f.maxParameters);
+        if (f.sort === 'accuracy') q = q.where('v.accuracy', 'is not', null);
+        if (f.sort === 'parameters') q = q.where('v.parameters', 'is not', null);
+        for (const [key, value] of Object.entries(f.labels ?? {})) {
+          q = q.where((eb: Eb) =>
+            eb.exists(eb.selectFrom('version_labels as l').select('l.version_id').whereRef('l.version_id', '=', 'v.id').where('l.key', '=', key).where('l.value', '=', value)),
+          );
+        }
+        if (f.after) {
+          const [k, id] = f.after;
+          q = col === 'v.id' ? q.where('v.id', cmp, id) : q.where(sql<boolean>`(${sql.ref(col)}, v.id) ${sql.raw(cmp)} (${k}, ${id})`);
+        }
+        if (col !== 'v.id') q = q.orderBy(col, f.order);
+        return q.orderBy('v.id', f.order).limit(f.limit).execute();
+      },
+
+      async setAlias(assetId: number, alias: string, versionId: number, now: string, actor: string | null) {
+        await db
+          .insertInto('aliases')
+          .values({ asset_id: assetId, alias, version_id: versionId, updated_at: now, updated_by: actor })
+          .onConflict((oc) => oc.columns(['asset_id', 'alias']).doUpdateSet({ version_id: versionId, updated_at: now, updated_by: actor }))
+          .execute();
+      },
+
+      async findAlias(assetId: number, alias: string) {
+        return db
+          .selectFrom('aliases as al')
+          .innerJoin('versions as v', 'v.id', 'al.version_id')
+          .select(['al.alias', 'al.version_id', 'al.updated_at', 'al.updated_by', 'v.version'])
+          .where('al.asset_id', '=', assetId)
+          .where('al.alias', '=', alias)
+          .executeTakeFirst();
+      },
+
+      async deleteAlias(assetId: number, alias: string) {
+        await db.deleteFrom('aliases').where('asset_id', '=', assetId).where('alias', '=', alias).execute();
+      },
+
+      async listAliases(assetId: number) {
+        return db
+          .selectFrom('aliases as al')
+          .innerJoin('versions as v', 'v.id', 'al.version_id')
+          .select(['al.alias', 'al.updated_at', 'al.updated_by', 'v.version'])
+          .where('al.asset_id', '=', assetId)
+          .orderBy('al.alias')
+          .execute();
+      },
+
+      async recordAliasEvent(e: { asset_id: number; alias: string; version: string | null; previous_version: string | null; at: string; actor: string | null }) {
+        await db.insertInto('alias_events').values(e).execute();
+      },
+
+      async aliasHistory(assetId: number, alias?: string) {
+        let q = db.selectFrom('alias_events').selectAll().where('asset_id', '=', assetId);
+        if (alias) q = q.where('alias', '=', alias);
+        return q.orderBy('id', 'desc').limit(1000).execute();
+      },
+
+      /** Which of `shas` some version (in any state) lists: those blobs must not be collected. */
+      async referencedAmong(shas: readonly string[]): Promise<Set<string>> {
+        const out = new Set<string>();
+        for (let i = 0; i < shas.length; i += 5000) {
+          const chunk = shas.slice(i, i + 5000);
+          const rows = await db.selectFrom('version_files').select('sha256').distinct().where('sha256', 'in', chunk).execute();
+          for (const r of rows) out.add(r.sha256);
+        }
+        return out;
+      },
+
+      /** Deletes pending versions whose deadline passed; their files, labels and edges cascade. */
+      async deleteExpiredPending(now: string): Promise<number> {
+        const res = await db.deleteFrom('versions').where('state', '=', 'pending').where('expires_at', '<', now).executeTakeFirst();
+        return Number(res.numDeletedRows);
+      },
+    };
+  }
+
+  const base = bind(root);
+  return {
+    ...base,
+    dialect,
+    /** The same queries on another executor (a transaction opened by another feature). */
+    on(tx: AnyDb) {
+      return bind(tx as unknown as Db);
+    },
+    /** Runs `fn` in one transaction with a repo bound to it. */
+    transaction<T>(fn: (repo: ReturnType<typeof bind>, trx: Transaction<AssetsTables>) => Promise<T>): Promise<T> {
+      return root.transaction().execute((trx) => fn(bind(trx), trx));
+    },
+  };
+}
+
+export type AssetsRepo = ReturnType<typeof createAssetsRepo>;
+export type AssetsTxRepo = Parameters<Parameters<AssetsRepo['transaction']>[0]>[0];

@@ -1,0 +1,458 @@
+/**
+ * The registry: registered assets (models, datasets, prompts) and their versions. Rules it
+ * enforces: a version's content (files, metadata, card, lineage) never changes once created;
+ * it becomes `ready` only when every blob it lists is stored; state moves forward
+ * (ready ⇄ deprecated → archived); aliases point only at usable versions and keep a history.
+ */
+import type { z } from 'zod';
+import {
+  parseSemver,
+  type AssetKind,
+  type AssetResponse,
+  type CompareResponse,
+  type CreateVersionBody as CreateVersionBodyIn,
+  type CreateVersionResponse,
+  type ListAssetsQuery,
+  type ListVersionsQuery,
+  type UpdateAssetBody,
+  type UpdateVersionBody,
+  type VersionResponse,
+  type VersionState,
+  CreateVersionBody,
+} from '../../contracts/assets.js';
+import type { ByteRange } from '../../platform/blob/blob-store.js';
+import { addSeconds, iso, type Clock } from '../../platform/clock.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import { isUniqueViolation } from '../../platform/sql/sql-db.js';
+import type { UploadsService } from '../uploads/uploads-service.js';
+import {
+  decodeCursor,
+  diffManifests,
+  diffRecords,
+  encodeCursor,
+  manifestDigest,
+  metricDeltas,
+  namespaceOf,
+  splitPointer,
+  versionKey,
+} from './assets-fns.js';
+import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { AssetRow, VersionRow } from './assets-types.js';
+
+export interface AssetsDeps {
+  repo: AssetsRepo;
+  uploads: Pick<UploadsService, 'missing' | 'missingLocked' | 'readBlob'>;
+  clock: Clock;
+  limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
+}
+
+type CreateVersionInput = z.output<typeof CreateVersionBody>;
+const TRANSITIONS: Record<VersionState, VersionState[]> = {
+  pending: [],
+  ready: ['deprecated', 'archived'],
+  deprecated: ['ready', 'archived'],
+  archived: [],
+};
+const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
+
+export function createAssetsService(deps: AssetsDeps) {
+  const { repo, uploads, clock, limits } = deps;
+  const parse = <T>(labels: string): T => JSON.parse(labels) as T;
+
+  function assetView(a: AssetRow, versionCount: number, latest: string | null): AssetResponse {
+    return {
+      kind: a.kind as AssetKind,
+      name: a.name,
+      namespace: a.namespace,
+      description: a.description,
+      owner: a.owner,
+      labels: parse(a.labels),
+      versionCount,
+      latestVersion: latest,
+      createdAt: a.created_at,
+      createdBy: a.created_by,
+      updatedAt: a.updated_at,
+    };
+  }
+
+  function rowView(kind: AssetKind, r: VersionRow, name: string, files?: VersionResponse['files']): VersionResponse {
+    return {
+      kind,
+      name,
+      version: r.version,
+      state: r.state as VersionState,
+      digest: r.digest,
+      size: r.size,
+      fileCount: r.file_count,
+      ...(files ? { files } : {}),
+      metadata: parse(r.metadata),
+      labels: parse(r.labels),
+      card: r.card,
+      lineage: [],
+      aliases: [],
+      createdAt: r.created_at,
+      createdBy: r.created_by,
+      readyAt: r.ready_at,
+      expiresAt: r.expires_at,
+      updatedAt: r.updated_at,
+    };
+  }
+
+  async function views(kind: AssetKind, rows: (VersionRow & { asset_name: string })[], files?: Map<number, VersionResponse['files']>): Promise<VersionResponse[]> {
+    const ids = rows.map((r) => r.id);
+    const [aliases, lineage] = await Promise.all([repo.aliasesOf(ids), repo.lineageOf(ids)]);
+    return rows.map((r) => ({
+      ...rowView(kind, r, r.asset_name, files?.get(r.id)),
+      lineage: lineage
+        .filter((e) => e.version_id === r.id)
+        .map((e) => ({
+          relation: e.relation as 'parent' | 'base_model' | 'dataset',
+          kind: (e.target_kind as AssetKind | null) ?? null,
+          name: e.target_name ?? null,
+          version: e.target_version ?? null,
+          ref: e.target_ref,
+        })),
+      aliases: aliases.get(r.id) ?? [],
+    }));
+  }
+
+  async function requireAsset(kind: AssetKind, name: string, r: Pick<AssetsTxRepo, 'findAsset'> = repo): Promise<AssetRow> {
+    const a = await r.findAsset(kind, name);
+    if (!a) throw errors.notFound(KIND_LABEL[kind], name);
+    return a;
+  }
+
+  /** A version, an alias, or `latest` (the highest ready version unless an alias of that name exists). */
+  async function resolve(kind: AssetKind, a: AssetRow, ref: string, r: AssetsTxRepo = repo): Promise<VersionRow> {
+    const semver = parseSemver(ref);
+    if (semver) {
+      const v = await r.findVersion(a.id, semver.text);
+      if (!v) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${semver.text}`, { name: a.name, version: semver.text });
+      return v;
+    }
+    const alias = await r.findAlias(a.id, ref);
+    if (alias) return (await r.findVersion(a.id, alias.version))!;
+    if (ref === 'latest') {
+      const v = await r.latestVersion(a.id, ['ready']);
+      if (v) return v;
+      throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no ready version yet`, { name: a.name });
+    }
+    throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version or alias ${JSON.stringify(ref)}`, { name: a.name, ref });
+  }
+
+  async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
+    const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
+    const pointTo = async (targetKind: AssetKind, pointer: string) => {
+      const { name, ref } = splitPointer(pointer);
+      const target = name === a.name && targetKind === kind ? a : await r.findAsset(targetKind, name);
+      if (!target) throw new AppError('not_found', `lineage points at ${KIND_LABEL[targetKind]} ${name}, which does not exist`, { ref: pointer });
+      const v = await resolve(targetKind, target, ref, r);
+      return { id: v.id, ref: `${target.name}:${v.version}` };
+    };
+    if (input?.parent) {
+      const p = await pointTo(kind, input.parent);
+      edges.push({ relation: 'parent', targetVersionId: p.id, ref: p.ref });
+    }
+    if (input?.baseModel) {
+      // A base model in this registry is linked; an external id (e.g. a Hugging Face repo) is kept as text.
+      const looksLocal = /^[^:\s]+:[^:\s]+$/.test(input.baseModel);
+      const local = looksLocal && (await r.findAsset('model', splitPointer(input.baseModel).name));
+      if (local) {
+        const p = await pointTo('model', input.baseModel);
+        edges.push({ relation: 'base_model', targetVersionId: p.id, ref: p.ref });
+      } else {
+        edges.push({ relation: 'base_model', targetVersionId: null, ref: input.baseModel });
+      }
+    }
+    for (const d of new Set(input?.datasets ?? [])) {
+      const p = await pointTo('dataset', d);
+      edges.push({ relation: 'dataset', targetVersionId: p.id, ref: p.ref });
+    }
+    return edges;
+  }
+
+  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
+    const a = await requireAsset(kind, name);
+    const v = await resolve(kind, a, ref);
+    const files = opts.files ? new Map([[v.id, await repo.listFiles(v.id)]]) : undefined;
+    return (await views(kind, [{ ...v, asset_name: a.name }], files))[0]!;
+  }
+
+  async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
+    const a = await requireAsset(kind, name);
+    const [row] = await repo.listAssets({ kind, nameLike: undefined, sort: 'created', order: 'asc', after: [0, a.id - 1], limit: 1 });
+    return assetView(a, row?.version_count ?? 0, row?.latest_version ?? null);
+  }
+
+  async function getAlias(kind: AssetKind, name: string, alias: string) {
+    const a = await requireAsset(kind, name);
+    const al = await repo.findAlias(a.id, alias);
+    if (!al) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
+    return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
+  }
+
+  return {
+    async createAsset(kind: AssetKind, body: { name: string; description?: string | undefined; owner?: string | undefined; labels?: Record<string, string> | undefined }, actor: Actor) {
+      const now = iso(clock.now());
+      try {
+        const row = await repo.transaction((r) =>
+          r.insertAsset(
+            {
+              kind,
+              name: body.name,
+              namespace: namespaceOf(body.name),
+              description: body.description ?? '',
+              owner: body.owner ?? actor.name,
+              labels: JSON.stringify(body.labels ?? {}),
+              created_at: now,
+              created_by: actor.name,
+              updated_at: now,
+            },
+            body.labels ?? {},
+          ),
+        );
+        return assetView(row, 0, null);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${body.name} already exists`, { name: body.name });
+        throw err;
+      }
+    },
+
+    getAsset,
+
+    async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>) {
+      const a = await requireAsset(kind, name);
+      await repo.transaction((r) =>
+        r.updateAsset(
+          a.id,
+          {
+            ...(body.description !== undefined ? { description: body.description } : {}),
+            ...(body.owner !== undefined ? { owner: body.owner } : {}),
+            ...(body.labels ? { labels: JSON.stringify(body.labels) } : {}),
+            updated_at: iso(clock.now()),
+          },
+          body.labels,
+        ),
+      );
+      return getAsset(kind, name);
+    },
+
+    async listAssets(kind: AssetKind, q: z.output<typeof ListAssetsQuery>) {
+      const order = q.order ?? (q.sort === 'name' ? 'asc' : 'desc');
+      const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
+      const rows = await repo.listAssets({ kind, nameLike: q.q, namespace: q.namespace, labels: q.label, sort: q.sort, order, after, limit: q.limit + 1 });
+      const more = rows.length > q.limit;
+      const items = rows.slice(0, q.limit);
+      const last = items[items.length - 1];
+      const key = (r: AssetRow) => (q.sort === 'name' ? r.name : q.sort === 'updated' ? r.updated_at : r.id);
+      return {
+        items: items.map((r) => assetView(r, r.version_count, r.latest_version)),
+        nextCursor: more && last ? encodeCursor([key(last), last.id]) : null,
+      };
+    },
+
+    async createVersion(kind: AssetKind, name: string, input: CreateVersionInput, actor: Actor): Promise<CreateVersionResponse> {
+      const metadata = input.metadata ?? {};
+      const metaBytes = Buffer.byteLength(JSON.stringify(metadata));
+      if (metaBytes > limits.maxMetadataBytes) {
+        throw errors.tooLarge(`metadata is ${metaBytes} bytes; the limit is ${limits.maxMetadataBytes}`, { bytes: metaBytes, limit: limits.maxMetadataBytes });
+      }
+      const now = clock.now();
+      const size = input.files.reduce((s, f) => s + f.size, 0);
+      const num = (k: string) => (typeof metadata[k] === 'number' ? (metadata[k] as number) : null);
+      const str = (k: string) => (typeof metadata[k] === 'string' ? (metadata[k] as string) : null);
+      try {
+        return await repo.transaction(async (r, trx) => {
+          const a = await requireAsset(kind, name, r);
+          const existing = await r.findVersion(a.id, input.version);
+          if (existing) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version} (${existing.state})`, { name, version: input.version, state: existing.state, digest: existing.digest });
+          const edges = await lineageEdges(kind, a, input.lineage, r);
+          const v = await r.insertVersion({
+            asset_id: a.id,
+            version: input.version,
+            version_key: versionKey(input.version),
+            state: 'pending',
+            digest: manifestDigest(input.files),
+            size,
+            file_count: input.files.length,
+            metadata: JSON.stringify(metadata),
+            labels: JSON.stringify(input.labels ?? {}),
+            architecture: str('architecture'),
+            framework: str('framework'),
+            parameters: num('parameters'),
+            accuracy: num('accuracy_score'),
+            card: input.card ?? null,
+            created_at: iso(now),
+            created_by: actor.name,
+            updated_at: iso(now),
+            ready_at: null,
+            expires_at: iso(addSeconds(now, limits.pendingTtlSeconds)),
+          });
+          await r.insertFiles(v.id, input.files);
+          await r.insertVersionLabels(v.id, input.labels ?? {});
+          await r.insertLineage(v.id, edges);
+          const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
+          // Built from what this transaction wrote: a query through the pool here would wait on
+          // the transaction's own connection (SQLite has one).
+          return { ...rowView(kind, v, a.name, input.files), lineage: edgesView(edges), missing };
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version}`, { name, version: input.version });
+        throw err;
+      }
+    },
+
+    async finalizeVersion(kind: AssetKind, name: string, version: string): Promise<VersionResponse> {
+      await repo.transaction(async (r, trx) => {
+        const a = await requireAsset(kind, name, r);
+        const v = await resolve(kind, a, version, r);
+        if (v.state !== 'pending') return; // idempotent: finalising a ready version again is a no-op
+        const files = await r.listFiles(v.id);
+        const missing = await uploads.missingLocked(files.map((f) => f.sha256), trx as unknown as AnyDb);
+        if (missing.length) {
+          throw errors.conflict(`${missing.length} blob(s) of ${name}:${v.version} are not uploaded yet; upload them, then finalize again`, { missing });
+        }
+        if (!(await r.markReady(v.id, iso(clock.now())))) throw errors.conflict(`${name}:${v.version} changed state while finalising; retry`);
+      });
+      return getVersion(kind, name, version, { files: true });
+    },
+
+    getVersion,
+
+    async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>) {
+      const assetId = name === '-' ? undefined : (await requireAsset(kind, name)).id;
+      const states = q.state === undefined ? undefined : Array.isArray(q.state) ? q.state : [q.state];
+      const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
+      const rows = await repo.listVersions({
+        kind,
+        assetId,
+        nameLike: q.q,
+        states,
+        labels: q.label,
+        architecture: q.architecture,
+        framework: q.framework,
+        minAccuracy: q.minAccuracy,
+        maxAccuracy: q.maxAccuracy,
+        minParameters: q.minParameters,
+        maxParameters: q.maxParameters,
+        sort: q.sort,
+        order: q.order,
+        after,
+        limit: q.limit + 1,
+      });
+      const more = rows.length > q.limit;
+      const items = rows.slice(0, q.limit);
+      const last = items[items.length - 1];
+      const key = (r: VersionRow): string | number =>
+        q.sort === 'version' ? r.version_key : q.sort === 'accuracy' ? r.accuracy! : q.sort === 'parameters' ? r.parameters! : r.id;
+      return { items: await views(kind, items), nextCursor: more && last ? encodeCursor([key(last), last.id]) : null };
+    },
+
+    async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>) {
+      await repo.transaction(async (r) => {
+        const a = await requireAsset(kind, name, r);
+        const v = await resolve(kind, a, ref, r);
+        const now = iso(clock.now());
+        if (body.state && body.state !== v.state) {
+          const from = v.state as VersionState;
+          if (!TRANSITIONS[from].includes(body.state)) {
+            throw errors.precondition(`${name}:${v.version} is ${from} and cannot become ${body.state}`, { state: from, allowed: TRANSITIONS[from] });
+          }
+          await r.updateVersion(v.id, { state: body.state, updated_at: now });
+        }
+        if (body.labels) {
+          await r.updateVersion(v.id, { labels: JSON.stringify(body.labels), updated_at: now });
+          await r.insertVersionLabels(v.id, body.labels);
+        }
+      });
+      return getVersion(kind, name, ref);
+    },
+
+    async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
+      if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
+      await repo.transaction(async (r) => {
+        const a = await requireAsset(kind, name, r);
+        const v = await resolve(kind, a, version, r);
+        if (v.state !== 'ready' && v.state !== 'deprecated') {
+          throw errors.precondition(`${name}:${v.version} is ${v.state}; an alias may point only at a ready or deprecated version`, { state: v.state });
+        }
+        const prev = await r.findAlias(a.id, alias);
+        const now = iso(clock.now());
+        await r.setAlias(a.id, alias, v.id, now, actor.name);
+        await r.recordAliasEvent({ asset_id: a.id, alias, version: v.version, previous_version: prev?.version ?? null, at: now, actor: actor.name });
+      });
+      return getAlias(kind, name, alias);
+    },
+
+    getAlias,
+
+    async deleteAlias(kind: AssetKind, name: string, alias: string, actor: Actor) {
+      await repo.transaction(async (r) => {
+        const a = await requireAsset(kind, name, r);
+        const prev = await r.findAlias(a.id, alias);
+        if (!prev) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
+        await r.deleteAlias(a.id, alias);
+        await r.recordAliasEvent({ asset_id: a.id, alias, version: null, previous_version: prev.version, at: iso(clock.now()), actor: actor.name });
+      });
+    },
+
+    async listAliases(kind: AssetKind, name: string) {
+      const a = await requireAsset(kind, name);
+      const rows = await repo.listAliases(a.id);
+      return { items: rows.map((r) => ({ name, alias: r.alias, version: r.version, updatedAt: r.updated_at, updatedBy: r.updated_by })) };
+    },
+
+    async aliasHistory(kind: AssetKind, name: string, alias?: string) {
+      const a = await requireAsset(kind, name);
+      const rows = await repo.aliasHistory(a.id, alias);
+      return { items: rows.map((r) => ({ alias: r.alias, version: r.version, previousVersion: r.previous_version, at: r.at, actor: r.actor })) };
+    },
+
+    async compare(kind: AssetKind, name: string, ref: string, other: string): Promise<CompareResponse> {
+      const b = other.includes(':') ? splitPointer(other) : { name, ref: other };
+      const [va, vb] = await Promise.all([getVersion(kind, name, ref, { files: true }), getVersion(kind, b.name, b.ref, { files: true })]);
+      const files = diffManifests(va.files ?? [], vb.files ?? []);
+      return {
+        a: { name: va.name, version: va.version, digest: va.digest },
+        b: { name: vb.name, version: vb.version, digest: vb.digest },
+        sameContent: va.digest === vb.digest,
+        files: files.files,
+        unchangedFiles: files.unchanged,
+        metadata: diffRecords(va.metadata, vb.metadata),
+        labels: diffRecords(va.labels, vb.labels),
+        metrics: metricDeltas(va.metadata, vb.metadata),
+      };
+    },
+
+    /** The blob behind one file of a version, for downloads. */
+    async openFile(kind: AssetKind, name: string, ref: string, path: string) {
+      const a = await requireAsset(kind, name);
+      const v = await resolve(kind, a, ref);
+      if (v.state === 'pending') throw errors.precondition(`${name}:${v.version} is still pending; finalize it before downloading`);
+      const f = await repo.findFile(v.id, path);
+      if (!f) throw new AppError('not_found', `${name}:${v.version} has no file ${JSON.stringify(path)}`, { name, version: v.version, path });
+      return { ...f, version: v.version, open: (range?: ByteRange) => uploads.readBlob(f.sha256, range) };
+    },
+
+    async referencedAmong(shas: readonly string[], tx?: AnyDb) {
+      return (tx ? repo.on(tx) : repo).referencedAmong(shas);
+    },
+
+    async expirePendingVersions() {
+      return repo.deleteExpiredPending(iso(clock.now()));
+    },
+  };
+}
+
+function edgesView(edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
+  return edges.map((e) => {
+    const [n, v] = e.targetVersionId !== null ? [e.ref.slice(0, e.ref.lastIndexOf(':')), e.ref.slice(e.ref.lastIndexOf(':') + 1)] : [null, null];
+    const kind: AssetKind | null = e.targetVersionId === null ? null : e.relation === 'dataset' ? 'dataset' : 'model';
+    return { relation: e.relation as 'parent' | 'base_model' | 'dataset', kind, name: n, version: v, ref: e.ref };
+  });
+}
+
+export type AssetsService = ReturnType<typeof createAssetsService>;
+export type { CreateVersionBodyIn };

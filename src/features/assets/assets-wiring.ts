@@ -1,0 +1,23 @@
+/** Builds the assets feature (registry of models, datasets, prompts) and its routes. */
+import { ASSET_KINDS } from '../../contracts/assets.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Config } from '../../platform/config.js';
+import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+import type { UploadsService } from '../uploads/uploads-service.js';
+import { assetsMigrations } from './assets-migrations.js';
+import { createAssetsRepo } from './assets-repo.js';
+import { assetRoutes } from './assets-routes.js';
+import { createAssetsService } from './assets-service.js';
+
+export { assetsMigrations };
+
+export function wireAssets(deps: { sql: SqlDatabase; uploads: UploadsService; clock: Clock; config: Config }) {
+  const repo = createAssetsRepo(deps.sql.db, deps.sql.dialect);
+  const service = createAssetsService({
+    repo,
+    uploads: deps.uploads,
+    clock: deps.clock,
+    limits: { maxMetadataBytes: deps.config.maxMetadataBytes, pendingTtlSeconds: deps.config.pendingTtlSeconds },
+  });
+  return { service, routes: ASSET_KINDS.flatMap((k) => assetRoutes(k, service)) };
+}

@@ -1,0 +1,154 @@
+/**
+ * API tokens and the checks every request passes: who is calling (authenticate) and may
+ * they do this (authorize). Secrets are shown once at creation and stored only as a hash.
+ * Lookups are cached for a few seconds so authentication costs no query on the hot path;
+ * a revocation in this process takes effect at once, elsewhere within the cache TTL.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Kysely, Selectable } from 'kysely';
+import type { z } from 'zod';
+import type { CreateTokenBody, Role, TokenResponse } from '../../contracts/auth.js';
+import { addSeconds, iso, type Clock } from '../../platform/clock.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { Actor, Permission } from '../../platform/http/http-route.js';
+import type { Logger } from '../../platform/log.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import { hashSecret, newSecret, parseAuthorization, roleAllows, sameDigest } from './auth-fns.js';
+
+interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  namespaces: string | null;
+  secret_hash: string;
+  prefix: string;
+  created_at: string;
+  created_by: string | null;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+type TokenRow = Selectable<ApiTokensTable>;
+
+/** Cached lookups live this long: bounds how stale a revocation seen by another replica can be. */
+const CACHE_TTL_MS = 5_000;
+/** last_used_at is written at most this often per token, so reads do not become writes. */
+const TOUCH_EVERY_MS = 60_000;
+
+export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }) {
+  const db = deps.db as unknown as Kysely<{ api_tokens: ApiTokensTable }>;
+  const cache = new Map<string, { row: TokenRow | null; at: number }>();
+  const touched = new Map<string, number>();
+
+  const view = (r: TokenRow): TokenResponse => ({
+    id: r.id,
+    name: r.name,
+    role: r.role as Role,
+    namespaces: r.namespaces ? (JSON.parse(r.namespaces) as string[]) : null,
+    prefix: r.prefix,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
+  });
+
+  async function lookup(hash: string): Promise<TokenRow | null> {
+    const now = Date.now();
+    const hit = cache.get(hash);
+    if (hit && now - hit.at < CACHE_TTL_MS) return hit.row;
+    const row = (await db.selectFrom('api_tokens').selectAll().where('secret_hash', '=', hash).executeTakeFirst()) ?? null;
+    cache.set(hash, { row, at: now });
+    return row;
+  }
+
+  async function insertToken(body: z.output<typeof CreateTokenBody>, createdBy: string | null) {
+    const secret = newSecret();
+    const now = deps.clock.now();
+    const row: TokenRow = {
+      id: randomUUID(),
+      name: body.name,
+      role: body.role,
+      namespaces: body.namespaces ? JSON.stringify(body.namespaces) : null,
+      secret_hash: hashSecret(secret),
+      prefix: secret.slice(0, 10),
+      created_at: iso(now),
+      created_by: createdBy,
+      expires_at: body.expiresIn ? iso(addSeconds(now, body.expiresIn)) : null,
+      revoked_at: null,
+      last_used_at: null,
+    };
+    await db.insertInto('api_tokens').values(row).execute();
+    return { ...view(row), token: secret };
+  }
+
+  return {
+    async authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor> {
+      const parsed = parseAuthorization(header);
+      if ('problem' in parsed) throw errors.unauthenticated(parsed.problem);
+      const hash = hashSecret(parsed.secret);
+      const row = await lookup(hash);
+      if (!row || !sameDigest(row.secret_hash, hash)) throw errors.unauthenticated('invalid token');
+      const now = deps.clock.now();
+      if (row.revoked_at) throw errors.unauthenticated('token revoked');
+      if (row.expires_at && row.expires_at <= iso(now)) throw errors.unauthenticated('token expired');
+      const last = touched.get(row.id) ?? 0;
+      if (now.getTime() - last > TOUCH_EVERY_MS) {
+        touched.set(row.id, now.getTime());
+        db.updateTable('api_tokens')
+          .set({ last_used_at: iso(now) })
+          .where('id', '=', row.id)
+          .execute()
+          .catch((err: unknown) => deps.log.warn({ err, tokenId: row.id }, 'could not record token use'));
+      }
+      return {
+        tokenId: row.id,
+        name: row.name,
+        role: row.role,
+        namespaces: row.namespaces ? (JSON.parse(row.namespaces) as string[]) : null,
+        clientAddress,
+        requestId,
+      };
+    },
+
+    authorize(actor: Actor, permission: Permission): void {
+      if (!roleAllows(actor.role, permission)) {
+        throw new AppError('permission_denied', `role ${actor.role} may not do this (needs ${permission})`, { permission });
+      }
+    },
+
+    createToken: (body: z.output<typeof CreateTokenBody>, actor: Actor) => insertToken(body, actor.name),
+
+    async listTokens() {
+      const rows = await db.selectFrom('api_tokens').selectAll().orderBy('created_at').execute();
+      return { items: rows.map(view) };
+    },
+
+    async revokeToken(id: string) {
+      const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw errors.notFound('token', id);
+      if (!row.revoked_at) await db.updateTable('api_tokens').set({ revoked_at: iso(deps.clock.now()) }).where('id', '=', id).execute();
+      cache.delete(row.secret_hash);
+      return view({ ...row, revoked_at: row.revoked_at ?? iso(deps.clock.now()) });
+    },
+
+    /**
+     * First start: when no token exists, create an admin token, write it to `dataDir/admin.token`
+     * (mode 0600) and return the secret so the caller prints it once. Later starts return null.
+     */
+    async bootstrap(dataDir: string): Promise<{ token: string; file: string } | null> {
+      const any = await db.selectFrom('api_tokens').select('id').limit(1).executeTakeFirst();
+      if (any) return null;
+      const created = await insertToken({ name: 'admin', role: 'admin' }, null);
+      fs.mkdirSync(dataDir, { recursive: true });
+      const file = path.join(dataDir, 'admin.token');
+      fs.writeFileSync(file, `${created.token}\n`, { mode: 0o600 });
+      fs.chmodSync(file, 0o600);
+      return { token: created.token, file };
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

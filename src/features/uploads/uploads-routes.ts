@@ -1,0 +1,102 @@
+/**
+ * Blob routes: `PUT /blobs/{sha256}` streams one blob in one request; upload sessions
+ * (`POST /blobs/{sha256}/uploads`, `PATCH /uploads/{id}` with `Upload-Offset`,
+ * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure.
+ */
+import { z } from 'zod';
+import { Sha256 } from '../../contracts/assets.js';
+import { BlobResponse, CreateUploadBody, GcBody, GcResponse, UploadSessionResponse } from '../../contracts/uploads.js';
+import { AppError } from '../../platform/errors.js';
+import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
+import { parseRange } from '../assets/assets-routes.js';
+import type { UploadsService } from './uploads-service.js';
+
+const ShaParams = z.object({ sha256: Sha256 }).strict();
+const IdParams = z.object({ id: z.string().uuid() }).strict();
+
+function contentLength(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const n = Number(header);
+  if (!Number.isSafeInteger(n) || n < 0) throw new AppError('invalid_argument', `invalid Content-Length ${JSON.stringify(header)}`);
+  return n;
+}
+
+export function uploadRoutes(svc: UploadsService): RouteDef[] {
+  const tags = ['blobs'];
+  return [
+    defineRoute({
+      method: 'PUT', url: '/api/v1/blobs/:sha256', summary: 'Upload one blob; its bytes are verified against the sha256 (422 on mismatch, nothing kept)', tags,
+      permission: 'asset:write', params: ShaParams, rawBody: true, responses: { 201: BlobResponse, 200: BlobResponse },
+      handler: async ({ params, req, reply }) => {
+        const res = await svc.putBlob(params.sha256, req.raw, contentLength(req.headers['content-length']));
+        reply.code(res.created ? 201 : 200);
+        return res;
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/api/v1/blobs/:sha256', summary: 'Download a blob (HEAD tells whether it exists)', tags, permission: 'asset:read',
+      params: ShaParams, responses: { 200: null, 206: null },
+      handler: async ({ params, req, reply }) => {
+        const stat = await svc.statBlob(params.sha256);
+        if (!stat) throw new AppError('not_found', `blob ${params.sha256} not found`, { sha256: params.sha256 });
+        const range = parseRange(req.headers.range, stat.size);
+        reply.header('etag', `"${params.sha256}"`).header('accept-ranges', 'bytes').header('content-type', 'application/octet-stream');
+        if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${stat.size}`).header('content-length', range.end - range.start + 1);
+        else reply.header('content-length', stat.size);
+        if (req.method === 'HEAD') return reply.send();
+        return reply.send(await svc.readBlob(params.sha256, range ?? undefined));
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/api/v1/blobs/:sha256/uploads', summary: 'Start a resumable upload session (answers complete=true if the blob exists)', tags,
+      permission: 'asset:write', params: ShaParams, body: CreateUploadBody, responses: { 201: UploadSessionResponse, 200: UploadSessionResponse },
+      handler: async ({ params, body, actor, reply }) => {
+        const { session, created } = await svc.createSession(params.sha256, body.size, actor.name);
+        reply.code(created ? 201 : 200);
+        return session;
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/api/v1/uploads/:id', summary: 'Upload session status: the offset to resume from', tags, permission: 'asset:write',
+      params: IdParams, responses: { 200: UploadSessionResponse },
+      handler: async ({ params, reply }) => {
+        const s = await svc.getSession(params.id);
+        reply.header('upload-offset', String(s.offset));
+        return s;
+      },
+    }),
+    defineRoute({
+      method: 'PATCH', url: '/api/v1/uploads/:id', summary: 'Append a chunk at Upload-Offset (409 with the real offset when it differs)', tags,
+      permission: 'asset:write', params: IdParams, rawBody: true, responses: { 200: UploadSessionResponse },
+      handler: async ({ params, req, reply }) => {
+        const header = req.headers['upload-offset'];
+        const offset = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
+        if (!Number.isSafeInteger(offset)) throw new AppError('invalid_argument', 'send the chunk\'s position as the Upload-Offset header');
+        const s = await svc.appendChunk(params.id, offset, req.raw);
+        reply.header('upload-offset', String(s.offset));
+        return s;
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes and store the blob', tags, permission: 'asset:write',
+      params: IdParams, responses: { 201: BlobResponse },
+      handler: async ({ params, reply }) => {
+        reply.code(201);
+        return svc.completeSession(params.id);
+      },
+    }),
+    defineRoute({
+      method: 'DELETE', url: '/api/v1/uploads/:id', summary: 'Abandon an upload session', tags, permission: 'asset:write',
+      params: IdParams, responses: { 204: null },
+      handler: async ({ params, reply }) => {
+        await svc.abortSession(params.id);
+        return reply.code(204).send();
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/api/v1/gc', summary: 'Collect unreferenced blobs, expired pending versions and stale uploads (dry run by default)', tags: ['admin'],
+      permission: 'asset:admin', body: GcBody, responses: { 200: GcResponse },
+      handler: async ({ body }) => svc.collectGarbage(body.dryRun),
+    }),
+  ];
+}

@@ -1,0 +1,186 @@
+/**
+ * Blob uploads: single-request puts, resumable sessions for large blobs, existence checks,
+ * and garbage collection. The rule it enforces: a blob is recorded (and so counts as present
+ * for finalising a version) only after the store verified its bytes against the sha256.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { GcResponse, UploadSessionResponse } from '../../contracts/uploads.js';
+import type { BlobStore, ByteRange } from '../../platform/blob/blob-store.js';
+import { addSeconds, iso, type Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Logger } from '../../platform/log.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { SessionRow, UploadsRepo } from './uploads-repo.js';
+
+/** What GC needs to know about versions; provided by the assets service at wiring time. */
+export interface BlobReferences {
+  referencedAmong(shas: readonly string[], tx?: AnyDb): Promise<Set<string>>;
+  expirePendingVersions(): Promise<number>;
+}
+
+export interface UploadsDeps {
+  repo: UploadsRepo;
+  store: BlobStore;
+  clock: Clock;
+  log: Logger;
+  limits: { maxChunkBytes: number; sessionTtlSeconds: number; gcGraceSeconds: number };
+  references: () => BlobReferences;
+}
+
+export function createUploadsService(deps: UploadsDeps) {
+  const { repo, store, clock, limits } = deps;
+
+  async function putBlob(sha256: string, body: Readable, size: number | undefined) {
+    const known = await repo.find(sha256);
+    if (known && (await store.stat(sha256))) {
+      body.resume();
+      return { sha256, size: known.size, created: false };
+    }
+    const res = await store.put(sha256, body, { size });
+    await repo.insert({ sha256, size: res.size, created_at: iso(clock.now()) });
+    return { sha256, size: res.size, created: res.created };
+  }
+
+  function sessionView(row: SessionRow, offset: number, complete = false): UploadSessionResponse {
+    return {
+      id: row.id,
+      sha256: row.sha256,
+      size: row.size,
+      offset,
+      maxChunkBytes: limits.maxChunkBytes,
+      complete,
+      createdAt: row.created_at,
+      expiresAt: row.expires_at,
+    };
+  }
+
+  async function getSessionRow(id: string): Promise<SessionRow> {
+    const row = await repo.findSession(id);
+    if (!row) throw new AppError('not_found', `upload session ${id} not found (it may have completed or expired)`, { upload: id });
+    return row;
+  }
+
+  return {
+    putBlob,
+
+    async statBlob(sha256: string) {
+      const row = await repo.find(sha256);
+      return row ? { sha256, size: row.size } : null;
+    },
+
+    async readBlob(sha256: string, range?: ByteRange) {
+      return store.get(sha256, range);
+    },
+
+    /** Shas among `shas` that are not stored yet, in input order, without duplicates. */
+    async missing(shas: readonly string[], tx?: AnyDb): Promise<string[]> {
+      const unique = [...new Set(shas)];
+      const present = await repo.present(unique, { tx });
+      return unique.filter((s) => !present.has(s));
+    },
+
+    /** Like `missing`, but locks the present rows against GC until `tx` commits. */
+    async missingLocked(shas: readonly string[], tx: AnyDb): Promise<string[]> {
+      const unique = [...new Set(shas)];
+      const present = await repo.present(unique, { tx, lock: true });
+      return unique.filter((s) => !present.has(s));
+    },
+
+    async createSession(sha256: string, size: number, actor: string | null): Promise<{ session: UploadSessionResponse; created: boolean }> {
+      const now = clock.now();
+      const row: SessionRow = {
+        id: randomUUID(),
+        sha256,
+        size,
+        created_at: iso(now),
+        created_by: actor,
+        updated_at: iso(now),
+        expires_at: iso(addSeconds(now, limits.sessionTtlSeconds)),
+      };
+      if (await repo.find(sha256)) return { session: sessionView(row, size, true), created: false };
+      await repo.insertSession(row);
+      return { session: sessionView(row, 0), created: true };
+    },
+
+    async getSession(id: string): Promise<UploadSessionResponse> {
+      const row = await getSessionRow(id);
+      return sessionView(row, await store.sessionOffset(id));
+    },
+
+    async appendChunk(id: string, offset: number, body: Readable): Promise<UploadSessionResponse> {
+      const row = await getSessionRow(id);
+      if (offset > row.size) throw new AppError('invalid_argument', `offset ${offset} is past the blob's size ${row.size}`);
+      const maxBytes = Math.min(limits.maxChunkBytes, row.size - offset);
+      const next = await store.sessionAppend(id, offset, body, { maxBytes });
+      const now = clock.now();
+      await repo.touchSession(id, iso(now), iso(addSeconds(now, limits.sessionTtlSeconds)));
+      return sessionView(row, next);
+    },
+
+    async completeSession(id: string) {
+      const row = await getSessionRow(id);
+      try {
+        const res = await store.sessionComplete(id, row.sha256, row.size);
+        await repo.insert({ sha256: row.sha256, size: res.size, created_at: iso(clock.now()) });
+        await repo.deleteSession(id);
+        return { sha256: row.sha256, size: res.size, created: res.created };
+      } catch (err) {
+        // A mismatch consumed the session's bytes: the session is gone, the client starts over.
+        if (err instanceof AppError && err.code === 'unprocessable') await repo.deleteSession(id);
+        throw err;
+      }
+    },
+
+    async abortSession(id: string) {
+      await getSessionRow(id);
+      await store.sessionAbort(id);
+      await repo.deleteSession(id);
+    },
+
+    /**
+     * Removes blobs no version references and that are older than the grace period (an upload
+     * whose version is being created right now is younger). Each deletion re-checks references
+     * under a row lock in its own transaction, so a version finalised concurrently keeps its blobs.
+     */
+    async collectGarbage(dryRun: boolean): Promise<GcResponse> {
+      const refs = deps.references();
+      const now = clock.now();
+      const expiredVersions = dryRun ? 0 : await refs.expirePendingVersions();
+      let expiredUploads = 0;
+      if (!dryRun) {
+        for (const s of await repo.expiredSessions(iso(now), 10_000)) {
+          await store.sessionAbort(s.id);
+          await repo.deleteSession(s.id);
+          expiredUploads++;
+        }
+      }
+      const before = iso(addSeconds(now, -limits.gcGraceSeconds));
+      let after = '';
+      let blobs = 0;
+      let bytes = 0;
+      const sample: string[] = [];
+      for (;;) {
+        const page = await repo.olderThan(before, after, 1000);
+        if (!page.length) break;
+        after = page[page.length - 1]!.sha256;
+        const referenced = await refs.referencedAmong(page.map((b) => b.sha256));
+        for (const b of page) {
+          if (referenced.has(b.sha256)) continue;
+          if (!dryRun) {
+            const deleted = await repo.deleteIfUnreferenced(b.sha256, async (tx) => (await refs.referencedAmong([b.sha256], tx)).size === 0);
+            if (!deleted) continue;
+            await store.delete(b.sha256);
+          }
+          blobs++;
+          bytes += b.size;
+          if (sample.length < 100) sample.push(b.sha256);
+        }
+      }
+      if (!dryRun) deps.log.info({ blobs, bytes, expiredVersions, expiredUploads }, 'garbage collected');
+      return { dryRun, blobs, bytes, expiredVersions, expiredUploads, sample };
+    },
+  };
+}
+
+export type UploadsService = ReturnType<typeof createUploadsService>;

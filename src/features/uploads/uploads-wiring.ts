@@ -1,0 +1,29 @@
+/** Builds the uploads feature (blob index, upload sessions, GC) and its routes. */
+import type { BlobStore } from '../../platform/blob/blob-store.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/log.js';
+import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+import { uploadsMigrations } from './uploads-migrations.js';
+import { createUploadsRepo } from './uploads-repo.js';
+import { uploadRoutes } from './uploads-routes.js';
+import { createUploadsService, type BlobReferences } from './uploads-service.js';
+
+export { uploadsMigrations };
+
+export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; clock: Clock; config: Config; log: Logger; references: () => BlobReferences }) {
+  const service = createUploadsService({
+    repo: createUploadsRepo(deps.sql.db, deps.sql.dialect),
+    store: deps.store,
+    clock: deps.clock,
+    log: deps.log,
+    limits: {
+      maxChunkBytes: deps.config.maxChunkBytes,
+      // An upload session lives as long as a pending version: both serve one push.
+      sessionTtlSeconds: deps.config.pendingTtlSeconds,
+      gcGraceSeconds: deps.config.gcGraceSeconds,
+    },
+    references: deps.references,
+  });
+  return { service, routes: uploadRoutes(service) };
+}

@@ -1,0 +1,129 @@
+/**
+ * The HTTP application: registers the route table, runs the one auth hook and the one
+ * validation step keyed off each route's definition, renders every error as the contract's
+ * envelope, and exposes health, readiness, metrics and the OpenAPI document.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Histogram, type Registry } from 'prom-client';
+import { AppError } from '../platform/errors.js';
+import { envelope, toAppError, zodToAppError } from '../platform/http/http-errors.js';
+import type { Actor, RouteDef } from '../platform/http/http-route.js';
+import type { Logger } from '../platform/log.js';
+import { openApiDocument } from './openapi.js';
+
+export interface HttpAppDeps {
+  logger: Logger;
+  routes: readonly RouteDef[];
+  authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor>;
+  authorize(actor: Actor, permission: RouteDef['permission']): void;
+  metrics: Registry;
+  /** Throws when a dependency (database, blob store) is not reachable. */
+  ready(): Promise<Record<string, string>>;
+  version: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    },
+    // Model manifests can list many files; anything larger than this is not a manifest.
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 512 },
+    forceCloseConnections: false,
+  });
+  app.decorateRequest('actor', null);
+
+  // Byte streams (blob uploads) are read by their handler from req.raw, never buffered here.
+  app.addContentTypeParser('application/octet-stream', (_req, _payload, done) => done(null));
+
+  const duration = new Histogram({
+    name: 'steward_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'],
+    // From 0.5 ms (cached reads) to 60 s (large uploads).
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [deps.metrics],
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    duration.observe({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const appErr = toAppError(err);
+    if (appErr.code === 'internal') req.log.error({ err: appErr.cause ?? err }, 'request failed');
+    if (!reply.sent) void reply.code(appErr.status).send(envelope(appErr, req.id));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const err = new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`);
+    void reply.code(404).send(envelope(err, req.id));
+  });
+
+  for (const def of deps.routes) registerRoute(app, def, deps);
+
+  app.get('/healthz', async () => ({ status: 'ok', version: deps.version }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      return { status: 'ready', checks: await deps.ready() };
+    } catch (err) {
+      return reply.code(503).send(envelope(new AppError('unavailable', `not ready: ${(err as Error).message}`), _req.id));
+    }
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.metrics.contentType);
+    return deps.metrics.metrics();
+  });
+  const doc = openApiDocument(deps.routes, deps.version);
+  app.get('/api/v1/openapi.json', async () => doc);
+  return app;
+}
+
+function clientAddress(req: FastifyRequest): string {
+  return req.ip;
+}
+
+function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): void {
+  app.route({
+    method: def.method,
+    url: def.url,
+    ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
+    config: { permission: def.permission },
+    handler: async (req, reply) => {
+      if (def.permission !== 'public') {
+        const actor = await deps.authenticate(req.headers.authorization, clientAddress(req), req.id);
+        req.actor = actor;
+        deps.authorize(actor, def.permission);
+      }
+      const params = parse('path parameters', def.params, req.params);
+      const query = parse('query', def.query, req.query);
+      if (def.rawBody && req.headers['content-type'] && !req.headers['content-type'].startsWith('application/octet-stream')) {
+        throw new AppError('invalid_argument', 'send the bytes as Content-Type: application/octet-stream');
+      }
+      const body = def.rawBody ? undefined : parse('body', def.body, req.body ?? (def.body ? {} : undefined));
+      const actor: Actor = req.actor ?? { tokenId: null, name: 'anonymous', role: 'none', namespaces: null, clientAddress: clientAddress(req), requestId: req.id };
+      const result = await def.handler({ params, query, body, actor, req, reply });
+      if (reply.sent) return reply;
+      return result ?? null;
+    },
+  });
+}
+
+function parse(where: string, schema: RouteDef['params'], value: unknown): unknown {
+  if (!schema) return value;
+  const res = schema.safeParse(value);
+  if (!res.success) throw zodToAppError(where, res.error);
+  return res.data;
+}

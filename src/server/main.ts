@@ -1,0 +1,135 @@
+/**
+ * Composition root of the control plane: opens the database and blob store, runs the
+ * migrations, wires each feature, serves HTTP, runs the background sweeper, and shuts down
+ * gracefully (in-flight requests finish; an interrupted upload stays resumable).
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { FastifyInstance } from 'fastify';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.js';
+import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
+import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
+import { openBlobStore } from '../platform/blob/blob-open.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import type { Config } from '../platform/config.js';
+import { createLogger, type Logger } from '../platform/log.js';
+import { openDatabase } from '../platform/sql/sql-db.js';
+import { migrate } from '../platform/sql/sql-migrations.js';
+import type { AssetsService } from '../features/assets/assets-service.js';
+import { buildHttpApp } from './http-app.js';
+
+export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations];
+
+const require = createRequire(import.meta.url);
+export const STEWARD_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  config: Config;
+  log: Logger;
+  /** The admin token created on this start (first start only); printed once by the CLI. */
+  bootstrapToken: { token: string; file: string } | null;
+  services: { assets: AssetsService };
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  clock?: Clock;
+  logDestination?: NodeJS.WritableStream;
+  /** Install SIGINT/SIGTERM handlers (the CLI does; tests do not). */
+  handleSignals?: boolean;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const { config } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  const sql = await openDatabase(config.database);
+  const applied = await migrate(sql, MIGRATIONS);
+  if (applied.length) log.info({ migrations: applied }, 'database migrated');
+  const store = openBlobStore(config.blobs, log);
+
+  let assetsService: AssetsService | null = null;
+  const uploads = wireUploads({
+    sql,
+    store,
+    clock,
+    config,
+    log,
+    references: () => {
+      if (!assetsService) throw new Error('assets service not wired');
+      return assetsService;
+    },
+  });
+  const assets = wireAssets({ sql, uploads: uploads.service, clock, config });
+  assetsService = assets.service;
+  const auth = wireAuth({ sql, clock, log });
+
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
+
+  const app = buildHttpApp({
+    logger: log,
+    routes: [...assets.routes, ...uploads.routes, ...auth.routes],
+    authenticate: auth.service.authenticate,
+    authorize: auth.service.authorize,
+    metrics,
+    version: STEWARD_VERSION,
+    ready: async () => {
+      await sql.ping();
+      await store.ping();
+      return { database: sql.dialect, blobs: store.kind };
+    },
+  });
+
+  const bootstrapToken = await auth.service.bootstrap(config.dataDir);
+  await app.listen({ host: config.host, port: config.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, database: sql.dialect, blobs: store.kind }, 'steward control plane listening');
+
+  const sweeper = setInterval(() => {
+    Promise.all([assets.service.expirePendingVersions()])
+      .then(([expired]) => expired && log.info({ expired }, 'expired pending versions'))
+      .catch((err: unknown) => log.error({ err }, 'sweeper failed'));
+  }, config.sweepIntervalSeconds * 1000);
+  sweeper.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(sweeper);
+      const timer = setTimeout(() => {
+        log.warn('shutdown grace period over; closing remaining connections (their uploads stay resumable)');
+        app.server.closeAllConnections();
+      }, config.shutdownGraceSeconds * 1000);
+      timer.unref();
+      await app.close();
+      clearTimeout(timer);
+      await store.close();
+      await sql.close();
+    })());
+
+  if (opts.handleSignals) {
+    const onSignal = (sig: string) => {
+      log.info({ signal: sig }, 'shutting down');
+      close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+
+  return { url, app, config, log, bootstrapToken, services: { assets: assets.service }, close };
+}
