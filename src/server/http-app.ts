@@ -97,7 +97,9 @@ function clientAddress(req: FastifyRequest): string {
 
 function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): void {
   app.route({
-    method: def.method,
+    // A GET route serves HEAD itself: Fastify's generated HEAD route would replace the
+    // Content-Length a download handler sets (the file's size) with 0.
+    method: def.method === 'GET' ? ['GET', 'HEAD'] : def.method,
     url: def.url,
     ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
     config: { permission: def.permission },

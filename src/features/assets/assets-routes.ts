@@ -29,6 +29,7 @@ import {
   type AssetKind,
 } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
+import { envelope } from '../../platform/http/http-errors.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { AssetsService } from './assets-service.js';
 
@@ -136,7 +137,10 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
         try {
           range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, f.size);
         } catch (err) {
-          if (err instanceof AppError && err.details?.rangeNotSatisfiable) reply.code(416).header('content-range', `bytes */${f.size}`);
+          // Answered here: the error handler would replace 416 with the code's own status (400).
+          if (err instanceof AppError && err.details?.rangeNotSatisfiable) {
+            return reply.code(416).header('content-range', `bytes */${f.size}`).send(envelope(err, req.id));
+          }
           throw err;
         }
         reply.header('content-type', 'application/octet-stream');

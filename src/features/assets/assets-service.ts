@@ -296,7 +296,7 @@ export function createAssetsService(deps: AssetsDeps) {
           const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
           // Built from what this transaction wrote: a query through the pool here would wait on
           // the transaction's own connection (SQLite has one).
-          return { ...rowView(kind, v, a.name, input.files), lineage: edgesView(edges), missing };
+          return { ...rowView(kind, v, a.name, input.files), lineage: edgesView(kind, edges), missing };
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version}`, { name, version: input.version });
@@ -446,10 +446,11 @@ export function createAssetsService(deps: AssetsDeps) {
   };
 }
 
-function edgesView(edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
+/** Lineage as written by `lineageEdges`: a parent has the version's own kind, a base model is a model. */
+function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
   return edges.map((e) => {
     const [n, v] = e.targetVersionId !== null ? [e.ref.slice(0, e.ref.lastIndexOf(':')), e.ref.slice(e.ref.lastIndexOf(':') + 1)] : [null, null];
-    const kind: AssetKind | null = e.targetVersionId === null ? null : e.relation === 'dataset' ? 'dataset' : 'model';
+    const kind: AssetKind | null = e.targetVersionId === null ? null : e.relation === 'dataset' ? 'dataset' : e.relation === 'parent' ? own : 'model';
     return { relation: e.relation as 'parent' | 'base_model' | 'dataset', kind, name: n, version: v, ref: e.ref };
   });
 }

@@ -2,7 +2,7 @@
  * Numbered migrations, contributed by each feature and run in name order at start-up.
  * A migration receives the dialect so the few statements that must differ can.
  */
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
 import type { AnyDb, Dialect, SqlDatabase } from './sql-db.js';
 
 export interface StewardMigration {
@@ -25,7 +25,19 @@ export async function migrate(database: SqlDatabase, migrations: readonly Stewar
       return out;
     },
   };
-  const migrator = new Migrator({ db: database.db, provider, migrationTableName: 'steward_migrations', migrationLockTableName: 'steward_migrations_lock' });
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: with a
+  // private schema per tenant or test run, another schema's tables would be taken for ours.
+  const migrationTableSchema =
+    database.dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db: database.db,
+    provider,
+    migrationTableName: 'steward_migrations',
+    migrationLockTableName: 'steward_migrations_lock',
+    ...(migrationTableSchema ? { migrationTableSchema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -1,0 +1,125 @@
+/** Administration commands: up, server, gc, token, login, whoami. */
+import type { Command } from 'commander';
+import { loadConfig } from '../../platform/config.js';
+import { startServer } from '../../server/main.js';
+import { clientFor, formatBytes, printJson, printTable, resolveConnection, writeConfigFile, type GlobalOptions } from '../cli-context.js';
+import { UsageError } from '../cli-errors.js';
+import { pickGlobals } from './push.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port ${v} is not a port number`);
+  return n;
+}
+
+async function serve(flags: { data?: string; port?: number; host?: string }): Promise<void> {
+  const config = loadConfig({ env: process.env, flags: { dataDir: flags.data, port: flags.port, host: flags.host } });
+  const server = await startServer({ config, handleSignals: true });
+  process.stderr.write(`steward ${server.url}  (database: ${config.database.kind}, blobs: ${config.blobs.kind}, data: ${config.dataDir})\n`);
+  if (server.bootstrapToken) {
+    process.stderr.write(
+      `\nFirst start: created an admin token. It is shown once here and saved (mode 0600) to\n  ${server.bootstrapToken.file}\n\n  ${server.bootstrapToken.token}\n\nThe CLI on this host reads it from there; elsewhere set STEWARD_TOKEN.\n\n`,
+    );
+  }
+}
+
+export function registerAdmin(program: Command, globals: () => GlobalOptions): void {
+  const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
+
+  program
+    .command('up')
+    .description('Run the whole platform in one process on the embedded default (SQLite + files in the data dir)')
+    .option('--data <dir>', 'data directory (default ./.steward, or STEWARD_DATA)')
+    .option('--port <port>', 'port to listen on', port, 8080)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .addHelpText('after', '\nSTEWARD_DATABASE_URL and STEWARD_BLOB_URL switch to PostgreSQL and S3, as for `steward server`.')
+    .action(async (o: { data?: string; port: number; host: string }) => serve({ data: o.data ?? globals().data, port: o.port, host: o.host }));
+
+  program
+    .command('server')
+    .description('Run the control plane, configured by the environment')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  STEWARD_DATABASE_URL   postgres://user@host/db (default: SQLite in the data dir)
+  STEWARD_BLOB_URL       s3://bucket/prefix (default: files in the data dir)
+  STEWARD_S3_ENDPOINT    endpoint of an S3-compatible store (MinIO, R2, …)
+  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  STEWARD_DATA           data dir (admin.token is written there on first start)
+  STEWARD_HOST, STEWARD_PORT, STEWARD_LOG_LEVEL`,
+    )
+    .action(async () => serve({ data: globals().data }));
+
+  program
+    .command('gc')
+    .description('Find blobs no version references (dry run); --apply removes them, expired pending versions and stale uploads')
+    .option('--apply', 'actually delete (default is a dry run)')
+    .option('--json', 'print JSON')
+    .action(async (o: { apply?: boolean } & GlobalOptions) => {
+      const res = await clientFor(g(o)).gc(!o.apply);
+      if (o.json) return printJson(res);
+      const verb = res.dryRun ? 'would remove' : 'removed';
+      process.stdout.write(`${verb} ${res.blobs} blob(s), ${formatBytes(res.bytes)}${res.dryRun ? '\nrun with --apply to delete them' : `; expired ${res.expiredVersions} pending version(s) and ${res.expiredUploads} upload(s)`}\n`);
+    });
+
+  const token = program.command('token').description('API tokens (admin)');
+  token
+    .command('create')
+    .description('Create a token; its secret is printed once and never again')
+    .requiredOption('--name <name>', 'who or what uses it, e.g. ci-pipeline')
+    .requiredOption('--role <role>', 'viewer, developer, approver or admin')
+    .option('--namespace <ns>', 'limit to a namespace (repeatable)', collect)
+    .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 2w')
+    .option('--json', 'print JSON')
+    .action(async (o: { name: string; role: 'viewer'; namespace?: string[]; expires?: string } & GlobalOptions) => {
+      const t = await clientFor(g(o)).createToken({ name: o.name, role: o.role, ...(o.namespace ? { namespaces: o.namespace } : {}), ...(o.expires ? { expiresIn: o.expires } : {}) });
+      if (o.json) return printJson(t);
+      process.stdout.write(`${t.token}\n`);
+      process.stderr.write(`token ${t.name} (${t.role}, id ${t.id}${t.expiresAt ? `, expires ${t.expiresAt}` : ''}); the secret above is not shown again\n`);
+    });
+  token
+    .command('ls')
+    .description('List tokens (never their secrets)')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOptions) => {
+      const l = await clientFor(g(o)).listTokens();
+      if (o.json) return printJson(l);
+      printTable(['ID', 'NAME', 'ROLE', 'PREFIX', 'EXPIRES', 'REVOKED', 'LAST USED'], l.items.map((t) => [t.id, t.name, t.role, t.prefix, t.expiresAt, t.revokedAt, t.lastUsedAt]));
+    });
+  token
+    .command('revoke')
+    .description('Revoke a token')
+    .argument('<id>', 'token id (from token ls)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: GlobalOptions) => {
+      const t = await clientFor(g(o)).revokeToken(id);
+      if (o.json) return printJson(t);
+      process.stdout.write(`revoked ${t.name} (${t.id})\n`);
+    });
+
+  program
+    .command('login')
+    .description('Save a server URL and token to the CLI config file (mode 0600) after checking them')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOptions) => {
+      const conn = resolveConnection(globals());
+      if (!conn.token) throw new UsageError('pass --token (or STEWARD_TOKEN) to log in');
+      const me = await clientFor(globals()).whoami();
+      const file = writeConfigFile({ url: conn.url, token: conn.token });
+      if (o.json) return printJson({ ...me, url: conn.url, configFile: file });
+      process.stdout.write(`logged in to ${conn.url} as ${me.name} (${me.role}); saved to ${file}\n`);
+    });
+
+  program
+    .command('whoami')
+    .description('Show who the current token belongs to')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOptions) => {
+      const me = await clientFor(g(o)).whoami();
+      if (o.json) return printJson(me);
+      process.stdout.write(`${me.name} (${me.role})${me.namespaces ? ` limited to ${me.namespaces.join(', ')}` : ''}\n`);
+    });
+}

@@ -1,0 +1,193 @@
+/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive. */
+import type { Command } from 'commander';
+import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import { clientFor, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
+import { parseRef, UsageError } from '../cli-errors.js';
+import { pickGlobals } from './push.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`${JSON.stringify(v)} is not a number`);
+  return n;
+};
+
+function showVersion(v: VersionResponse): void {
+  const lines = [
+    `${v.name}:${v.version}  ${v.state}`,
+    `digest     ${v.digest}`,
+    `size       ${formatBytes(v.size)} in ${v.fileCount} files`,
+    `aliases    ${v.aliases.join(', ') || '-'}`,
+    `labels     ${Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(', ') || '-'}`,
+    `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}`,
+  ];
+  for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.ref}`);
+  const meta = Object.entries(v.metadata);
+  if (meta.length) {
+    lines.push('metadata');
+    for (const [k, x] of meta) lines.push(`  ${k.padEnd(30)} ${typeof x === 'object' ? JSON.stringify(x) : String(x)}`);
+  }
+  if (v.files?.length) {
+    lines.push('files');
+    for (const f of v.files) lines.push(`  ${f.sha256.slice(0, 12)}  ${formatBytes(f.size).padStart(10)}  ${f.path}`);
+  }
+  if (v.card) lines.push('card', ...v.card.split('\n').map((l) => `  ${l}`));
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function registerRegistry(program: Command, globals: () => GlobalOptions): void {
+  const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
+  const kind: AssetKind = 'model';
+
+  program
+    .command('ls')
+    .description('List registered models')
+    .option('-q, --query <text>', 'name substring')
+    .option('--namespace <ns>', 'only this namespace')
+    .option('--label <key=value>', 'label filter (repeatable)', collect)
+    .option('--sort <field>', 'name, created or updated', 'name')
+    .option('--limit <n>', 'page size', '100')
+    .option('--cursor <c>', 'continue from a previous page')
+    .option('--json', 'print JSON')
+    .action(async (o: { query?: string; namespace?: string; label?: string[]; sort: 'name'; limit: string; cursor?: string } & GlobalOptions) => {
+      const page = await clientFor(g(o)).listAssets(kind, { q: o.query, namespace: o.namespace, label: o.label, sort: o.sort, limit: Number(o.limit), cursor: o.cursor });
+      if (o.json) return printJson(page);
+      printTable(['NAME', 'LATEST', 'VERSIONS', 'OWNER', 'UPDATED'], page.items.map((a) => [a.name, a.latestVersion, a.versionCount, a.owner, a.updatedAt]));
+      if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+    });
+
+  program
+    .command('versions')
+    .description('List versions of a model, or search versions of all models (omit NAME)')
+    .argument('[name]', 'model name; omit to search across all models')
+    .option('--state <state>', 'pending, ready, deprecated or archived (repeatable)', collect)
+    .option('-q, --query <text>', 'model name substring (with no NAME)')
+    .option('--architecture <a>', 'metadata architecture')
+    .option('--framework <f>', 'metadata framework')
+    .option('--min-accuracy <x>', 'accuracy_score at least', num)
+    .option('--max-accuracy <x>', 'accuracy_score at most', num)
+    .option('--min-parameters <n>', 'parameter count at least', num)
+    .option('--max-parameters <n>', 'parameter count at most', num)
+    .option('--label <key=value>', 'label filter (repeatable)', collect)
+    .option('--sort <field>', 'version, created, accuracy or parameters', 'created')
+    .option('--order <dir>', 'asc or desc', 'desc')
+    .option('--limit <n>', 'page size', '50')
+    .option('--cursor <c>', 'continue from a previous page')
+    .option('--json', 'print JSON')
+    .action(async (name: string | undefined, o: Record<string, unknown> & GlobalOptions) => {
+      const page = await clientFor(g(o)).listVersions(kind, name ?? '-', {
+        state: o.state as ('ready' | 'pending' | 'deprecated' | 'archived')[] | undefined,
+        q: o.query as string | undefined,
+        architecture: o.architecture as string | undefined,
+        framework: o.framework as string | undefined,
+        minAccuracy: o.minAccuracy as number | undefined,
+        maxAccuracy: o.maxAccuracy as number | undefined,
+        minParameters: o.minParameters as number | undefined,
+        maxParameters: o.maxParameters as number | undefined,
+        label: o.label as string[] | undefined,
+        sort: o.sort as 'created',
+        order: o.order as 'desc',
+        limit: Number(o.limit),
+        cursor: o.cursor as string | undefined,
+      });
+      if (o.json) return printJson(page);
+      printTable(
+        ['NAME', 'VERSION', 'STATE', 'SIZE', 'ALIASES', 'CREATED'],
+        page.items.map((v) => [v.name, v.version, v.state, formatBytes(v.size), v.aliases.join(','), v.createdAt]),
+      );
+      if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+    });
+
+  program
+    .command('show')
+    .description('Show a version: state, digest, files, metadata, lineage, card')
+    .argument('<name:ref>', 'NAME:VERSION or NAME:ALIAS (NAME alone means latest)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: GlobalOptions) => {
+      const r = parseRef(ref, 'latest');
+      const v = await clientFor(g(o)).getVersion(kind, r.name, r.ref, { files: true });
+      if (o.json) printJson(v);
+      else showVersion(v);
+    });
+
+  program
+    .command('diff')
+    .description('Compare two versions: files, metadata, labels and metric deltas')
+    .argument('<a>', 'NAME:REF')
+    .argument('<b>', 'NAME:REF (or just REF for the same model)')
+    .option('--json', 'print JSON')
+    .action(async (a: string, b: string, o: GlobalOptions) => {
+      const ra = parseRef(a);
+      const other = b.includes(':') ? b : `${ra.name}:${b}`;
+      const d = await clientFor(g(o)).compare(kind, ra.name, ra.ref, other);
+      if (o.json) return printJson(d);
+      const out = [`${d.a.name}:${d.a.version} → ${d.b.name}:${d.b.version}${d.sameContent ? '  (same content)' : ''}`];
+      const sign = { added: '+', removed: '-', changed: '~' } as const;
+      if (d.files.length) out.push('files', ...d.files.map((f) => `  ${sign[f.change]} ${f.path}${f.change === 'changed' ? ` (${formatBytes(f.before!.size)} → ${formatBytes(f.after!.size)})` : ''}`));
+      out.push(`  ${d.unchangedFiles} unchanged`);
+      if (d.metadata.length) out.push('metadata', ...d.metadata.map((m) => `  ${sign[m.change]} ${m.key}: ${JSON.stringify(m.before)} → ${JSON.stringify(m.after)}`));
+      if (d.labels.length) out.push('labels', ...d.labels.map((m) => `  ${sign[m.change]} ${m.key}: ${JSON.stringify(m.before)} → ${JSON.stringify(m.after)}`));
+      if (d.metrics.length) {
+        out.push('metrics');
+        for (const m of d.metrics) out.push(`  ${m.metric.padEnd(32)} ${m.before ?? '-'} → ${m.after ?? '-'}${m.delta !== null ? `  (${m.delta >= 0 ? '+' : ''}${Number(m.delta.toPrecision(6))})` : ''}`);
+      }
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+
+  const alias = program.command('alias').description('Movable names for versions (champion, production, …)');
+  alias
+    .command('set')
+    .description('Point ALIAS at a version (moves it if it exists)')
+    .argument('<name>', 'model name')
+    .argument('<alias>', 'alias name')
+    .argument('<version>', 'version')
+    .option('--json', 'print JSON')
+    .action(async (name: string, a: string, version: string, o: GlobalOptions) => {
+      const res = await clientFor(g(o)).setAlias(kind, name, a, version);
+      if (o.json) printJson(res);
+      else process.stdout.write(`${name}:${a} → ${res.version}\n`);
+    });
+  alias
+    .command('rm')
+    .description('Remove an alias')
+    .argument('<name>', 'model name')
+    .argument('<alias>', 'alias name')
+    .action(async (name: string, a: string, o: GlobalOptions) => {
+      await clientFor(g(o)).deleteAlias(kind, name, a);
+      process.stdout.write(`removed ${name}:${a}\n`);
+    });
+  alias
+    .command('ls')
+    .description('List aliases of a model (--history: every move, newest first)')
+    .argument('<name>', 'model name')
+    .option('--history', 'show the history of moves')
+    .option('--json', 'print JSON')
+    .action(async (name: string, o: { history?: boolean } & GlobalOptions) => {
+      const c = clientFor(g(o));
+      if (o.history) {
+        const h = await c.aliasHistory(kind, name);
+        if (o.json) return printJson(h);
+        return printTable(['ALIAS', 'VERSION', 'PREVIOUS', 'AT', 'BY'], h.items.map((e) => [e.alias, e.version ?? '(removed)', e.previousVersion, e.at, e.actor]));
+      }
+      const l = await c.listAliases(kind, name);
+      if (o.json) return printJson(l);
+      printTable(['ALIAS', 'VERSION', 'UPDATED', 'BY'], l.items.map((x) => [x.alias, x.version, x.updatedAt, x.updatedBy]));
+    });
+
+  for (const [cmd, state, what] of [
+    ['deprecate', 'deprecated', 'Mark a version deprecated (still downloadable; aliases may keep pointing at it)'],
+    ['archive', 'archived', 'Archive a version (terminal: no alias may point at it any more)'],
+  ] as const) {
+    program
+      .command(cmd)
+      .description(what)
+      .argument('<name:version>', 'NAME:VERSION')
+      .option('--json', 'print JSON')
+      .action(async (ref: string, o: GlobalOptions) => {
+        const r = parseRef(ref);
+        const v = await clientFor(g(o)).updateVersion(kind, r.name, r.ref, { state });
+        if (o.json) printJson(v);
+        else process.stdout.write(`${v.name}:${v.version} is ${v.state}\n`);
+      });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The `steward` command. Exit status: 0 success; 1 the operation failed (the error's code and
+ * message on stderr); 2 bad usage. Commands are thin: they call the API through the SDK.
+ */
+import { Command, CommanderError } from 'commander';
+import { StewardApiError } from '../sdk/client.js';
+import { closeClients, type GlobalOptions } from './cli-context.js';
+import { UsageError } from './cli-errors.js';
+import { registerAdmin } from './commands/admin.js';
+import { registerPull } from './commands/pull.js';
+import { registerPush } from './commands/push.js';
+import { registerRegistry } from './commands/registry.js';
+
+export function buildProgram(): Command {
+  const program = new Command('steward');
+  program
+    .description('Steward: carry large language models from import to retirement — registry, artifacts, promotion, serving, audit')
+    .option('--url <url>', 'server URL (env STEWARD_URL; default http://127.0.0.1:8080)')
+    .option('--token <token>', 'API token (env STEWARD_TOKEN; default: the config file, then admin.token in the data dir)')
+    .option('--data <dir>', 'data directory (env STEWARD_DATA; default ./.steward)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  const globals = () => program.opts<GlobalOptions>();
+  registerAdmin(program, globals);
+  registerPush(program, globals);
+  registerPull(program, globals);
+  registerRegistry(program, globals);
+  for (const c of program.commands) c.exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Quick start:
+  steward up                                   # platform on http://127.0.0.1:8080, data in ./.steward
+  steward push ./my-model --model acme/my-model --version 1.0.0 --meta meta.json
+  steward ls
+  steward show acme/my-model:1.0.0
+  steward alias set acme/my-model champion 1.0.0
+  steward pull acme/my-model:champion -o ./out`,
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  let code = 0;
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    code = report(err);
+  } finally {
+    await closeClients().catch(() => undefined);
+  }
+  // `up`/`server` keep running: only set the code, never force an exit while the server lives.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
+}
+
+function report(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // --help and --version are "errors" with exit code 0 in commander's override mode.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n(run with --help for usage)\n`);
+    return 2;
+  }
+  if (err instanceof StewardApiError) {
+    process.stderr.write(`error: ${err.code}: ${err.message}\n`);
+    const missing = err.details.missing;
+    if (Array.isArray(missing) && missing.length) process.stderr.write(`  missing blobs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}\n`);
+    const issues = err.details.issues;
+    if (Array.isArray(issues)) for (const i of issues.slice(0, 10) as { path: string; message: string }[]) process.stderr.write(`  ${i.path || '(body)'}: ${i.message}\n`);
+    if (err.code === 'unauthenticated') process.stderr.write('  hint: pass --token, set STEWARD_TOKEN, or run where the data dir holds admin.token\n');
+    return 1;
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT' || e?.code === 'EACCES' || e instanceof SyntaxError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`error: ${(e as Error)?.message ?? String(err)}\n`);
+  return 1;
+}
