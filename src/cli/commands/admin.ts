@@ -1,7 +1,5 @@
 /** Administration commands: up, server, gc, token, login, whoami. */
 import type { Command } from 'commander';
-import { loadConfig } from '../../platform/config.js';
-import { startServer } from '../../server/main.js';
 import { clientFor, formatBytes, printJson, printTable, resolveConnection, writeConfigFile, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
@@ -15,6 +13,8 @@ function port(v: string): number {
 }
 
 async function serve(flags: { data?: string; port?: number; host?: string }): Promise<void> {
+  // Loaded on demand: client commands should not pay for the server's dependencies at start-up.
+  const [{ loadConfig }, { startServer }] = await Promise.all([import('../../platform/config.js'), import('../../server/main.js')]);
   const config = loadConfig({ env: process.env, flags: { dataDir: flags.data, port: flags.port, host: flags.host } });
   const server = await startServer({ config, handleSignals: true });
   process.stderr.write(`steward ${server.url}  (database: ${config.database.kind}, blobs: ${config.blobs.kind}, data: ${config.dataDir})\n`);
