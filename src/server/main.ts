@@ -52,7 +52,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const sql = await openDatabase(config.database);
   const applied = await migrate(sql, MIGRATIONS);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
-  const store = openBlobStore(config.blobs, log);
+  const store = await openBlobStore(config.blobs, log);
 
   let assetsService: AssetsService | null = null;
   const uploads = wireUploads({
