@@ -2,6 +2,7 @@
  * A pending version that is never finalised expires: GC (and the background sweeper) delete
  * it, it never shows up as ready or latest, and its never-uploaded blobs leave nothing behind.
  */
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StewardClient } from '../src/sdk/client.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
@@ -43,6 +44,5 @@ describe.each(BACKENDS)('pending version expiry (%s)', (backend) => {
 });
 
 async function sha256(bytes: Uint8Array): Promise<string> {
-  const d = await crypto.subtle.digest('SHA-256', bytes);
-  return Buffer.from(d).toString('hex');
+  return createHash('sha256').update(bytes).digest('hex');
 }
