@@ -15,6 +15,7 @@ export type Permission =
   | 'asset:write'
   | 'asset:admin'
   | 'token:admin'
+  | 'audit:read'
   | 'system:admin';
 
 /** The caller, as the auth hook resolved it. */

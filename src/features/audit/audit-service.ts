@@ -1,0 +1,186 @@
+/**
+ * The audit trail: every mutation appends one event in the same transaction as the change,
+ * so a rolled-back change leaves no event and a committed one always has one. Events are
+ * hash-chained; `verify` recomputes the chain and names the first event that breaks it.
+ * Appends are serialised (PostgreSQL: a transaction-scoped advisory lock; SQLite: one writer).
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { z } from 'zod';
+import type { AuditEvent, AuditVerifyResponse, ListAuditQuery } from '../../contracts/audit.js';
+import { iso, type Clock } from '../../platform/clock.js';
+import { AppError } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
+import { ChainVerifier, digestOf, eventHash, GENESIS } from './audit-fns.js';
+
+interface AuditEventsTable {
+  seq: number;
+  at: string;
+  actor: string;
+  token_id: string | null;
+  action: string;
+  target: string;
+  request_id: string | null;
+  client_address: string | null;
+  change_digest: string;
+  change: string;
+  prev_hash: string;
+  hash: string;
+}
+interface AuditTables {
+  audit_events: AuditEventsTable;
+  audit_head: { id: number; seq: number; hash: string };
+}
+type Row = Selectable<AuditEventsTable>;
+
+/** Any number will do as long as nothing else in the database uses it as an advisory lock key. */
+const PG_AUDIT_LOCK = 74_65_77_61_72_64;
+
+/** The actor of changes the server makes by itself (expiry, sweeps). */
+export const SYSTEM_ACTOR: Actor = { tokenId: null, name: 'system', role: 'system', namespaces: null, clientAddress: '', requestId: '' };
+
+export interface AuditEntry {
+  action: string;
+  target: string;
+  /** What changed: small, JSON-serialisable; its digest is chained. */
+  change: Record<string, unknown>;
+}
+
+export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: Clock }) {
+  const root = deps.db as unknown as Kysely<AuditTables>;
+
+  const view = (r: Row): AuditEvent => ({
+    seq: r.seq,
+    at: r.at,
+    actor: r.actor,
+    tokenId: r.token_id,
+    action: r.action,
+    target: r.target,
+    requestId: r.request_id,
+    clientAddress: r.client_address,
+    changeDigest: r.change_digest,
+    change: JSON.parse(r.change) as Record<string, unknown>,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  });
+
+  return {
+    /** Appends one event on `tx`, which must be the transaction that makes the change. */
+    async record(tx: AnyDb, actor: Actor, entry: AuditEntry): Promise<void> {
+      const db = tx as unknown as Kysely<AuditTables>;
+      if (deps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${PG_AUDIT_LOCK})`.execute(db);
+      const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+      const fields = {
+        seq: (head?.seq ?? 0) + 1,
+        at: iso(deps.clock.now()),
+        actor: actor.name,
+        tokenId: actor.tokenId,
+        action: entry.action,
+        target: entry.target,
+        requestId: actor.requestId || null,
+        clientAddress: actor.clientAddress || null,
+        changeDigest: digestOf(entry.change),
+        prevHash: head?.hash ?? GENESIS,
+      };
+      const hash = eventHash(fields);
+      await db
+        .insertInto('audit_events')
+        .values({
+          seq: fields.seq,
+          at: fields.at,
+          actor: fields.actor,
+          token_id: fields.tokenId,
+          action: fields.action,
+          target: fields.target,
+          request_id: fields.requestId,
+          client_address: fields.clientAddress,
+          change_digest: fields.changeDigest,
+          change: JSON.stringify(entry.change),
+          prev_hash: fields.prevHash,
+          hash,
+        })
+        .execute();
+      if (head) await db.updateTable('audit_head').set({ seq: fields.seq, hash }).where('id', '=', 1).execute();
+      else await db.insertInto('audit_head').values({ id: 1, seq: fields.seq, hash }).execute();
+    },
+
+    /** Runs `fn` in a transaction and records `entry` (computed from fn's result) in it. */
+    async inTransaction<T>(actor: Actor, fn: (tx: AnyDb) => Promise<T>, entry: (result: T) => AuditEntry | null): Promise<T> {
+      return root.transaction().execute(async (trx) => {
+        const result = await fn(trx as unknown as AnyDb);
+        const e = entry(result);
+        if (e) await this.record(trx as unknown as AnyDb, actor, e);
+        return result;
+      });
+    },
+
+    async list(q: z.output<typeof ListAuditQuery>) {
+      let query = root.selectFrom('audit_events').selectAll();
+      if (q.actor) query = query.where('actor', '=', q.actor);
+      if (q.action) query = q.action.endsWith('.') ? query.where('action', 'like', `${q.action.replace(/[\\%_]/g, '\\$&')}%`) : query.where('action', '=', q.action);
+      if (q.target) query = /[:@]$/.test(q.target) ? query.where('target', 'like', `${q.target.replace(/[\\%_]/g, '\\$&')}%`) : query.where('target', '=', q.target);
+      if (q.since) query = query.where('at', '>=', q.since);
+      if (q.until) query = query.where('at', '<', q.until);
+      if (q.cursor) {
+        const after = Number(Buffer.from(q.cursor, 'base64url').toString());
+        if (!Number.isSafeInteger(after)) throw new AppError('invalid_argument', 'invalid cursor: pass the nextCursor of the previous page unchanged');
+        query = query.where('seq', q.order === 'asc' ? '>' : '<', after);
+      }
+      const rows = await query.orderBy('seq', q.order).limit(q.limit + 1).execute();
+      const items = rows.slice(0, q.limit).map(view);
+      const last = items[items.length - 1];
+      return { items, nextCursor: rows.length > q.limit && last ? Buffer.from(String(last.seq)).toString('base64url') : null };
+    },
+
+    /** Recomputes the whole chain in sequence order, in pages, and compares its end with the head. */
+    async verify(): Promise<AuditVerifyResponse> {
+      const started = performance.now();
+      const v = new ChainVerifier();
+      let after = 0;
+      // 10,000 rows a page: big enough to amortise round trips, small enough to stay a few MB.
+      for (;;) {
+        const rows = await root.selectFrom('audit_events').selectAll().where('seq', '>', after).orderBy('seq').limit(10_000).execute();
+        if (!rows.length) break;
+        for (const r of rows) {
+          const ok = v.push({
+            seq: r.seq,
+            at: r.at,
+            actor: r.actor,
+            tokenId: r.token_id,
+            action: r.action,
+            target: r.target,
+            requestId: r.request_id,
+            clientAddress: r.client_address,
+            changeDigest: r.change_digest,
+            change: r.change,
+            prevHash: r.prev_hash,
+            hash: r.hash,
+          });
+          if (!ok) break;
+        }
+        if (v.firstBad) break;
+        after = rows[rows.length - 1]!.seq;
+      }
+      if (!v.firstBad) {
+        const head = await root.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
+        const headSeq = head?.seq ?? 0;
+        if (headSeq !== v.lastSeq) {
+          v.firstBad = headSeq > v.lastSeq
+            ? { seq: v.lastSeq + 1, problem: `the log ends at event ${v.lastSeq} but the head records ${headSeq} (events deleted from the end?)` }
+            : { seq: headSeq + 1, problem: `events after ${headSeq} are not covered by the head (inserted at the end?)` };
+        } else if (head && head.hash !== v.lastHash) {
+          v.firstBad = { seq: v.lastSeq, problem: 'the last event does not match the recorded head (edited or replaced)' };
+        }
+      }
+      return {
+        ok: v.firstBad === null,
+        events: v.count,
+        head: v.firstBad ? null : v.count ? v.lastHash : null,
+        firstBad: v.firstBad,
+        ms: Math.round(performance.now() - started),
+      };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
