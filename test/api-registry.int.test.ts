@@ -130,6 +130,19 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     expect((await api.get(`${versionPath(name, 'prod')}/files/weights/part-1.bin`)).bytes.equals(data.bytes)).toBe(true);
   });
 
+  it('serves files whose paths need URL encoding (spaces, non-ASCII, "#", "?", "%", "+")', async () => {
+    const name = `enc-${uid()}`;
+    await createModel(api, name);
+    const odd = blob(`odd ${name}`);
+    const plus = blob(`plus ${name}`);
+    await pushVersion(api, name, '1.0.0', { 'dir/my file ü#?%.bin': odd, 'a+b.bin': plus });
+    const base = `${versionPath(name, '1.0.0')}/files`;
+    expect((await api.get(`${base}/dir/${encodeURIComponent('my file ü#?%.bin')}`)).bytes.equals(odd.bytes)).toBe(true);
+    expect((await api.get(`${base}/${encodeURIComponent('dir/my file ü#?%.bin')}`)).bytes.equals(odd.bytes)).toBe(true);
+    expect((await api.get(`${base}/${encodeURIComponent('a+b.bin')}`)).bytes.equals(plus.bytes)).toBe(true);
+    expectError(await api.get(`${base}/a%20b.bin`), 404, 'not_found');
+  });
+
   it('answers 416 with Content-Range bytes */size for a range past the end of the file', async () => {
     const name = `range-${uid()}`;
     await createModel(api, name);

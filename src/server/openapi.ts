@@ -11,7 +11,7 @@ const toSchema = (s: z.ZodType, io: 'input' | 'output'): Json =>
 export function openApiDocument(routes: readonly RouteDef[], version: string): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
-    const url = r.url.replace(/:([A-Za-z_]+)/g, '{$1}').replace(/\*$/, '{path}');
+    const url = r.url.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}').replace(/\*$/, '{path}');
     const op: Json = { summary: r.summary, tags: r.tags, operationId: `${r.method.toLowerCase()}${url.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}` };
     const parameters: Json[] = [];
     for (const [where, schema] of [['path', r.params], ['query', r.query]] as const) {

@@ -41,7 +41,7 @@ export function apiClient(server: { url: string; token: string }) {
     const headers: Record<string, string> = { ...opts.headers };
     const token = opts.token === undefined ? server.token : opts.token;
     if (token !== null && headers.authorization === undefined) headers.authorization = `Bearer ${token}`;
-    let body: Uint8Array | string | undefined;
+    let body: BodyInit | undefined;
     if (opts.json !== undefined) {
       headers['content-type'] ??= 'application/json';
       body = JSON.stringify(opts.json);
@@ -50,7 +50,7 @@ export function apiClient(server: { url: string; token: string }) {
       body = opts.rawJson;
     } else if (opts.bytes !== undefined) {
       headers['content-type'] ??= 'application/octet-stream';
-      body = typeof opts.bytes === 'string' ? Buffer.from(opts.bytes) : opts.bytes;
+      body = typeof opts.bytes === 'string' ? opts.bytes : Uint8Array.from(opts.bytes);
     }
     const res = await fetch(server.url + path, { method, headers, body });
     const bytes = Buffer.from(await res.arrayBuffer());

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import S3rver from 's3rver';
 import { loadConfig, type Config } from '../../src/platform/config.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
@@ -37,6 +38,16 @@ export async function startTestServer(backend: Backend = 'sqlite-fs', overrides:
     const s3 = await startS3rver(path.join(dataDir, 's3rver'), 'steward-test');
     cleanups.push(() => s3.close());
     const schema = `t_${randomBytes(6).toString('hex')}`;
+    // Dropped on stop, so test runs do not pile up schemas in the shared database.
+    cleanups.push(async () => {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      try {
+        await admin.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await admin.end();
+      }
+    });
     config = loadConfig({
       env: { STEWARD_BLOB_URL: `s3://steward-test/${schema}`, STEWARD_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       flags: { dataDir, port: 0 },

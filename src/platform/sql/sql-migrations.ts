@@ -11,6 +11,11 @@ export interface StewardMigration {
   up(db: AnyDb, dialect: Dialect): Promise<void>;
 }
 
+/** PostgreSQL errors of a catalog read racing a concurrent drop: invalid_schema_name, undefined_table. */
+const CATALOG_RACE_CODES = new Set(['3F000', '42P01']);
+/** A race repeats only while schemas keep being dropped; five reads outlast any cleanup burst. */
+const MAX_ATTEMPTS = 5;
+
 export async function migrate(database: SqlDatabase, migrations: readonly StewardMigration[]): Promise<string[]> {
   const names = new Set<string>();
   for (const m of migrations) {
@@ -38,7 +43,16 @@ export async function migrate(database: SqlDatabase, migrations: readonly Stewar
     migrationLockTableName: 'steward_migrations_lock',
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely finds its tables by reading the catalog of every schema; a schema dropped meanwhile
+    // (a tenant removed, a test run cleaning up) fails that read. Nothing was applied: the
+    // migrations run in one transaction, after the read. So read again.
+    if (attempt < MAX_ATTEMPTS && CATALOG_RACE_CODES.has((error as { code?: unknown }).code as string)) {
+      await new Promise((r) => setTimeout(r, 25 * attempt));
+      continue;
+    }
+    throw new Error(`database migration failed: ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
 }
