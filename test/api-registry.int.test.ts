@@ -226,6 +226,12 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     expect(expectBody(await setState(v1, 'deprecated'), 200, VersionResponse).state).toBe('deprecated');
     expect(await stateOf(v1)).toBe('deprecated');
     expect(expectBody(await setState(v1, 'ready'), 200, VersionResponse).state).toBe('ready');
+    // An aliased version cannot be archived until its aliases move.
+    expect((await api.put(`${modelPath(name)}/aliases/keep`, { version: '1.0.0' })).status).toBe(200);
+    const held = expectError(await setState(v1, 'archived'), 412, 'failed_precondition');
+    expect(held.details).toMatchObject({ aliases: ['keep'] });
+    expect(await stateOf(v1)).toBe('ready');
+    expect((await api.del(`${modelPath(name)}/aliases/keep`)).status).toBe(204);
     expect(expectBody(await setState(v1, 'archived'), 200, VersionResponse).state).toBe('archived');
     for (const to of ['ready', 'deprecated']) {
       const err = expectError(await setState(v1, to), 412, 'failed_precondition');

@@ -86,7 +86,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
               .selectFrom('versions as v')
               .select('v.version')
               .whereRef('v.asset_id', '=', 'a.id')
-              .where('v.state', 'in', ['ready', 'deprecated'])
+              .where('v.state', '=', 'ready')
               .orderBy('v.version_key', 'desc')
               .limit(1)
               .as('latest_version'),

@@ -30,6 +30,7 @@ import {
 } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
 import { envelope } from '../../platform/http/http-errors.js';
+import { parseRange } from '../../platform/http/http-range.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { AssetsService } from './assets-service.js';
 
@@ -43,26 +44,6 @@ const HistoryQuery = z.object({ alias: AliasName.optional() }).strict();
 
 /** Manifests of very large models list many files; 64 MiB holds about half a million entries. */
 const VERSION_BODY_LIMIT = 64 * 1024 * 1024;
-
-/** Parses `bytes=a-b`, `bytes=a-`, `bytes=-n` against a file size; null when the header asks for the whole file. */
-export function parseRange(header: string | undefined, size: number): { start: number; end: number } | null {
-  if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === '' && m[2] === '')) throw new AppError('invalid_argument', `unsupported Range ${JSON.stringify(header)}: use one range, bytes=start-end`);
-  let start: number;
-  let end: number;
-  if (m[1] === '') {
-    start = Math.max(0, size - Number(m[2]));
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) {
-    throw new AppError('invalid_argument', `range ${header} is outside the file's ${size} bytes`, { size, rangeNotSatisfiable: true });
-  }
-  return { start, end };
-}
 
 export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
   const base = `/api/v1/${ASSET_COLLECTION[kind]}`;

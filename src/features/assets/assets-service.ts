@@ -360,6 +360,13 @@ export function createAssetsService(deps: AssetsDeps) {
           if (!TRANSITIONS[from].includes(body.state)) {
             throw errors.precondition(`${name}:${v.version} is ${from} and cannot become ${body.state}`, { state: from, allowed: TRANSITIONS[from] });
           }
+          if (body.state === 'archived') {
+            // An alias is a promise that the version is usable: archiving must not break it silently.
+            const held = (await r.aliasesOf([v.id])).get(v.id) ?? [];
+            if (held.length) {
+              throw errors.precondition(`${name}:${v.version} is the target of alias(es) ${held.join(', ')}; move or remove them before archiving`, { aliases: held });
+            }
+          }
           await r.updateVersion(v.id, { state: body.state, updated_at: now });
         }
         if (body.labels) {

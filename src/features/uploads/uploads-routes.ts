@@ -9,7 +9,7 @@ import { BlobResponse, CreateUploadBody, GcBody, GcResponse, UploadSessionRespon
 import { AppError } from '../../platform/errors.js';
 import { envelope } from '../../platform/http/http-errors.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
-import { parseRange } from '../assets/assets-routes.js';
+import { parseRange } from '../../platform/http/http-range.js';
 import type { UploadsService } from './uploads-service.js';
 
 const ShaParams = z.object({ sha256: Sha256 }).strict();
