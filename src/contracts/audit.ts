@@ -23,8 +23,8 @@ export type AuditEvent = z.infer<typeof AuditEvent>;
 export const ListAuditQuery = z
   .object({
     actor: z.string().max(128).optional(),
-    action: z.string().max(64).optional().describe('exact action, or a prefix ending in "." (e.g. "alias.")'),
-    target: z.string().max(300).optional().describe('exact target, or a prefix ending in ":" or "@"'),
+    action: z.string().max(64).optional().describe('exact action, or a prefix with a trailing "*" (e.g. "model.alias.*")'),
+    target: z.string().max(300).optional().describe('exact target, or a prefix with a trailing "*" (e.g. "model:acme/bot*")'),
     since: Timestamp.optional(),
     until: Timestamp.optional(),
     order: z.enum(['asc', 'desc']).default('desc'),

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.js';
+import { wireAudit, auditMigrations } from '../features/audit/audit-wiring.js';
 import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
 import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
@@ -17,9 +18,11 @@ import { createLogger, type Logger } from '../platform/log.js';
 import { openDatabase } from '../platform/sql/sql-db.js';
 import { migrate } from '../platform/sql/sql-migrations.js';
 import type { AssetsService } from '../features/assets/assets-service.js';
+import type { AuditService } from '../features/audit/audit-service.js';
+import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
-export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations];
+export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations];
 
 const require = createRequire(import.meta.url);
 export const STEWARD_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -31,7 +34,9 @@ export interface RunningServer {
   log: Logger;
   /** The admin token created on this start (first start only); printed once by the CLI. */
   bootstrapToken: { token: string; file: string } | null;
-  services: { assets: AssetsService };
+  services: { assets: AssetsService; audit: AuditService };
+  /** The route table, for tests that sweep every route (the permission matrix). */
+  routes: readonly RouteDef[];
   close(): Promise<void>;
 }
 
@@ -54,10 +59,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const store = await openBlobStore(config.blobs, log);
 
+  const audit = wireAudit({ sql, clock });
   let assetsService: AssetsService | null = null;
   const uploads = wireUploads({
     sql,
     store,
+    audit: audit.service,
     clock,
     config,
     log,
@@ -66,16 +73,17 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return assetsService;
     },
   });
-  const assets = wireAssets({ sql, uploads: uploads.service, clock, config });
+  const assets = wireAssets({ sql, uploads: uploads.service, audit: audit.service, clock, config });
   assetsService = assets.service;
-  const auth = wireAuth({ sql, clock, log });
+  const auth = wireAuth({ sql, clock, log, audit: audit.service });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
 
+  const routes = [...assets.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
   const app = buildHttpApp({
     logger: log,
-    routes: [...assets.routes, ...uploads.routes, ...auth.routes],
+    routes,
     authenticate: auth.service.authenticate,
     authorize: auth.service.authorize,
     metrics,
@@ -131,5 +139,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, services: { assets: assets.service }, close };
+  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service }, routes, close };
 }

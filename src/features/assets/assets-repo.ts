@@ -279,10 +279,22 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return out;
       },
 
-      /** Deletes pending versions whose deadline passed; their files, labels and edges cascade. */
-      async deleteExpiredPending(now: string): Promise<number> {
-        const res = await db.deleteFrom('versions').where('state', '=', 'pending').where('expires_at', '<', now).executeTakeFirst();
-        return Number(res.numDeletedRows);
+      /** Pending versions whose deadline passed. */
+      async expiredPending(now: string, limit: number) {
+        return db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .select(['v.id', 'v.version', 'v.digest', 'a.name', 'a.kind'])
+          .where('v.state', '=', 'pending')
+          .where('v.expires_at', '<', now)
+          .limit(limit)
+          .execute();
+      },
+
+      /** Deletes a version iff it is still pending and expired; files, labels and edges cascade. */
+      async deleteExpiredVersion(id: number, now: string): Promise<boolean> {
+        const res = await db.deleteFrom('versions').where('id', '=', id).where('state', '=', 'pending').where('expires_at', '<', now).executeTakeFirst();
+        return Number(res.numDeletedRows) === 1;
       },
     };
   }

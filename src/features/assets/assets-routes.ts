@@ -70,7 +70,7 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
     defineRoute({
       method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write',
       params: NameParams, body: UpdateAssetBody, responses: { 200: AssetResponse },
-      handler: async ({ params, body }) => svc.updateAsset(kind, params.name, body),
+      handler: async ({ params, body, actor }) => svc.updateAsset(kind, params.name, body, actor),
     }),
     defineRoute({
       method: 'POST', url: `${base}/:name/versions`, summary: `Create a pending ${kind} version from a manifest; answers the blobs still missing`, tags,
@@ -93,12 +93,12 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
     defineRoute({
       method: 'PATCH', url: `${base}/:name/versions/:version`, summary: 'Change a version\'s state (deprecate, archive) or labels', tags,
       permission: 'asset:write', params: VersionParams, body: UpdateVersionBody, responses: { 200: VersionResponse },
-      handler: async ({ params, body }) => svc.updateVersion(kind, params.name, params.version, body),
+      handler: async ({ params, body, actor }) => svc.updateVersion(kind, params.name, params.version, body, actor),
     }),
     defineRoute({
       method: 'POST', url: `${base}/:name/versions/:version/finalize`, summary: 'Make a pending version ready once all its blobs are stored', tags,
       permission: 'asset:write', params: VersionParams, responses: { 200: VersionResponse },
-      handler: async ({ params }) => svc.finalizeVersion(kind, params.name, params.version),
+      handler: async ({ params, actor }) => svc.finalizeVersion(kind, params.name, params.version, actor),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/versions/:version/compare`, summary: 'Compare two versions: files, metadata, labels, metric deltas', tags,

@@ -4,6 +4,7 @@
  * it becomes `ready` only when every blob it lists is stored; state moves forward
  * (ready ⇄ deprecated → archived); aliases point only at usable versions and keep a history.
  */
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import {
   parseSemver,
@@ -26,6 +27,8 @@ import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { isUniqueViolation } from '../../platform/sql/sql-db.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
 import {
   decodeCursor,
@@ -43,6 +46,8 @@ import type { AssetRow, VersionRow } from './assets-types.js';
 
 export interface AssetsDeps {
   repo: AssetsRepo;
+  /** Every mutation records its audit event inside its own transaction. */
+  audit: Pick<AuditService, 'record'>;
   uploads: Pick<UploadsService, 'missing' | 'missingLocked' | 'readBlob'>;
   clock: Clock;
   limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
@@ -58,7 +63,8 @@ const TRANSITIONS: Record<VersionState, VersionState[]> = {
 const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
 export function createAssetsService(deps: AssetsDeps) {
-  const { repo, uploads, clock, limits } = deps;
+  const { repo, uploads, clock, limits, audit } = deps;
+  const target = (kind: AssetKind, name: string, version?: string) => `${kind}:${name}${version ? `@${version}` : ''}`;
   const parse = <T>(labels: string): T => JSON.parse(labels) as T;
 
   function assetView(a: AssetRow, versionCount: number, latest: string | null): AssetResponse {
@@ -197,8 +203,8 @@ export function createAssetsService(deps: AssetsDeps) {
     async createAsset(kind: AssetKind, body: { name: string; description?: string | undefined; owner?: string | undefined; labels?: Record<string, string> | undefined }, actor: Actor) {
       const now = iso(clock.now());
       try {
-        const row = await repo.transaction((r) =>
-          r.insertAsset(
+        const row = await repo.transaction(async (r, trx) => {
+          const inserted = await r.insertAsset(
             {
               kind,
               name: body.name,
@@ -211,8 +217,10 @@ export function createAssetsService(deps: AssetsDeps) {
               updated_at: now,
             },
             body.labels ?? {},
-          ),
-        );
+          );
+          await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.create`, target: target(kind, body.name), change: { ...body } });
+          return inserted;
+        });
         return assetView(row, 0, null);
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${body.name} already exists`, { name: body.name });
@@ -222,10 +230,10 @@ export function createAssetsService(deps: AssetsDeps) {
 
     getAsset,
 
-    async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>) {
+    async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>, actor: Actor) {
       const a = await requireAsset(kind, name);
-      await repo.transaction((r) =>
-        r.updateAsset(
+      await repo.transaction(async (r, trx) => {
+        await r.updateAsset(
           a.id,
           {
             ...(body.description !== undefined ? { description: body.description } : {}),
@@ -234,8 +242,9 @@ export function createAssetsService(deps: AssetsDeps) {
             updated_at: iso(clock.now()),
           },
           body.labels,
-        ),
-      );
+        );
+        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.update`, target: target(kind, name), change: { ...body } });
+      });
       return getAsset(kind, name);
     },
 
@@ -293,6 +302,11 @@ export function createAssetsService(deps: AssetsDeps) {
           await r.insertFiles(v.id, input.files);
           await r.insertVersionLabels(v.id, input.labels ?? {});
           await r.insertLineage(v.id, edges);
+          await audit.record(trx as unknown as AnyDb, actor, {
+            action: `${kind}.version.create`,
+            target: target(kind, name, input.version),
+            change: { digest: v.digest, size, files: input.files.length, labels: input.labels ?? {}, lineage: edges.map((e) => `${e.relation}:${e.ref}`), metadataDigest: createHash('sha256').update(v.metadata).digest('hex') },
+          });
           const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
           // Built from what this transaction wrote: a query through the pool here would wait on
           // the transaction's own connection (SQLite has one).
@@ -304,7 +318,7 @@ export function createAssetsService(deps: AssetsDeps) {
       }
     },
 
-    async finalizeVersion(kind: AssetKind, name: string, version: string): Promise<VersionResponse> {
+    async finalizeVersion(kind: AssetKind, name: string, version: string, actor: Actor): Promise<VersionResponse> {
       await repo.transaction(async (r, trx) => {
         const a = await requireAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
@@ -315,6 +329,7 @@ export function createAssetsService(deps: AssetsDeps) {
           throw errors.conflict(`${missing.length} blob(s) of ${name}:${v.version} are not uploaded yet; upload them, then finalize again`, { missing });
         }
         if (!(await r.markReady(v.id, iso(clock.now())))) throw errors.conflict(`${name}:${v.version} changed state while finalising; retry`);
+        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.finalize`, target: target(kind, name, v.version), change: { digest: v.digest, state: 'ready' } });
       });
       return getVersion(kind, name, version, { files: true });
     },
@@ -350,8 +365,8 @@ export function createAssetsService(deps: AssetsDeps) {
       return { items: await views(kind, items), nextCursor: more && last ? encodeCursor([key(last), last.id]) : null };
     },
 
-    async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>) {
-      await repo.transaction(async (r) => {
+    async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {
+      await repo.transaction(async (r, trx) => {
         const a = await requireAsset(kind, name, r);
         const v = await resolve(kind, a, ref, r);
         const now = iso(clock.now());
@@ -368,10 +383,12 @@ export function createAssetsService(deps: AssetsDeps) {
             }
           }
           await r.updateVersion(v.id, { state: body.state, updated_at: now });
+          await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.${body.state === 'ready' ? 'restore' : body.state === 'deprecated' ? 'deprecate' : 'archive'}`, target: target(kind, name, v.version), change: { from: v.state, to: body.state } });
         }
         if (body.labels) {
           await r.updateVersion(v.id, { labels: JSON.stringify(body.labels), updated_at: now });
           await r.insertVersionLabels(v.id, body.labels);
+          await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.label`, target: target(kind, name, v.version), change: { labels: body.labels } });
         }
       });
       return getVersion(kind, name, ref);
@@ -379,7 +396,7 @@ export function createAssetsService(deps: AssetsDeps) {
 
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
       if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
-      await repo.transaction(async (r) => {
+      await repo.transaction(async (r, trx) => {
         const a = await requireAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
         if (v.state !== 'ready' && v.state !== 'deprecated') {
@@ -389,6 +406,7 @@ export function createAssetsService(deps: AssetsDeps) {
         const now = iso(clock.now());
         await r.setAlias(a.id, alias, v.id, now, actor.name);
         await r.recordAliasEvent({ asset_id: a.id, alias, version: v.version, previous_version: prev?.version ?? null, at: now, actor: actor.name });
+        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.set`, target: target(kind, name), change: { alias, version: v.version, previous: prev?.version ?? null } });
       });
       return getAlias(kind, name, alias);
     },
@@ -396,12 +414,13 @@ export function createAssetsService(deps: AssetsDeps) {
     getAlias,
 
     async deleteAlias(kind: AssetKind, name: string, alias: string, actor: Actor) {
-      await repo.transaction(async (r) => {
+      await repo.transaction(async (r, trx) => {
         const a = await requireAsset(kind, name, r);
         const prev = await r.findAlias(a.id, alias);
         if (!prev) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
         await r.deleteAlias(a.id, alias);
         await r.recordAliasEvent({ asset_id: a.id, alias, version: null, previous_version: prev.version, at: iso(clock.now()), actor: actor.name });
+        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.delete`, target: target(kind, name), change: { alias, previous: prev.version } });
       });
     },
 
@@ -447,8 +466,22 @@ export function createAssetsService(deps: AssetsDeps) {
       return (tx ? repo.on(tx) : repo).referencedAmong(shas);
     },
 
-    async expirePendingVersions() {
-      return repo.deleteExpiredPending(iso(clock.now()));
+    /** Deletes abandoned pending versions, each in its own transaction with its audit event. */
+    async expirePendingVersions(): Promise<number> {
+      const now = iso(clock.now());
+      let n = 0;
+      for (;;) {
+        const batch = await repo.expiredPending(now, 500);
+        for (const v of batch) {
+          const deleted = await repo.transaction(async (r, trx) => {
+            if (!(await r.deleteExpiredVersion(v.id, now))) return false;
+            await audit.record(trx as unknown as AnyDb, SYSTEM_ACTOR, { action: `${v.kind}.version.expire`, target: target(v.kind as AssetKind, v.name, v.version), change: { digest: v.digest } });
+            return true;
+          });
+          if (deleted) n++;
+        }
+        if (batch.length < 500) return n;
+      }
     },
   };
 }

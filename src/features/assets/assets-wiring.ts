@@ -3,6 +3,7 @@ import { ASSET_KINDS } from '../../contracts/assets.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+import type { AuditService } from '../audit/audit-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
@@ -11,11 +12,12 @@ import { createAssetsService } from './assets-service.js';
 
 export { assetsMigrations };
 
-export function wireAssets(deps: { sql: SqlDatabase; uploads: UploadsService; clock: Clock; config: Config }) {
+export function wireAssets(deps: { sql: SqlDatabase; uploads: UploadsService; audit: AuditService; clock: Clock; config: Config }) {
   const repo = createAssetsRepo(deps.sql.db, deps.sql.dialect);
   const service = createAssetsService({
     repo,
     uploads: deps.uploads,
+    audit: deps.audit,
     clock: deps.clock,
     limits: { maxMetadataBytes: deps.config.maxMetadataBytes, pendingTtlSeconds: deps.config.pendingTtlSeconds },
   });

@@ -64,9 +64,8 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
     hash: r.hash,
   });
 
-  return {
-    /** Appends one event on `tx`, which must be the transaction that makes the change. */
-    async record(tx: AnyDb, actor: Actor, entry: AuditEntry): Promise<void> {
+  /** Appends one event on `tx`, which must be the transaction that makes the change. */
+  async function record(tx: AnyDb, actor: Actor, entry: AuditEntry): Promise<void> {
       const db = tx as unknown as Kysely<AuditTables>;
       if (deps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${PG_AUDIT_LOCK})`.execute(db);
       const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
@@ -102,14 +101,17 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
         .execute();
       if (head) await db.updateTable('audit_head').set({ seq: fields.seq, hash }).where('id', '=', 1).execute();
       else await db.insertInto('audit_head').values({ id: 1, seq: fields.seq, hash }).execute();
-    },
+  }
+
+  return {
+    record,
 
     /** Runs `fn` in a transaction and records `entry` (computed from fn's result) in it. */
     async inTransaction<T>(actor: Actor, fn: (tx: AnyDb) => Promise<T>, entry: (result: T) => AuditEntry | null): Promise<T> {
       return root.transaction().execute(async (trx) => {
         const result = await fn(trx as unknown as AnyDb);
         const e = entry(result);
-        if (e) await this.record(trx as unknown as AnyDb, actor, e);
+        if (e) await record(trx as unknown as AnyDb, actor, e);
         return result;
       });
     },
@@ -117,8 +119,14 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
     async list(q: z.output<typeof ListAuditQuery>) {
       let query = root.selectFrom('audit_events').selectAll();
       if (q.actor) query = query.where('actor', '=', q.actor);
-      if (q.action) query = q.action.endsWith('.') ? query.where('action', 'like', `${q.action.replace(/[\\%_]/g, '\\$&')}%`) : query.where('action', '=', q.action);
-      if (q.target) query = /[:@]$/.test(q.target) ? query.where('target', 'like', `${q.target.replace(/[\\%_]/g, '\\$&')}%`) : query.where('target', '=', q.target);
+      // A trailing "*" asks for a prefix: action=model.alias.* or target=model:acme/bot*.
+      const match = (v: string) => (v.endsWith('*') ? { op: 'like' as const, v: `${v.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%` } : { op: '=' as const, v });
+      for (const col of ['action', 'target'] as const) {
+        const value = q[col];
+        if (!value) continue;
+        const m = match(value);
+        query = m.op === '=' ? query.where(col, '=', m.v) : query.where(sql<boolean>`${sql.ref(col)} like ${m.v} escape '\\'`);
+      }
       if (q.since) query = query.where('at', '>=', q.since);
       if (q.until) query = query.where('at', '<', q.until);
       if (q.cursor) {

@@ -23,7 +23,7 @@ export function authRoutes(svc: AuthService): RouteDef[] {
     defineRoute({
       method: 'DELETE', url: '/api/v1/tokens/:id', summary: 'Revoke a token', tags, permission: 'token:admin',
       params: z.object({ id: z.string().min(1).max(64) }).strict(), responses: { 200: TokenResponse },
-      handler: async ({ params }) => svc.revokeToken(params.id),
+      handler: async ({ params, actor }) => svc.revokeToken(params.id, actor),
     }),
     defineRoute({
       method: 'GET', url: '/api/v1/whoami', summary: 'The caller\'s identity and role', tags, permission: 'authenticated',

@@ -15,6 +15,8 @@ import { AppError, errors } from '../../platform/errors.js';
 import type { Actor, Permission } from '../../platform/http/http-route.js';
 import type { Logger } from '../../platform/log.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import { hashSecret, newSecret, parseAuthorization, roleAllows, sameDigest } from './auth-fns.js';
 
 interface ApiTokensTable {
@@ -37,7 +39,7 @@ const CACHE_TTL_MS = 5_000;
 /** last_used_at is written at most this often per token, so reads do not become writes. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }) {
+export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; audit: Pick<AuditService, 'inTransaction'> }) {
   const db = deps.db as unknown as Kysely<{ api_tokens: ApiTokensTable }>;
   const cache = new Map<string, { row: TokenRow | null; at: number }>();
   const touched = new Map<string, number>();
@@ -64,7 +66,7 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }
     return row;
   }
 
-  async function insertToken(body: z.output<typeof CreateTokenBody>, createdBy: string | null) {
+  async function insertToken(body: z.output<typeof CreateTokenBody>, actor: Actor) {
     const secret = newSecret();
     const now = deps.clock.now();
     const row: TokenRow = {
@@ -75,12 +77,17 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }
       secret_hash: hashSecret(secret),
       prefix: secret.slice(0, 10),
       created_at: iso(now),
-      created_by: createdBy,
+      created_by: actor.tokenId === null && actor.name === SYSTEM_ACTOR.name ? null : actor.name,
       expires_at: body.expiresIn ? iso(addSeconds(now, body.expiresIn)) : null,
       revoked_at: null,
       last_used_at: null,
     };
-    await db.insertInto('api_tokens').values(row).execute();
+    // The audit event names the token, its role and scope, never its secret or hash.
+    await deps.audit.inTransaction(
+      actor,
+      (tx) => (tx as unknown as typeof db).insertInto('api_tokens').values(row).execute(),
+      () => ({ action: 'token.create', target: `token:${row.id}`, change: { name: row.name, role: row.role, namespaces: body.namespaces ?? null, expiresAt: row.expires_at } }),
+    );
     return { ...view(row), token: secret };
   }
 
@@ -119,17 +126,23 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }
       }
     },
 
-    createToken: (body: z.output<typeof CreateTokenBody>, actor: Actor) => insertToken(body, actor.name),
+    createToken: (body: z.output<typeof CreateTokenBody>, actor: Actor) => insertToken(body, actor),
 
     async listTokens() {
       const rows = await db.selectFrom('api_tokens').selectAll().orderBy('created_at').execute();
       return { items: rows.map(view) };
     },
 
-    async revokeToken(id: string) {
+    async revokeToken(id: string, actor: Actor) {
       const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw errors.notFound('token', id);
-      if (!row.revoked_at) await db.updateTable('api_tokens').set({ revoked_at: iso(deps.clock.now()) }).where('id', '=', id).execute();
+      if (!row.revoked_at) {
+        await deps.audit.inTransaction(
+          actor,
+          (tx) => (tx as unknown as typeof db).updateTable('api_tokens').set({ revoked_at: iso(deps.clock.now()) }).where('id', '=', id).execute(),
+          () => ({ action: 'token.revoke', target: `token:${id}`, change: { name: row.name } }),
+        );
+      }
       cache.delete(row.secret_hash);
       return view({ ...row, revoked_at: row.revoked_at ?? iso(deps.clock.now()) });
     },
@@ -141,7 +154,7 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger }
     async bootstrap(dataDir: string): Promise<{ token: string; file: string } | null> {
       const any = await db.selectFrom('api_tokens').select('id').limit(1).executeTakeFirst();
       if (any) return null;
-      const created = await insertToken({ name: 'admin', role: 'admin' }, null);
+      const created = await insertToken({ name: 'admin', role: 'admin' }, SYSTEM_ACTOR);
       fs.mkdirSync(dataDir, { recursive: true });
       const file = path.join(dataDir, 'admin.token');
       fs.writeFileSync(file, `${created.token}\n`, { mode: 0o600 });

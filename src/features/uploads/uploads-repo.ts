@@ -46,8 +46,10 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
       return root.selectFrom('blobs').selectAll().where('sha256', '=', sha).executeTakeFirst();
     },
 
-    async insert(row: BlobsTable) {
-      await root.insertInto('blobs').values(row).onConflict((oc) => oc.column('sha256').doNothing()).execute();
+    /** Records a verified blob; false when it was recorded already. */
+    async insert(row: BlobsTable, tx?: AnyDb): Promise<boolean> {
+      const res = await on(tx).insertInto('blobs').values(row).onConflict((oc) => oc.column('sha256').doNothing()).executeTakeFirst();
+      return Number(res.numInsertedOrUpdatedRows ?? 0) > 0;
     },
 
     /** Blobs created before `before`, in hash order after `after`: GC walks them page by page. */
@@ -66,19 +68,20 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
      * Deletes the blob row iff `stillUnreferenced` (run inside the same transaction, after the
      * row lock) says so. Returns whether it was deleted.
      */
-    async deleteIfUnreferenced(sha: string, stillUnreferenced: (tx: AnyDb) => Promise<boolean>): Promise<boolean> {
+    async deleteIfUnreferenced(sha: string, stillUnreferenced: (tx: AnyDb) => Promise<boolean>, onDeleted: (tx: AnyDb) => Promise<void>): Promise<boolean> {
       return root.transaction().execute(async (trx) => {
         let q = trx.selectFrom('blobs').select('sha256').where('sha256', '=', sha);
         if (dialect === 'postgres') q = q.forUpdate();
         if (!(await q.executeTakeFirst())) return false;
         if (!(await stillUnreferenced(trx as unknown as AnyDb))) return false;
         await trx.deleteFrom('blobs').where('sha256', '=', sha).execute();
+        await onDeleted(trx as unknown as AnyDb);
         return true;
       });
     },
 
-    async insertSession(row: SessionRow) {
-      await root.insertInto('upload_sessions').values(row).execute();
+    async insertSession(row: SessionRow, tx?: AnyDb) {
+      await on(tx).insertInto('upload_sessions').values(row).execute();
     },
     async findSession(id: string) {
       return root.selectFrom('upload_sessions').selectAll().where('id', '=', id).executeTakeFirst();
@@ -86,8 +89,8 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
     async touchSession(id: string, now: string, expiresAt: string) {
       await root.updateTable('upload_sessions').set({ updated_at: now, expires_at: expiresAt }).where('id', '=', id).execute();
     },
-    async deleteSession(id: string) {
-      await root.deleteFrom('upload_sessions').where('id', '=', id).execute();
+    async deleteSession(id: string, tx?: AnyDb) {
+      await on(tx).deleteFrom('upload_sessions').where('id', '=', id).execute();
     },
     async expiredSessions(now: string, limit: number) {
       return root.selectFrom('upload_sessions').selectAll().where('expires_at', '<', now).limit(limit).execute();

@@ -28,8 +28,8 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
     defineRoute({
       method: 'PUT', url: '/api/v1/blobs/:sha256', summary: 'Upload one blob; its bytes are verified against the sha256 (422 on mismatch, nothing kept)', tags,
       permission: 'asset:write', params: ShaParams, rawBody: true, responses: { 201: BlobResponse, 200: BlobResponse },
-      handler: async ({ params, req, reply }) => {
-        const res = await svc.putBlob(params.sha256, req.raw, contentLength(req.headers['content-length']));
+      handler: async ({ params, req, reply, actor }) => {
+        const res = await svc.putBlob(params.sha256, req.raw, contentLength(req.headers['content-length']), actor);
         reply.code(res.created ? 201 : 200);
         return res;
       },
@@ -61,7 +61,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       method: 'POST', url: '/api/v1/blobs/:sha256/uploads', summary: 'Start a resumable upload session (answers complete=true if the blob exists)', tags,
       permission: 'asset:write', params: ShaParams, body: CreateUploadBody, responses: { 201: UploadSessionResponse, 200: UploadSessionResponse },
       handler: async ({ params, body, actor, reply }) => {
-        const { session, created } = await svc.createSession(params.sha256, body.size, actor.name);
+        const { session, created } = await svc.createSession(params.sha256, body.size, actor);
         reply.code(created ? 201 : 200);
         return session;
       },
@@ -90,23 +90,23 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
     defineRoute({
       method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes and store the blob', tags, permission: 'asset:write',
       params: IdParams, responses: { 201: BlobResponse },
-      handler: async ({ params, reply }) => {
+      handler: async ({ params, reply, actor }) => {
         reply.code(201);
-        return svc.completeSession(params.id);
+        return svc.completeSession(params.id, actor);
       },
     }),
     defineRoute({
       method: 'DELETE', url: '/api/v1/uploads/:id', summary: 'Abandon an upload session', tags, permission: 'asset:write',
       params: IdParams, responses: { 204: null },
-      handler: async ({ params, reply }) => {
-        await svc.abortSession(params.id);
+      handler: async ({ params, reply, actor }) => {
+        await svc.abortSession(params.id, actor);
         return reply.code(204).send();
       },
     }),
     defineRoute({
       method: 'POST', url: '/api/v1/gc', summary: 'Collect unreferenced blobs, expired pending versions and stale uploads (dry run by default)', tags: ['admin'],
       permission: 'asset:admin', body: GcBody, responses: { 200: GcResponse },
-      handler: async ({ body }) => svc.collectGarbage(body.dryRun),
+      handler: async ({ body, actor }) => svc.collectGarbage(body.dryRun, actor),
     }),
   ];
 }

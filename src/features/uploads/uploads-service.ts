@@ -11,6 +11,9 @@ import { addSeconds, iso, type Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Logger } from '../../platform/log.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { SessionRow, UploadsRepo } from './uploads-repo.js';
 
 /** What GC needs to know about versions; provided by the assets service at wiring time. */
@@ -22,6 +25,8 @@ export interface BlobReferences {
 export interface UploadsDeps {
   repo: UploadsRepo;
   store: BlobStore;
+  /** Recording a blob and its audit event happen in one transaction. */
+  audit: Pick<AuditService, 'inTransaction' | 'record'>;
   clock: Clock;
   log: Logger;
   limits: { maxChunkBytes: number; sessionTtlSeconds: number; gcGraceSeconds: number };
@@ -29,16 +34,25 @@ export interface UploadsDeps {
 }
 
 export function createUploadsService(deps: UploadsDeps) {
-  const { repo, store, clock, limits } = deps;
+  const { repo, store, clock, limits, audit } = deps;
 
-  async function putBlob(sha256: string, body: Readable, size: number | undefined) {
+  /** Adds a verified blob to the index, with its audit event, unless it is there already. */
+  async function recordBlob(actor: Actor, sha256: string, size: number, via: string): Promise<void> {
+    await audit.inTransaction(
+      actor,
+      (tx) => repo.insert({ sha256, size, created_at: iso(clock.now()) }, tx),
+      (inserted) => (inserted ? { action: 'blob.put', target: `blob:${sha256}`, change: { size, via } } : null),
+    );
+  }
+
+  async function putBlob(sha256: string, body: Readable, size: number | undefined, actor: Actor) {
     const known = await repo.find(sha256);
     if (known && (await store.stat(sha256))) {
       body.resume();
       return { sha256, size: known.size, created: false };
     }
     const res = await store.put(sha256, body, { size });
-    await repo.insert({ sha256, size: res.size, created_at: iso(clock.now()) });
+    await recordBlob(actor, sha256, res.size, 'put');
     return { sha256, size: res.size, created: res.created };
   }
 
@@ -87,19 +101,19 @@ export function createUploadsService(deps: UploadsDeps) {
       return unique.filter((s) => !present.has(s));
     },
 
-    async createSession(sha256: string, size: number, actor: string | null): Promise<{ session: UploadSessionResponse; created: boolean }> {
+    async createSession(sha256: string, size: number, actor: Actor): Promise<{ session: UploadSessionResponse; created: boolean }> {
       const now = clock.now();
       const row: SessionRow = {
         id: randomUUID(),
         sha256,
         size,
         created_at: iso(now),
-        created_by: actor,
+        created_by: actor.name,
         updated_at: iso(now),
         expires_at: iso(addSeconds(now, limits.sessionTtlSeconds)),
       };
       if (await repo.find(sha256)) return { session: sessionView(row, size, true), created: false };
-      await repo.insertSession(row);
+      await audit.inTransaction(actor, (tx) => repo.insertSession(row, tx), () => ({ action: 'upload.start', target: `blob:${sha256}`, change: { session: row.id, size } }));
       return { session: sessionView(row, 0), created: true };
     },
 
@@ -118,11 +132,11 @@ export function createUploadsService(deps: UploadsDeps) {
       return sessionView(row, next);
     },
 
-    async completeSession(id: string) {
+    async completeSession(id: string, actor: Actor) {
       const row = await getSessionRow(id);
       try {
         const res = await store.sessionComplete(id, row.sha256, row.size);
-        await repo.insert({ sha256: row.sha256, size: res.size, created_at: iso(clock.now()) });
+        await recordBlob(actor, row.sha256, res.size, `session ${id}`);
         await repo.deleteSession(id);
         return { sha256: row.sha256, size: res.size, created: res.created };
       } catch (err) {
@@ -132,10 +146,10 @@ export function createUploadsService(deps: UploadsDeps) {
       }
     },
 
-    async abortSession(id: string) {
-      await getSessionRow(id);
+    async abortSession(id: string, actor: Actor) {
+      const row = await getSessionRow(id);
       await store.sessionAbort(id);
-      await repo.deleteSession(id);
+      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), () => ({ action: 'upload.abort', target: `blob:${row.sha256}`, change: { session: id } }));
     },
 
     /**
@@ -143,7 +157,7 @@ export function createUploadsService(deps: UploadsDeps) {
      * whose version is being created right now is younger). Each deletion re-checks references
      * under a row lock in its own transaction, so a version finalised concurrently keeps its blobs.
      */
-    async collectGarbage(dryRun: boolean): Promise<GcResponse> {
+    async collectGarbage(dryRun: boolean, actor: Actor = SYSTEM_ACTOR): Promise<GcResponse> {
       const refs = deps.references();
       const now = clock.now();
       const expiredVersions = dryRun ? 0 : await refs.expirePendingVersions();
@@ -151,7 +165,7 @@ export function createUploadsService(deps: UploadsDeps) {
       if (!dryRun) {
         for (const s of await repo.expiredSessions(iso(now), 10_000)) {
           await store.sessionAbort(s.id);
-          await repo.deleteSession(s.id);
+          await audit.inTransaction(actor, (tx) => repo.deleteSession(s.id, tx), () => ({ action: 'upload.expire', target: `blob:${s.sha256}`, change: { session: s.id } }));
           expiredUploads++;
         }
       }
@@ -168,7 +182,11 @@ export function createUploadsService(deps: UploadsDeps) {
         for (const b of page) {
           if (referenced.has(b.sha256)) continue;
           if (!dryRun) {
-            const deleted = await repo.deleteIfUnreferenced(b.sha256, async (tx) => (await refs.referencedAmong([b.sha256], tx)).size === 0);
+            const deleted = await repo.deleteIfUnreferenced(
+              b.sha256,
+              async (tx) => (await refs.referencedAmong([b.sha256], tx)).size === 0,
+              (tx) => audit.record(tx, actor, { action: 'blob.delete', target: `blob:${b.sha256}`, change: { size: b.size, reason: 'unreferenced' } }),
+            );
             if (!deleted) continue;
             await store.delete(b.sha256);
           }

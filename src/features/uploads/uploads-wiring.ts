@@ -4,6 +4,7 @@ import type { Clock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/log.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+import type { AuditService } from '../audit/audit-service.js';
 import { uploadsMigrations } from './uploads-migrations.js';
 import { createUploadsRepo } from './uploads-repo.js';
 import { uploadRoutes } from './uploads-routes.js';
@@ -11,10 +12,11 @@ import { createUploadsService, type BlobReferences } from './uploads-service.js'
 
 export { uploadsMigrations };
 
-export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; clock: Clock; config: Config; log: Logger; references: () => BlobReferences }) {
+export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; audit: AuditService; clock: Clock; config: Config; log: Logger; references: () => BlobReferences }) {
   const service = createUploadsService({
     repo: createUploadsRepo(deps.sql.db, deps.sql.dialect),
     store: deps.store,
+    audit: deps.audit,
     clock: deps.clock,
     log: deps.log,
     limits: {
