@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { StewardApiError } from '../sdk/client.js';
 import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
-import { registerAdmin } from './commands/admin.js';
+import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRegistry } from './commands/registry.js';
@@ -26,6 +26,7 @@ export function buildProgram(): Command {
   registerPush(program, globals);
   registerPull(program, globals);
   registerRegistry(program, globals);
+  registerAudit(program, globals);
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(
     'after',
@@ -51,9 +52,9 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     await closeClients().catch(() => undefined);
   }
-  // `up`/`server` keep running: only set the code, never force an exit while the server lives.
+  // Success leaves the exit code alone: `up`/`server` keep running, and a command may have set
+  // a failing code itself (audit verify on a broken chain).
   if (code !== 0) process.exit(code);
-  process.exitCode = code;
 }
 
 function report(err: unknown): number {

@@ -24,6 +24,7 @@ import type {
 } from '../contracts/assets.js';
 import { ASSET_COLLECTION } from '../contracts/assets.js';
 import type { CreatedTokenResponse, CreateTokenBody, TokenList, TokenResponse, WhoAmI } from '../contracts/auth.js';
+import type { AuditPage, AuditVerifyResponse, ListAuditQuery } from '../contracts/audit.js';
 import type { ErrorCode } from '../contracts/errors.js';
 import type { BlobResponse, GcResponse, UploadSessionResponse } from '../contracts/uploads.js';
 
@@ -168,6 +169,11 @@ export class StewardClient {
   completeUpload = (id: string) => this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`);
   abortUpload = (id: string) => this.call<void>('DELETE', `/api/v1/uploads/${enc(id)}`);
   gc = (dryRun: boolean) => this.call<GcResponse>('POST', '/api/v1/gc', { json: { dryRun } });
+
+  // ---- audit -------------------------------------------------------------------------------
+
+  listAudit = (query: Partial<In<typeof ListAuditQuery>> = {}) => this.call<Out<typeof AuditPage>>('GET', '/api/v1/audit', { query: query as Query });
+  verifyAudit = () => this.call<AuditVerifyResponse>('POST', '/api/v1/audit/verify');
 
   // ---- system ------------------------------------------------------------------------------
 

@@ -123,3 +123,36 @@ Environment:
       process.stdout.write(`${me.name} (${me.role})${me.namespaces ? ` limited to ${me.namespaces.join(', ')}` : ''}\n`);
     });
 }
+
+export function registerAudit(program: Command, globals: () => GlobalOptions): void {
+  const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
+  const audit = program.command('audit').description('The tamper-evident audit trail');
+  audit
+    .command('ls')
+    .description('List audit events, newest first')
+    .option('--actor <name>', 'only this actor (token name)')
+    .option('--action <action>', 'exact action, or a prefix ending in * (e.g. model.alias.*)')
+    .option('--target <target>', 'exact target, or a prefix ending in * (e.g. model:acme/bot*)')
+    .option('--since <time>', 'RFC 3339 time, inclusive')
+    .option('--until <time>', 'RFC 3339 time, exclusive')
+    .option('--limit <n>', 'page size', '50')
+    .option('--cursor <c>', 'continue from a previous page')
+    .option('--json', 'print JSON')
+    .action(async (o: { actor?: string; action?: string; target?: string; since?: string; until?: string; limit: string; cursor?: string } & GlobalOptions) => {
+      const page = await clientFor(g(o)).listAudit({ actor: o.actor, action: o.action, target: o.target, since: o.since, until: o.until, limit: Number(o.limit), cursor: o.cursor });
+      if (o.json) return printJson(page);
+      printTable(['SEQ', 'AT', 'ACTOR', 'ACTION', 'TARGET'], page.items.map((e) => [e.seq, e.at, e.actor, e.action, e.target]));
+      if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+    });
+  audit
+    .command('verify')
+    .description('Recompute the hash chain; exits 1 and names the first bad event if anything was edited, deleted, inserted or reordered')
+    .option('--json', 'print JSON')
+    .action(async (o: GlobalOptions) => {
+      const res = await clientFor(g(o)).verifyAudit();
+      if (o.json) printJson(res);
+      else if (res.ok) process.stdout.write(`audit trail intact: ${res.events} events, head ${res.head ?? '-'} (${res.ms} ms)\n`);
+      else process.stdout.write(`audit trail BROKEN at event ${res.firstBad!.seq}: ${res.firstBad!.problem}\n(${res.events} events read)\n`);
+      if (!res.ok) process.exitCode = 1;
+    });
+}

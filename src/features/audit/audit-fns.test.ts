@@ -47,7 +47,7 @@ describe('ChainVerifier', () => {
   it('catches a deleted event', () => {
     const c = chain(5);
     c.splice(2, 1);
-    expect(verify(c).firstBad).toMatchObject({ seq: 4, problem: expect.stringContaining('missing') });
+    expect(verify(c).firstBad).toMatchObject({ seq: 3, problem: expect.stringContaining('missing') });
   });
   it('catches an inserted event even with a plausible sequence', () => {
     const c = chain(5);

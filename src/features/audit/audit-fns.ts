@@ -65,9 +65,11 @@ export class ChainVerifier {
       this.firstBad = { seq: e.seq, problem };
       return false;
     };
-    if (e.seq !== this.expectedSeq) {
-      return bad(e.seq > this.expectedSeq ? `events ${this.expectedSeq}..${e.seq - 1} are missing (deleted?)` : `sequence ${e.seq} appears out of order or twice`);
+    if (e.seq > this.expectedSeq) {
+      this.firstBad = { seq: this.expectedSeq, problem: `event ${this.expectedSeq}${e.seq - 1 > this.expectedSeq ? `..${e.seq - 1}` : ''} is missing (deleted?)` };
+      return false;
     }
+    if (e.seq < this.expectedSeq) return bad(`sequence ${e.seq} appears out of order or twice`);
     if (e.prevHash !== this.prev) return bad('its previous-hash does not match the event before it (inserted, deleted or reordered)');
     if (digestOf(JSON.parse(e.change)) !== e.changeDigest) return bad('its change does not match its digest (edited)');
     if (eventHash(e) !== e.hash) return bad('its hash does not match its fields (edited)');
