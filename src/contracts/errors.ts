@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'failed_precondition',
   'too_large',
   'unprocessable',
+  'rate_limited',
   'unavailable',
   'internal',
 ] as const;
@@ -30,6 +31,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   failed_precondition: 412,
   too_large: 413,
   unprocessable: 422,
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 };

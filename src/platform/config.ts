@@ -47,6 +47,11 @@ export const ConfigSchema = z.object({
   maxChunkBytes: z.number().int().positive().default(1024 * 1024 * 1024),
   /** How often the background sweeper expires pending versions and stale upload sessions. */
   sweepIntervalSeconds: z.number().int().positive().default(300),
+  /**
+   * Failed authentications (a token presented and refused) allowed per client address per
+   * minute: generous for a person mistyping, useless for guessing 256-bit secrets.
+   */
+  authFailuresPerMinute: z.number().int().positive().default(20),
   /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */
   shutdownGraceSeconds: z.number().int().nonnegative().default(30),
 });

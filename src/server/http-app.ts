@@ -45,6 +45,14 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 
   // Byte streams (blob uploads) are read by their handler from req.raw, never buffered here.
   app.addContentTypeParser('application/octet-stream', (_req, _payload, done) => done(null));
+  // JSON as Fastify parses it (prototype-poisoning safe), except that an empty body is no body:
+  // clients often label body-less POST/DELETE requests as JSON, and the route decides what it needs.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (String(body).trim() === '') return done(null, undefined);
+    jsonParser(req, String(body), done);
+  });
 
   const duration = new Histogram({
     name: 'steward_http_request_duration_seconds',
@@ -65,6 +73,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   app.setErrorHandler((err, req, reply) => {
     const appErr = toAppError(err);
     if (appErr.code === 'internal') req.log.error({ err: appErr.cause ?? err }, 'request failed');
+    if (appErr.code === 'rate_limited' && typeof appErr.details?.retryAfterSeconds === 'number') void reply.header('retry-after', String(appErr.details.retryAfterSeconds));
     if (!reply.sent) void reply.code(appErr.status).send(envelope(appErr, req.id));
   });
   app.setNotFoundHandler((req, reply) => {
@@ -97,20 +106,25 @@ function clientAddress(req: FastifyRequest): string {
 
 function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): void {
   app.route({
-    // A GET route serves HEAD itself: Fastify's generated HEAD route would replace the
-    // Content-Length a download handler sets (the file's size) with 0.
+    // Fastify's implicit HEAD route would overwrite the handler's Content-Length; GET handlers answer HEAD themselves.
     method: def.method === 'GET' ? ['GET', 'HEAD'] : def.method,
     url: def.url,
     ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
     config: { permission: def.permission },
+    // Before the body is read or parsed: an unauthenticated caller costs no parsing, and every
+    // refusal is a 401/403 whatever the body holds.
+    onRequest: async (req) => {
+      if (def.permission === 'public') return;
+      const actor = await deps.authenticate(req.headers.authorization, clientAddress(req), req.id);
+      req.actor = actor;
+      deps.authorize(actor, def.permission);
+    },
     handler: async (req, reply) => {
-      if (def.permission !== 'public') {
-        const actor = await deps.authenticate(req.headers.authorization, clientAddress(req), req.id);
-        req.actor = actor;
-        deps.authorize(actor, def.permission);
-      }
       const params = parse('path parameters', def.params, req.params);
       const query = parse('query', def.query, req.query);
+      // Namespace grants are checked on the raw body too, before validation, so that a foreign
+      // namespace is refused the same way whether or not the rest of the request is valid.
+      if (req.actor?.namespaces) checkScope(def, req.actor.namespaces, { params, query, body: req.body ?? {} });
       if (def.rawBody && req.headers['content-type'] && !req.headers['content-type'].startsWith('application/octet-stream')) {
         throw new AppError('invalid_argument', 'send the bytes as Content-Type: application/octet-stream');
       }
@@ -121,6 +135,24 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): 
       return result ?? null;
     },
   });
+}
+
+/** Enforces a namespace-limited token's grant before the handler runs (see RouteScope). */
+function checkScope(def: RouteDef, granted: readonly string[], input: { params: unknown; query: unknown; body: unknown }): void {
+  if (def.scope === 'any' || def.scope === 'filter') return;
+  if (!def.scope) throw new AppError('permission_denied', `this token is limited to namespace(s) ${granted.join(', ')}; this operation needs an unrestricted token`);
+  let touched: (string | null)[];
+  try {
+    touched = def.scope(input);
+  } catch {
+    // A body too malformed to read namespaces from: refuse, as for any name outside the grant.
+    touched = [null];
+  }
+  for (const ns of touched) {
+    if (ns === null || !granted.includes(ns)) {
+      throw new AppError('permission_denied', `this token is limited to namespace(s) ${granted.join(', ')}`, { namespaces: [...granted] });
+    }
+  }
 }
 
 function parse(where: string, schema: RouteDef['params'], value: unknown): unknown {

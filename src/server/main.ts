@@ -75,7 +75,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   const assets = wireAssets({ sql, uploads: uploads.service, audit: audit.service, clock, config });
   assetsService = assets.service;
-  const auth = wireAuth({ sql, clock, log, audit: audit.service });
+  const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });

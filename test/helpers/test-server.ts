@@ -28,7 +28,7 @@ export async function startS3rver(dir: string, bucket: string): Promise<{ endpoi
   return { endpoint: `http://127.0.0.1:${addr.port}`, close: () => s3.close() };
 }
 
-export async function startTestServer(backend: Backend = 'sqlite-fs', overrides: Partial<Config> = {}): Promise<TestServer> {
+export async function startTestServer(backend: Backend = 'sqlite-fs', overrides: Partial<Config> = {}, opts: { logDestination?: NodeJS.WritableStream } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-test-'));
   const cleanups: (() => Promise<void>)[] = [];
   let config: Config;
@@ -54,7 +54,7 @@ export async function startTestServer(backend: Backend = 'sqlite-fs', overrides:
       overrides: { logLevel: 'silent', database: { kind: 'postgres', url: PG_URL, schema }, ...overrides },
     });
   }
-  const server = await startServer({ config });
+  const server = await startServer({ config, ...(opts.logDestination ? { logDestination: opts.logDestination } : {}) });
   if (!server.bootstrapToken) throw new Error('fresh data dir must bootstrap an admin token');
   return {
     ...server,

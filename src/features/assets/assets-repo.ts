@@ -12,6 +12,8 @@ type Eb = ExpressionBuilder<AssetsTables & { v: AssetsTables['versions']; a: Ass
 
 export interface VersionFilter {
   kind: string;
+  /** Only assets in these namespaces (a namespace-limited caller); null for all. */
+  namespaces?: string[] | null | undefined;
   assetId?: number | undefined;
   nameLike?: string | undefined;
   states?: string[] | undefined;
@@ -30,6 +32,7 @@ export interface VersionFilter {
 
 export interface AssetFilter {
   kind: string;
+  namespaces?: string[] | null | undefined;
   nameLike?: string | undefined;
   namespace?: string | undefined;
   labels?: Record<string, string> | undefined;
@@ -94,6 +97,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .where('a.kind', '=', f.kind);
         if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
         if (f.namespace) q = q.where('a.namespace', '=', f.namespace);
+        if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
         for (const [key, value] of Object.entries(f.labels ?? {})) {
           q = q.where((eb) =>
             eb.exists(eb.selectFrom('asset_labels as l').select('l.asset_id').whereRef('l.asset_id', '=', 'a.id').where('l.key', '=', key).where('l.value', '=', value)),
@@ -203,6 +207,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .select(['a.name as asset_name', 'a.kind as asset_kind'])
           .where('a.kind', '=', f.kind);
         if (f.assetId !== undefined) q = q.where('v.asset_id', '=', f.assetId);
+        if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
         if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
         if (f.states?.length) q = q.where('v.state', 'in', f.states);
         if (f.architecture) q = q.where('v.architecture', '=', f.architecture);

@@ -34,6 +34,12 @@ import { parseRange } from '../../platform/http/http-range.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { AssetsService } from './assets-service.js';
 
+/** The namespace of an asset name ("ns/name" → "ns"; a bare name has none). */
+const ns = (name: unknown): string | null => (typeof name === 'string' && name.includes('/') ? name.slice(0, name.indexOf('/')) : null);
+/** Namespaces a `NAME:VERSION` pointer reaches into. */
+const pointerNs = (p: string | undefined): (string | null)[] => (p && /^[^:\s]+:[^:\s]+$/.test(p) ? [ns(p.slice(0, p.lastIndexOf(':')))] : []);
+const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];
+
 const NameParams = z.object({ name: AssetName }).strict();
 const ListParams = z.object({ name: z.union([z.literal('-'), AssetName]) }).strict();
 const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict();
@@ -50,7 +56,7 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
   const tags = [ASSET_COLLECTION[kind]];
   return [
     defineRoute({
-      method: 'POST', url: base, summary: `Register a ${kind}`, tags, permission: 'asset:write',
+      method: 'POST', url: base, summary: `Register a ${kind}`, tags, permission: 'asset:write', scope: ({ body }) => [ns(body.name)],
       body: CreateAssetBody, responses: { 201: AssetResponse },
       handler: async ({ body, actor, reply }) => {
         reply.code(201);
@@ -58,23 +64,23 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'GET', url: base, summary: `List or search ${ASSET_COLLECTION[kind]}`, tags, permission: 'asset:read',
+      method: 'GET', url: base, summary: `List or search ${ASSET_COLLECTION[kind]}`, tags, permission: 'asset:read', scope: 'filter',
       query: ListAssetsQuery, responses: { 200: AssetPage },
-      handler: async ({ query }) => svc.listAssets(kind, query),
+      handler: async ({ query, actor }) => svc.listAssets(kind, query, actor.namespaces),
     }),
     defineRoute({
-      method: 'GET', url: `${base}/:name`, summary: `Get a ${kind}`, tags, permission: 'asset:read',
+      method: 'GET', url: `${base}/:name`, summary: `Get a ${kind}`, tags, permission: 'asset:read', scope: byName,
       params: NameParams, responses: { 200: AssetResponse },
       handler: async ({ params }) => svc.getAsset(kind, params.name),
     }),
     defineRoute({
-      method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write',
+      method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write', scope: byName,
       params: NameParams, body: UpdateAssetBody, responses: { 200: AssetResponse },
       handler: async ({ params, body, actor }) => svc.updateAsset(kind, params.name, body, actor),
     }),
     defineRoute({
       method: 'POST', url: `${base}/:name/versions`, summary: `Create a pending ${kind} version from a manifest; answers the blobs still missing`, tags,
-      permission: 'asset:write', params: NameParams, body: CreateVersionBody, bodyLimit: VERSION_BODY_LIMIT, responses: { 201: CreateVersionResponse },
+      permission: 'asset:write', scope: ({ params, body }) => [ns(params.name), ...pointerNs(body.lineage?.parent), ...pointerNs(body.lineage?.baseModel), ...(body.lineage?.datasets ?? []).flatMap(pointerNs)], params: NameParams, body: CreateVersionBody, bodyLimit: VERSION_BODY_LIMIT, responses: { 201: CreateVersionResponse },
       handler: async ({ params, body, actor, reply }) => {
         reply.code(201);
         return svc.createVersion(kind, params.name, body, actor);
@@ -82,32 +88,32 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/versions`, summary: `List or search versions (name "-" searches all ${ASSET_COLLECTION[kind]})`, tags,
-      permission: 'asset:read', params: ListParams, query: ListVersionsQuery, responses: { 200: VersionPage },
-      handler: async ({ params, query }) => svc.listVersions(kind, params.name, query),
+      permission: 'asset:read', scope: ({ params }) => (params.name === '-' ? [] : [ns(params.name)]), params: ListParams, query: ListVersionsQuery, responses: { 200: VersionPage },
+      handler: async ({ params, query, actor }) => svc.listVersions(kind, params.name, query, actor.namespaces),
     }),
     defineRoute({
-      method: 'GET', url: `${base}/:name/versions/:version`, summary: 'Get a version by number or alias', tags, permission: 'asset:read',
+      method: 'GET', url: `${base}/:name/versions/:version`, summary: 'Get a version by number or alias', tags, permission: 'asset:read', scope: byName,
       params: VersionParams, query: ShowQuery, responses: { 200: VersionResponse },
       handler: async ({ params, query }) => svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' }),
     }),
     defineRoute({
       method: 'PATCH', url: `${base}/:name/versions/:version`, summary: 'Change a version\'s state (deprecate, archive) or labels', tags,
-      permission: 'asset:write', params: VersionParams, body: UpdateVersionBody, responses: { 200: VersionResponse },
+      permission: 'asset:write', scope: byName, params: VersionParams, body: UpdateVersionBody, responses: { 200: VersionResponse },
       handler: async ({ params, body, actor }) => svc.updateVersion(kind, params.name, params.version, body, actor),
     }),
     defineRoute({
       method: 'POST', url: `${base}/:name/versions/:version/finalize`, summary: 'Make a pending version ready once all its blobs are stored', tags,
-      permission: 'asset:write', params: VersionParams, responses: { 200: VersionResponse },
+      permission: 'asset:write', scope: byName, params: VersionParams, responses: { 200: VersionResponse },
       handler: async ({ params, actor }) => svc.finalizeVersion(kind, params.name, params.version, actor),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/versions/:version/compare`, summary: 'Compare two versions: files, metadata, labels, metric deltas', tags,
-      permission: 'asset:read', params: VersionParams, query: CompareQuery, responses: { 200: CompareResponse },
+      permission: 'asset:read', scope: ({ params, query }) => [ns(params.name), ...(query.other.includes(':') ? pointerNs(query.other) : [])], params: VersionParams, query: CompareQuery, responses: { 200: CompareResponse },
       handler: async ({ params, query }) => svc.compare(kind, params.name, params.version, query.other),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/versions/:version/files/*`, summary: 'Download one file (Range and If-None-Match supported; ETag is the sha256)', tags,
-      permission: 'asset:read', params: FileParams, responses: { 200: null, 206: null },
+      permission: 'asset:read', scope: byName, params: FileParams, responses: { 200: null, 206: null },
       handler: async ({ params, req, reply }) => {
         const f = await svc.openFile(kind, params.name, params.version, params['*']);
         const etag = `"${f.sha256}"`;
@@ -135,27 +141,27 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'GET', url: `${base}/:name/aliases`, summary: 'List aliases', tags, permission: 'asset:read',
+      method: 'GET', url: `${base}/:name/aliases`, summary: 'List aliases', tags, permission: 'asset:read', scope: byName,
       params: NameParams, responses: { 200: AliasList },
       handler: async ({ params }) => svc.listAliases(kind, params.name),
     }),
     defineRoute({
-      method: 'GET', url: `${base}/:name/alias-history`, summary: 'History of alias moves, newest first', tags, permission: 'asset:read',
+      method: 'GET', url: `${base}/:name/alias-history`, summary: 'History of alias moves, newest first', tags, permission: 'asset:read', scope: byName,
       params: NameParams, query: HistoryQuery, responses: { 200: AliasHistory },
       handler: async ({ params, query }) => svc.aliasHistory(kind, params.name, query.alias),
     }),
     defineRoute({
-      method: 'GET', url: `${base}/:name/aliases/:alias`, summary: 'Get an alias', tags, permission: 'asset:read',
+      method: 'GET', url: `${base}/:name/aliases/:alias`, summary: 'Get an alias', tags, permission: 'asset:read', scope: byName,
       params: AliasParams, responses: { 200: AliasResponse },
       handler: async ({ params }) => svc.getAlias(kind, params.name, params.alias),
     }),
     defineRoute({
-      method: 'PUT', url: `${base}/:name/aliases/:alias`, summary: 'Point an alias at a version', tags, permission: 'asset:write',
+      method: 'PUT', url: `${base}/:name/aliases/:alias`, summary: 'Point an alias at a version', tags, permission: 'asset:write', scope: byName,
       params: AliasParams, body: SetAliasBody, responses: { 200: AliasResponse },
       handler: async ({ params, body, actor }) => svc.setAlias(kind, params.name, params.alias, body.version, actor),
     }),
     defineRoute({
-      method: 'DELETE', url: `${base}/:name/aliases/:alias`, summary: 'Remove an alias', tags, permission: 'asset:write',
+      method: 'DELETE', url: `${base}/:name/aliases/:alias`, summary: 'Remove an alias', tags, permission: 'asset:write', scope: byName,
       params: AliasParams, responses: { 204: null },
       handler: async ({ params, actor, reply }) => {
         await svc.deleteAlias(kind, params.name, params.alias, actor);

@@ -248,10 +248,11 @@ export function createAssetsService(deps: AssetsDeps) {
       return getAsset(kind, name);
     },
 
-    async listAssets(kind: AssetKind, q: z.output<typeof ListAssetsQuery>) {
+    /** `namespaces`: the caller's grant; null lists everything. */
+    async listAssets(kind: AssetKind, q: z.output<typeof ListAssetsQuery>, namespaces: string[] | null = null) {
       const order = q.order ?? (q.sort === 'name' ? 'asc' : 'desc');
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
-      const rows = await repo.listAssets({ kind, nameLike: q.q, namespace: q.namespace, labels: q.label, sort: q.sort, order, after, limit: q.limit + 1 });
+      const rows = await repo.listAssets({ kind, nameLike: q.q, namespace: q.namespace, namespaces, labels: q.label, sort: q.sort, order, after, limit: q.limit + 1 });
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
@@ -336,13 +337,14 @@ export function createAssetsService(deps: AssetsDeps) {
 
     getVersion,
 
-    async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>) {
+    async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null) {
       const assetId = name === '-' ? undefined : (await requireAsset(kind, name)).id;
       const states = q.state === undefined ? undefined : Array.isArray(q.state) ? q.state : [q.state];
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listVersions({
         kind,
         assetId,
+        namespaces,
         nameLike: q.q,
         states,
         labels: q.label,

@@ -26,7 +26,7 @@ export function authRoutes(svc: AuthService): RouteDef[] {
       handler: async ({ params, actor }) => svc.revokeToken(params.id, actor),
     }),
     defineRoute({
-      method: 'GET', url: '/api/v1/whoami', summary: 'The caller\'s identity and role', tags, permission: 'authenticated',
+      method: 'GET', url: '/api/v1/whoami', summary: 'The caller\'s identity and role', tags, permission: 'authenticated', scope: 'any',
       responses: { 200: WhoAmI },
       handler: async ({ actor }) => ({ name: actor.name, role: actor.role, namespaces: actor.namespaces, tokenId: actor.tokenId }),
     }),

@@ -38,11 +38,34 @@ type TokenRow = Selectable<ApiTokensTable>;
 const CACHE_TTL_MS = 5_000;
 /** last_used_at is written at most this often per token, so reads do not become writes. */
 const TOUCH_EVERY_MS = 60_000;
+/** Failed authentications are counted per client address over this window (see Config.authFailuresPerMinute). */
+const FAILURE_WINDOW_MS = 60_000;
 
-export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; audit: Pick<AuditService, 'inTransaction'> }) {
+export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; audit: Pick<AuditService, 'inTransaction'>; failuresPerMinute: number }) {
   const db = deps.db as unknown as Kysely<{ api_tokens: ApiTokensTable }>;
   const cache = new Map<string, { row: TokenRow | null; at: number }>();
   const touched = new Map<string, number>();
+  const failures = new Map<string, { count: number; since: number }>();
+
+  function throttled(address: string, now: number): number | null {
+    const f = failures.get(address);
+    if (!f) return null;
+    if (now - f.since >= FAILURE_WINDOW_MS) {
+      failures.delete(address);
+      return null;
+    }
+    return f.count >= deps.failuresPerMinute ? Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000) : null;
+  }
+
+  function fail(address: string, err: AppError): AppError {
+    const now = Date.now();
+    const f = failures.get(address);
+    if (!f || now - f.since >= FAILURE_WINDOW_MS) failures.set(address, { count: 1, since: now });
+    else f.count++;
+    // Bounded memory under a flood of addresses: forget the oldest entries.
+    if (failures.size > 10_000) failures.delete(failures.keys().next().value as string);
+    return err;
+  }
 
   const view = (r: TokenRow): TokenResponse => ({
     id: r.id,
@@ -93,14 +116,19 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
 
   return {
     async authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor> {
+      const wait = throttled(clientAddress, Date.now());
+      if (wait !== null) {
+        throw new AppError('rate_limited', `too many failed authentications from ${clientAddress}; retry in ${wait} s`, { retryAfterSeconds: wait });
+      }
       const parsed = parseAuthorization(header);
-      if ('problem' in parsed) throw errors.unauthenticated(parsed.problem);
+      // No header is no guess: only presented credentials count towards the limit.
+      if ('problem' in parsed) throw header ? fail(clientAddress, errors.unauthenticated(parsed.problem)) : errors.unauthenticated(parsed.problem);
       const hash = hashSecret(parsed.secret);
       const row = await lookup(hash);
-      if (!row || !sameDigest(row.secret_hash, hash)) throw errors.unauthenticated('invalid token');
+      if (!row || !sameDigest(row.secret_hash, hash)) throw fail(clientAddress, errors.unauthenticated('invalid token'));
       const now = deps.clock.now();
-      if (row.revoked_at) throw errors.unauthenticated('token revoked');
-      if (row.expires_at && row.expires_at <= iso(now)) throw errors.unauthenticated('token expired');
+      if (row.revoked_at) throw fail(clientAddress, errors.unauthenticated('token revoked'));
+      if (row.expires_at && row.expires_at <= iso(now)) throw fail(clientAddress, errors.unauthenticated('token expired'));
       const last = touched.get(row.id) ?? 0;
       if (now.getTime() - last > TOUCH_EVERY_MS) {
         touched.set(row.id, now.getTime());

@@ -9,7 +9,7 @@ import { createAuthService } from './auth-service.js';
 
 export { authMigrations };
 
-export function wireAuth(deps: { sql: SqlDatabase; clock: Clock; log: Logger; audit: AuditService }) {
-  const service = createAuthService({ db: deps.sql.db, clock: deps.clock, log: deps.log, audit: deps.audit });
+export function wireAuth(deps: { sql: SqlDatabase; clock: Clock; log: Logger; audit: AuditService; failuresPerMinute: number }) {
+  const service = createAuthService({ db: deps.sql.db, clock: deps.clock, log: deps.log, audit: deps.audit, failuresPerMinute: deps.failuresPerMinute });
   return { service, routes: authRoutes(service) };
 }

@@ -27,7 +27,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
   return [
     defineRoute({
       method: 'PUT', url: '/api/v1/blobs/:sha256', summary: 'Upload one blob; its bytes are verified against the sha256 (422 on mismatch, nothing kept)', tags,
-      permission: 'asset:write', params: ShaParams, rawBody: true, responses: { 201: BlobResponse, 200: BlobResponse },
+      permission: 'asset:write', scope: 'any', params: ShaParams, rawBody: true, responses: { 201: BlobResponse, 200: BlobResponse },
       handler: async ({ params, req, reply, actor }) => {
         const res = await svc.putBlob(params.sha256, req.raw, contentLength(req.headers['content-length']), actor);
         reply.code(res.created ? 201 : 200);
@@ -59,7 +59,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
     }),
     defineRoute({
       method: 'POST', url: '/api/v1/blobs/:sha256/uploads', summary: 'Start a resumable upload session (answers complete=true if the blob exists)', tags,
-      permission: 'asset:write', params: ShaParams, body: CreateUploadBody, responses: { 201: UploadSessionResponse, 200: UploadSessionResponse },
+      permission: 'asset:write', scope: 'any', params: ShaParams, body: CreateUploadBody, responses: { 201: UploadSessionResponse, 200: UploadSessionResponse },
       handler: async ({ params, body, actor, reply }) => {
         const { session, created } = await svc.createSession(params.sha256, body.size, actor);
         reply.code(created ? 201 : 200);
@@ -67,7 +67,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'GET', url: '/api/v1/uploads/:id', summary: 'Upload session status: the offset to resume from', tags, permission: 'asset:write',
+      method: 'GET', url: '/api/v1/uploads/:id', summary: 'Upload session status: the offset to resume from', tags, permission: 'asset:write', scope: 'any',
       params: IdParams, responses: { 200: UploadSessionResponse },
       handler: async ({ params, reply }) => {
         const s = await svc.getSession(params.id);
@@ -77,7 +77,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
     }),
     defineRoute({
       method: 'PATCH', url: '/api/v1/uploads/:id', summary: 'Append a chunk at Upload-Offset (409 with the real offset when it differs)', tags,
-      permission: 'asset:write', params: IdParams, rawBody: true, responses: { 200: UploadSessionResponse },
+      permission: 'asset:write', scope: 'any', params: IdParams, rawBody: true, responses: { 200: UploadSessionResponse },
       handler: async ({ params, req, reply }) => {
         const header = req.headers['upload-offset'];
         const offset = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
@@ -88,7 +88,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes and store the blob', tags, permission: 'asset:write',
+      method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes and store the blob', tags, permission: 'asset:write', scope: 'any',
       params: IdParams, responses: { 201: BlobResponse },
       handler: async ({ params, reply, actor }) => {
         reply.code(201);
@@ -96,7 +96,7 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'DELETE', url: '/api/v1/uploads/:id', summary: 'Abandon an upload session', tags, permission: 'asset:write',
+      method: 'DELETE', url: '/api/v1/uploads/:id', summary: 'Abandon an upload session', tags, permission: 'asset:write', scope: 'any',
       params: IdParams, responses: { 204: null },
       handler: async ({ params, reply, actor }) => {
         await svc.abortSession(params.id, actor);

@@ -42,12 +42,23 @@ export interface RouteContext<P, Q, B> {
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * How a route relates to namespaces, for tokens limited to some (`Actor.namespaces`):
+ * - a function: the namespaces of what the request touches (null = a name without one);
+ *   every one must be granted, checked before any lookup so a 403 never reveals existence;
+ * - `filter`: a listing; the service narrows results to the granted namespaces;
+ * - `any`: not tied to a namespace (whoami, content-addressed uploads);
+ * - absent: needs a token with no namespace limit (token admin, GC, audit).
+ */
+export type RouteScope<P, Q, B> = ((input: { params: P; query: Q; body: B }) => (string | null)[]) | 'filter' | 'any';
+
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   method: Method;
   url: string;
   summary: string;
   tags: string[];
   permission: Permission;
+  scope?: RouteScope<P, Q, B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
