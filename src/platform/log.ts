@@ -21,9 +21,37 @@ export const REDACT_PATHS = [
   '*.password',
 ];
 
+/** A URL for the log: the path, and the names of query parameters but never their values (a token may travel there). */
+export function loggableUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const keys = url
+    .slice(q + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((kv) => `${kv.split('=')[0]}=…`);
+  return `${url.slice(0, q)}?${keys.join('&')}`;
+}
+
+interface LoggableRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+  id?: string;
+}
+
 export function createLogger(opts: { level: string; destination?: NodeJS.WritableStream | undefined }): Logger {
   return pino(
-    { level: opts.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'steward' } },
+    {
+      level: opts.level,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { service: 'steward' },
+      serializers: {
+        // Only what an operator needs; headers (Authorization, cookies) are never serialised.
+        req: (req: LoggableRequest) => ({ method: req.method, url: loggableUrl(req.url ?? ''), remoteAddress: req.ip }),
+        err: pino.stdSerializers.err,
+      },
+    },
     opts.destination ?? process.stdout,
   );
 }
