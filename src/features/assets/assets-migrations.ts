@@ -122,4 +122,16 @@ export const assetsMigrations: StewardMigration[] = [
       await db.schema.createIndex('alias_events_asset_idx').on('alias_events').columns(['asset_id', 'alias', 'id']).execute();
     },
   },
+  {
+    name: '0005_assets_read_indexes',
+    async up(db) {
+      // Search by architecture sorted by accuracy reads the index in order instead of sorting.
+      await db.schema.dropIndex('versions_arch_idx').execute();
+      await db.schema.createIndex('versions_arch_acc_idx').on('versions').columns(['architecture', 'accuracy', 'id']).execute();
+      // …and by architecture newest first, the default order.
+      await db.schema.createIndex('versions_arch_id_idx').on('versions').columns(['architecture', 'id']).execute();
+      // Model listings count versions by state and find the latest: both answered from this index alone.
+      await db.schema.createIndex('versions_asset_state_key_idx').on('versions').columns(['asset_id', 'state', 'version_key']).execute();
+    },
+  },
 ];

@@ -44,6 +44,13 @@ export interface AssetFilter {
 
 export type AssetWithStats = AssetRow & { version_count: number; latest_version: string | null };
 
+export interface VersionDocument {
+  row: VersionRow & { asset_name: string };
+  files: { path: string; size: number; sha256: string }[] | null;
+  aliases: string[];
+  lineage: { relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[];
+}
+
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
@@ -137,6 +144,47 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
+      /**
+       * A whole version document (row, files, aliases, lineage) in one statement: on PostgreSQL
+       * every round trip costs more than the lookups themselves. Null when the asset or version is missing.
+       */
+      async versionDocument(kind: string, name: string, version: string, withFiles: boolean): Promise<VersionDocument | null> {
+        const agg = dialect === 'postgres'
+          ? {
+              files: sql`(select coalesce(json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256) order by f.path), '[]'::json) from version_files f where f.version_id = v.id)`,
+              aliases: sql`(select coalesce(json_agg(al.alias order by al.alias), '[]'::json) from aliases al where al.version_id = v.id)`,
+              lineage: sql`(select coalesce(json_agg(json_build_object('relation', e.relation, 'ref', e.target_ref, 'version', t.version, 'name', ta.name, 'kind', ta.kind) order by e.relation, e.target_ref), '[]'::json) from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id)`,
+            }
+          : {
+              files: sql`(select json_group_array(json_object('path', path, 'size', size, 'sha256', sha256)) from (select path, size, sha256 from version_files where version_id = v.id order by path))`,
+              aliases: sql`(select json_group_array(alias) from (select alias from aliases where version_id = v.id order by alias))`,
+              lineage: sql`(select json_group_array(json_object('relation', relation, 'ref', ref, 'version', version, 'name', name, 'kind', kind)) from (select e.relation, e.target_ref as ref, t.version, ta.name, ta.kind from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id order by e.relation, e.target_ref))`,
+            };
+        const row = await db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .selectAll('v')
+          .select((eb) => [
+            eb.ref('a.name').as('asset_name'),
+            (withFiles ? agg.files : sql`null`).as('files_json'),
+            agg.aliases.as('aliases_json'),
+            agg.lineage.as('lineage_json'),
+          ])
+          .where('a.kind', '=', kind)
+          .where('a.name', '=', name)
+          .where('v.version', '=', version)
+          .executeTakeFirst();
+        if (!row) return null;
+        const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+        const { files_json, aliases_json, lineage_json, ...version_row } = row as typeof row & { files_json: unknown; aliases_json: unknown; lineage_json: unknown };
+        return {
+          row: version_row as VersionRow & { asset_name: string },
+          files: withFiles ? json<{ path: string; size: number; sha256: string }[]>(files_json) : null,
+          aliases: json<string[]>(aliases_json),
+          lineage: json<{ relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[]>(lineage_json),
+        };
+      },
+
       async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
         return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
       },
@@ -200,9 +248,13 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       async listVersions(f: VersionFilter): Promise<VersionWithAsset[]> {
         const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
         const cmp = f.order === 'asc' ? '>' : '<';
-        let q = db
-          .selectFrom('versions as v')
-          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+        // Across all assets, walk versions first: SQLite keeps the order of a CROSS JOIN, and
+        // starting from `assets` (every row a model) would visit every version and sort them.
+        // PostgreSQL plans both forms the same.
+        const base = f.assetId === undefined && !f.nameLike
+          ? db.selectFrom('versions as v').crossJoin('assets as a').whereRef('a.id', '=', 'v.asset_id')
+          : db.selectFrom('versions as v').innerJoin('assets as a', 'a.id', 'v.asset_id');
+        let q = base
           .selectAll('v')
           .select(['a.name as asset_name', 'a.kind as asset_kind'])
           .where('a.kind', '=', f.kind);
@@ -212,10 +264,15 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         if (f.states?.length) q = q.where('v.state', 'in', f.states);
         if (f.architecture) q = q.where('v.architecture', '=', f.architecture);
         if (f.framework) q = q.where('v.framework', '=', f.framework);
-        if (f.minAccuracy !== undefined) q = q.where('v.accuracy', '>=', f.minAccuracy);
-        if (f.maxAccuracy !== undefined) q = q.where('v.accuracy', '<=', f.maxAccuracy);
-        if (f.minParameters !== undefined) q = q.where('v.parameters', '>=', f.minParameters);
-        if (f.maxParameters !== undefined) q = q.where('v.parameters', '<=', f.maxParameters);
+        // A range on a column we do not sort by is better checked while walking the sort order
+        // than answered from its own index and sorted afterwards; on SQLite a unary "+" keeps the
+        // planner (which has no statistics on a young database) from using that index.
+        const range = (col: 'accuracy' | 'parameters', op: '>=' | '<=', value: number) =>
+          dialect === 'sqlite' && f.sort !== col ? sql<boolean>`+${sql.ref(`v.${col}`)} ${sql.raw(op)} ${value}` : sql<boolean>`${sql.ref(`v.${col}`)} ${sql.raw(op)} ${value}`;
+        if (f.minAccuracy !== undefined) q = q.where(range('accuracy', '>=', f.minAccuracy));
+        if (f.maxAccuracy !== undefined) q = q.where(range('accuracy', '<=', f.maxAccuracy));
+        if (f.minParameters !== undefined) q = q.where(range('parameters', '>=', f.minParameters));
+        if (f.maxParameters !== undefined) q = q.where(range('parameters', '<=', f.maxParameters));
         if (f.sort === 'accuracy') q = q.where('v.accuracy', 'is not', null);
         if (f.sort === 'parameters') q = q.where('v.parameters', 'is not', null);
         for (const [key, value] of Object.entries(f.labels ?? {})) {

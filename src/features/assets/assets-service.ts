@@ -180,10 +180,20 @@ export function createAssetsService(deps: AssetsDeps) {
   }
 
   async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
+    const semver = parseSemver(ref);
+    // One statement for the common case (a version number); aliases and errors take the long way.
+    const doc = semver ? await repo.versionDocument(kind, name, semver.text, opts.files ?? false) : null;
+    if (doc) {
+      return {
+        ...rowView(kind, doc.row, doc.row.asset_name, doc.files ?? undefined),
+        aliases: doc.aliases,
+        lineage: doc.lineage.map((e) => ({ relation: e.relation as 'parent' | 'base_model' | 'dataset', kind: (e.kind as AssetKind | null) ?? null, name: e.name, version: e.version, ref: e.ref })),
+      };
+    }
     const a = await requireAsset(kind, name);
-    const v = await resolve(kind, a, ref);
-    const files = opts.files ? new Map([[v.id, await repo.listFiles(v.id)]]) : undefined;
-    return (await views(kind, [{ ...v, asset_name: a.name }], files))[0]!;
+    const row = { ...(await resolve(kind, a, ref)), asset_name: a.name };
+    const files = opts.files ? new Map([[row.id, await repo.listFiles(row.id)]]) : undefined;
+    return (await views(kind, [row], files))[0]!;
   }
 
   async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
