@@ -103,7 +103,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   log.info({ url, database: sql.dialect, blobs: store.kind }, 'steward control plane listening');
 
   const sweeper = setInterval(() => {
-    Promise.all([assets.service.expirePendingVersions()])
+    Promise.all([assets.service.expirePendingVersions(), sql.optimize()])
       .then(([expired]) => expired && log.info({ expired }, 'expired pending versions'))
       .catch((err: unknown) => log.error({ err }, 'sweeper failed'));
   }, config.sweepIntervalSeconds * 1000);
