@@ -306,3 +306,31 @@ export const CompareResponse = z
   })
   .strict();
 export type CompareResponse = z.infer<typeof CompareResponse>;
+
+export const LineageQuery = z
+  .object({
+    direction: z.enum(['upstream', 'downstream', 'both']).default('both'),
+    depth: z.coerce.number().int().min(1).max(50).default(10),
+  })
+  .strict();
+export const LineageNode = z
+  .object({
+    id: z.string().describe('kind:name@version, or external:<ref> for a base model outside the registry'),
+    kind: AssetKind.nullable(),
+    name: z.string(),
+    version: z.string().nullable(),
+    state: VersionState.nullable(),
+    depth: z.number().int().describe('hops from the root; negative upstream, positive downstream'),
+  })
+  .strict();
+export const LineageGraph = z
+  .object({
+    root: z.string(),
+    nodes: z.array(LineageNode),
+    edges: z
+      .array(z.object({ from: z.string().describe('the derived version'), to: z.string().describe('what it derives from'), relation: z.enum(['parent', 'base_model', 'dataset']) }).strict())
+      .describe('from derives from to'),
+    truncated: z.boolean().describe('true when the depth limit cut the walk'),
+  })
+  .strict();
+export type LineageGraph = z.infer<typeof LineageGraph>;

@@ -245,6 +245,30 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
+      /** Lineage edges leaving `versionIds` (what they derive from), with the targets' identity and state. */
+      async edgesFrom(versionIds: number[]) {
+        if (!versionIds.length) return [];
+        return db
+          .selectFrom('lineage_edges as e')
+          .leftJoin('versions as t', 't.id', 'e.target_version_id')
+          .leftJoin('assets as ta', 'ta.id', 't.asset_id')
+          .select(['e.version_id as from_id', 'e.target_version_id as to_id', 'e.relation', 'e.target_ref', 't.version', 't.state', 'ta.name', 'ta.kind'])
+          .where('e.version_id', 'in', versionIds)
+          .execute();
+      },
+
+      /** Lineage edges arriving at `versionIds` (what derives from them), with the sources' identity and state. */
+      async edgesInto(versionIds: number[]) {
+        if (!versionIds.length) return [];
+        return db
+          .selectFrom('lineage_edges as e')
+          .innerJoin('versions as s', 's.id', 'e.version_id')
+          .innerJoin('assets as sa', 'sa.id', 's.asset_id')
+          .select(['e.version_id as from_id', 'e.target_version_id as to_id', 'e.relation', 'e.target_ref', 's.version', 's.state', 'sa.name', 'sa.kind'])
+          .where('e.target_version_id', 'in', versionIds)
+          .execute();
+      },
+
       async listVersions(f: VersionFilter): Promise<VersionWithAsset[]> {
         const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
         const cmp = f.order === 'asc' ? '>' : '<';

@@ -18,6 +18,8 @@ import {
   CreateAssetBody,
   CreateVersionBody,
   CreateVersionResponse,
+  LineageGraph,
+  LineageQuery,
   ListAssetsQuery,
   ListVersionsQuery,
   SetAliasBody,
@@ -139,6 +141,11 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
         if (req.method === 'HEAD') return reply.send();
         return reply.send(await f.open(range ?? undefined));
       },
+    }),
+    defineRoute({
+      method: 'GET', url: `${base}/:name/versions/:version/lineage`, summary: 'Lineage graph: what this version derives from (upstream) and what derives from it (downstream)', tags,
+      permission: 'asset:read', scope: byName, params: VersionParams, query: LineageQuery, responses: { 200: LineageGraph },
+      handler: async ({ params, query }) => svc.lineage(kind, params.name, params.version, query),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/aliases`, summary: 'List aliases', tags, permission: 'asset:read', scope: byName,
