@@ -36,12 +36,16 @@ function showVersion(v: VersionResponse): void {
 }
 
 export function registerRegistry(program: Command, globals: () => GlobalOptions): void {
+  registerAssetCommands(program, 'model', globals);
+}
+
+/** ls, versions, show, diff, alias, deprecate, archive for one kind, under `program` (models) or a kind's own command (datasets). */
+export function registerAssetCommands(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
   const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
-  const kind: AssetKind = 'model';
 
   program
     .command('ls')
-    .description('List registered models')
+    .description(`List registered ${kind}s`)
     .option('-q, --query <text>', 'name substring')
     .option('--namespace <ns>', 'only this namespace')
     .option('--label <key=value>', 'label filter (repeatable)', collect)
@@ -58,8 +62,8 @@ export function registerRegistry(program: Command, globals: () => GlobalOptions)
 
   program
     .command('versions')
-    .description('List versions of a model, or search versions of all models (omit NAME)')
-    .argument('[name]', 'model name; omit to search across all models')
+    .description(`List versions of a ${kind}, or search versions of all ${kind}s (omit NAME)`)
+    .argument('[name]', `${kind} name; omit to search across all ${kind}s`)
     .option('--state <state>', 'pending, ready, deprecated or archived (repeatable)', collect)
     .option('-q, --query <text>', 'model name substring (with no NAME)')
     .option('--architecture <a>', 'metadata architecture')
