@@ -8,6 +8,7 @@ import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerLineage } from './commands/lineage.js';
+import { registerPrompt } from './commands/prompt.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRegistry } from './commands/registry.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerPull(program, globals);
   registerRegistry(program, globals);
   registerAudit(program, globals);
+  registerPrompt(program, globals);
   registerLineage(program, globals);
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(

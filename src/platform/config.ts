@@ -54,6 +54,13 @@ export const ConfigSchema = z.object({
   authFailuresPerMinute: z.number().int().positive().default(20),
   /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */
   shutdownGraceSeconds: z.number().int().nonnegative().default(30),
+  /**
+   * Prompt-injection check of render variables when the request names none: `warn` reports
+   * findings without refusing, so a false positive never breaks an application by default.
+   */
+  promptSafety: z.enum(['off', 'warn', 'block']).default('warn'),
+  /** Compiled prompt templates kept in memory (a few KB each); a miss recompiles in microseconds. */
+  promptCacheEntries: z.number().int().positive().default(1024),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
@@ -104,6 +111,7 @@ export function loadConfig(input: ConfigInput): Config {
     database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir),
     blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
+    promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(raw);

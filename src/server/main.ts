@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.js';
 import { wireAudit, auditMigrations } from '../features/audit/audit-wiring.js';
 import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
+import { promptVersionHook, wirePrompts } from '../features/prompts/prompts-wiring.js';
 import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
@@ -19,6 +20,7 @@ import { openDatabase } from '../platform/sql/sql-db.js';
 import { migrate } from '../platform/sql/sql-migrations.js';
 import type { AssetsService } from '../features/assets/assets-service.js';
 import type { AuditService } from '../features/audit/audit-service.js';
+import type { PromptsService } from '../features/prompts/prompts-service.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
@@ -34,7 +36,7 @@ export interface RunningServer {
   log: Logger;
   /** The admin token created on this start (first start only); printed once by the CLI. */
   bootstrapToken: { token: string; file: string } | null;
-  services: { assets: AssetsService; audit: AuditService };
+  services: { assets: AssetsService; audit: AuditService; prompts: PromptsService };
   /** The route table, for tests that sweep every route (the permission matrix). */
   routes: readonly RouteDef[];
   close(): Promise<void>;
@@ -73,14 +75,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return assetsService;
     },
   });
-  const assets = wireAssets({ sql, uploads: uploads.service, audit: audit.service, clock, config });
+  const assets = wireAssets({ sql, uploads: uploads.service, audit: audit.service, clock, config, versionHooks: { prompt: promptVersionHook } });
   assetsService = assets.service;
+  const prompts = wirePrompts({ assets: assets.service, config });
   const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
 
-  const routes = [...assets.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
+  const routes = [...assets.routes, ...prompts.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
   const app = buildHttpApp({
     logger: log,
     routes,
@@ -139,5 +142,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service }, routes, close };
+  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service, prompts: prompts.service }, routes, close };
 }

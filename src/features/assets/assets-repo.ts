@@ -189,13 +189,11 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
       },
 
-      /** The highest version in one of `states`, by semantic-version precedence. */
-      async latestVersion(assetId: number, states: string[]): Promise<VersionRow | undefined> {
-        return db
-          .selectFrom('versions')
-          .selectAll()
-          .where('asset_id', '=', assetId)
-          .where('state', 'in', states)
+      /** The highest version in one of `states` by semantic-version precedence; with `belowKey`, the highest below it. */
+      async latestVersion(assetId: number, states: string[], belowKey?: string): Promise<VersionRow | undefined> {
+        let q = db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('state', 'in', states);
+        if (belowKey !== undefined) q = q.where('version_key', '<', belowKey);
+        return q
           .orderBy('version_key', 'desc')
           .limit(1)
           .executeTakeFirst();

@@ -52,9 +52,35 @@ export interface AssetsDeps {
   uploads: Pick<UploadsService, 'missing' | 'missingLocked' | 'readBlob'>;
   clock: Clock;
   limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
+  /** Per-kind rules for new versions (prompts: a validated spec, no files); none for models. */
+  versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
 }
 
 type CreateVersionInput = z.output<typeof CreateVersionBody>;
+
+/**
+ * What a kind adds to version creation, without its own copy of the version logic: it checks
+ * the input before anything is written (throwing an AppError to refuse it) and may replace the
+ * stored metadata, supply the version's identity, and make a version without files ready at once.
+ */
+export interface VersionKindHook {
+  prepare(input: { files: readonly { path: string }[]; metadata: Record<string, unknown> }): {
+    metadata: Record<string, unknown>;
+    /** Identity when there is no manifest to hash (defaults to the manifest digest). */
+    digest?: string;
+    /** Created `ready` rather than `pending`: only honoured when the version lists no files. */
+    readyAtOnce?: boolean;
+  };
+}
+
+/** A version as a hot read path needs it: no files, aliases or lineage; metadata as stored text. */
+export interface ResolvedVersion {
+  name: string;
+  version: string;
+  state: VersionState;
+  digest: string;
+  metadataJson: string;
+}
 const TRANSITIONS: Record<VersionState, VersionState[]> = {
   pending: [],
   ready: ['deprecated', 'archived'],
@@ -280,10 +306,13 @@ export function createAssetsService(deps: AssetsDeps) {
       if (metaBytes > limits.maxMetadataBytes) {
         throw errors.tooLarge(`metadata is ${metaBytes} bytes; the limit is ${limits.maxMetadataBytes}`, { bytes: metaBytes, limit: limits.maxMetadataBytes });
       }
+      const prepared = deps.versionHooks?.[kind]?.prepare({ files: input.files, metadata });
+      const stored = prepared?.metadata ?? metadata;
+      const readyAtOnce = prepared?.readyAtOnce === true && input.files.length === 0;
       const now = clock.now();
       const size = input.files.reduce((s, f) => s + f.size, 0);
-      const num = (k: string) => (typeof metadata[k] === 'number' ? (metadata[k] as number) : null);
-      const str = (k: string) => (typeof metadata[k] === 'string' ? (metadata[k] as string) : null);
+      const num = (k: string) => (typeof stored[k] === 'number' ? (stored[k] as number) : null);
+      const str = (k: string) => (typeof stored[k] === 'string' ? (stored[k] as string) : null);
       try {
         return await repo.transaction(async (r, trx) => {
           const a = await requireAsset(kind, name, r);
@@ -294,11 +323,11 @@ export function createAssetsService(deps: AssetsDeps) {
             asset_id: a.id,
             version: input.version,
             version_key: versionKey(input.version),
-            state: 'pending',
-            digest: manifestDigest(input.files),
+            state: readyAtOnce ? 'ready' : 'pending',
+            digest: prepared?.digest ?? manifestDigest(input.files),
             size,
             file_count: input.files.length,
-            metadata: JSON.stringify(metadata),
+            metadata: JSON.stringify(stored),
             labels: JSON.stringify(input.labels ?? {}),
             architecture: str('architecture'),
             framework: str('framework'),
@@ -308,8 +337,8 @@ export function createAssetsService(deps: AssetsDeps) {
             created_at: iso(now),
             created_by: actor.name,
             updated_at: iso(now),
-            ready_at: null,
-            expires_at: iso(addSeconds(now, limits.pendingTtlSeconds)),
+            ready_at: readyAtOnce ? iso(now) : null,
+            expires_at: readyAtOnce ? null : iso(addSeconds(now, limits.pendingTtlSeconds)),
           });
           await r.insertFiles(v.id, input.files);
           await r.insertVersionLabels(v.id, input.labels ?? {});
@@ -317,7 +346,7 @@ export function createAssetsService(deps: AssetsDeps) {
           await audit.record(trx as unknown as AnyDb, actor, {
             action: `${kind}.version.create`,
             target: target(kind, name, input.version),
-            change: { digest: v.digest, size, files: input.files.length, labels: input.labels ?? {}, lineage: edges.map((e) => `${e.relation}:${e.ref}`), metadataDigest: createHash('sha256').update(v.metadata).digest('hex') },
+            change: { digest: v.digest, state: v.state, size, files: input.files.length, labels: input.labels ?? {}, lineage: edges.map((e) => `${e.relation}:${e.ref}`), metadataDigest: createHash('sha256').update(v.metadata).digest('hex') },
           });
           const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
           // Built from what this transaction wrote: a query through the pool here would wait on
@@ -347,6 +376,30 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     getVersion,
+
+    /**
+     * The first of `refs` (versions, aliases, `latest`) that names a version, read with as few
+     * statements as possible: no files, aliases or lineage. The last ref's not_found is the answer
+     * when none does.
+     */
+    async resolveVersion(kind: AssetKind, name: string, refs: readonly string[]): Promise<ResolvedVersion> {
+      const a = await requireAsset(kind, name);
+      for (let i = 0; ; i++) {
+        try {
+          const v = await resolve(kind, a, refs[i]!);
+          return { name: a.name, version: v.version, state: v.state as VersionState, digest: v.digest, metadataJson: v.metadata };
+        } catch (err) {
+          if (i >= refs.length - 1 || !(err instanceof AppError) || err.code !== 'not_found') throw err;
+        }
+      }
+    },
+
+    /** The highest version below `version` that is not pending, or null for the first one. */
+    async previousVersion(kind: AssetKind, name: string, version: string): Promise<string | null> {
+      const a = await requireAsset(kind, name);
+      const prev = await repo.latestVersion(a.id, ['ready', 'deprecated', 'archived'], versionKey(version));
+      return prev?.version ?? null;
+    },
 
     async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null) {
       const assetId = name === '-' ? undefined : (await requireAsset(kind, name)).id;

@@ -1,5 +1,5 @@
 /** Builds the assets feature (registry of models, datasets, prompts) and its routes. */
-import { ASSET_KINDS } from '../../contracts/assets.js';
+import { ASSET_KINDS, type AssetKind } from '../../contracts/assets.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
@@ -8,11 +8,18 @@ import type { UploadsService } from '../uploads/uploads-service.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
 import { assetRoutes } from './assets-routes.js';
-import { createAssetsService } from './assets-service.js';
+import { createAssetsService, type VersionKindHook } from './assets-service.js';
 
 export { assetsMigrations };
 
-export function wireAssets(deps: { sql: SqlDatabase; uploads: UploadsService; audit: AuditService; clock: Clock; config: Config }) {
+export function wireAssets(deps: {
+  sql: SqlDatabase;
+  uploads: UploadsService;
+  audit: AuditService;
+  clock: Clock;
+  config: Config;
+  versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
+}) {
   const repo = createAssetsRepo(deps.sql.db, deps.sql.dialect);
   const service = createAssetsService({
     repo,
@@ -20,6 +27,7 @@ export function wireAssets(deps: { sql: SqlDatabase; uploads: UploadsService; au
     audit: deps.audit,
     clock: deps.clock,
     limits: { maxMetadataBytes: deps.config.maxMetadataBytes, pendingTtlSeconds: deps.config.pendingTtlSeconds },
+    ...(deps.versionHooks ? { versionHooks: deps.versionHooks } : {}),
   });
   return { service, routes: ASSET_KINDS.flatMap((k) => assetRoutes(k, service)) };
 }
