@@ -9,12 +9,9 @@ import type { z } from 'zod';
 import {
   parseSemver,
   type AssetKind,
-  type AssetResponse,
-  type CompareResponse,
   type CreateVersionBody as CreateVersionBodyIn,
   type CreateVersionResponse,
   type ListAssetsQuery,
-  type LineageGraph,
   type ListVersionsQuery,
   type UpdateAssetBody,
   type UpdateVersionBody,
@@ -33,15 +30,14 @@ import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
 import {
   decodeCursor,
-  diffManifests,
-  diffRecords,
   encodeCursor,
   manifestDigest,
-  metricDeltas,
   namespaceOf,
   splitPointer,
   versionKey,
 } from './assets-fns.js';
+import { createAssetGraph } from './assets-graph-service.js';
+import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
 
@@ -87,93 +83,14 @@ const TRANSITIONS: Record<VersionState, VersionState[]> = {
   deprecated: ['ready', 'archived'],
   archived: [],
 };
-const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
 export function createAssetsService(deps: AssetsDeps) {
   const { repo, uploads, clock, limits, audit } = deps;
   const target = (kind: AssetKind, name: string, version?: string) => `${kind}:${name}${version ? `@${version}` : ''}`;
-  const parse = <T>(labels: string): T => JSON.parse(labels) as T;
 
-  function assetView(a: AssetRow, versionCount: number, latest: string | null): AssetResponse {
-    return {
-      kind: a.kind as AssetKind,
-      name: a.name,
-      namespace: a.namespace,
-      description: a.description,
-      owner: a.owner,
-      labels: parse(a.labels),
-      versionCount,
-      latestVersion: latest,
-      createdAt: a.created_at,
-      createdBy: a.created_by,
-      updatedAt: a.updated_at,
-    };
-  }
-
-  function rowView(kind: AssetKind, r: VersionRow, name: string, files?: VersionResponse['files']): VersionResponse {
-    return {
-      kind,
-      name,
-      version: r.version,
-      state: r.state as VersionState,
-      digest: r.digest,
-      size: r.size,
-      fileCount: r.file_count,
-      ...(files ? { files } : {}),
-      metadata: parse(r.metadata),
-      labels: parse(r.labels),
-      card: r.card,
-      lineage: [],
-      aliases: [],
-      createdAt: r.created_at,
-      createdBy: r.created_by,
-      readyAt: r.ready_at,
-      expiresAt: r.expires_at,
-      updatedAt: r.updated_at,
-    };
-  }
-
-  async function views(kind: AssetKind, rows: (VersionRow & { asset_name: string })[], files?: Map<number, VersionResponse['files']>): Promise<VersionResponse[]> {
-    const ids = rows.map((r) => r.id);
-    const [aliases, lineage] = await Promise.all([repo.aliasesOf(ids), repo.lineageOf(ids)]);
-    return rows.map((r) => ({
-      ...rowView(kind, r, r.asset_name, files?.get(r.id)),
-      lineage: lineage
-        .filter((e) => e.version_id === r.id)
-        .map((e) => ({
-          relation: e.relation as 'parent' | 'base_model' | 'dataset',
-          kind: (e.target_kind as AssetKind | null) ?? null,
-          name: e.target_name ?? null,
-          version: e.target_version ?? null,
-          ref: e.target_ref,
-        })),
-      aliases: aliases.get(r.id) ?? [],
-    }));
-  }
-
-  async function requireAsset(kind: AssetKind, name: string, r: Pick<AssetsTxRepo, 'findAsset'> = repo): Promise<AssetRow> {
-    const a = await r.findAsset(kind, name);
-    if (!a) throw errors.notFound(KIND_LABEL[kind], name);
-    return a;
-  }
-
-  /** A version, an alias, or `latest` (the highest ready version unless an alias of that name exists). */
-  async function resolve(kind: AssetKind, a: AssetRow, ref: string, r: AssetsTxRepo = repo): Promise<VersionRow> {
-    const semver = parseSemver(ref);
-    if (semver) {
-      const v = await r.findVersion(a.id, semver.text);
-      if (!v) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${semver.text}`, { name: a.name, version: semver.text });
-      return v;
-    }
-    const alias = await r.findAlias(a.id, ref);
-    if (alias) return (await r.findVersion(a.id, alias.version))!;
-    if (ref === 'latest') {
-      const v = await r.latestVersion(a.id, ['ready']);
-      if (v) return v;
-      throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no ready version yet`, { name: a.name });
-    }
-    throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version or alias ${JSON.stringify(ref)}`, { name: a.name, ref });
-  }
+  const lookups = createAssetLookups(repo);
+  const { assetView, rowView, views, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
+  const graph = createAssetGraph({ repo, lookups });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -204,36 +121,6 @@ export function createAssetsService(deps: AssetsDeps) {
       edges.push({ relation: 'dataset', targetVersionId: p.id, ref: p.ref });
     }
     return edges;
-  }
-
-  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
-    const semver = parseSemver(ref);
-    // One statement for the common case (a version number); aliases and errors take the long way.
-    const doc = semver ? await repo.versionDocument(kind, name, semver.text, opts.files ?? false) : null;
-    if (doc) {
-      return {
-        ...rowView(kind, doc.row, doc.row.asset_name, doc.files ?? undefined),
-        aliases: doc.aliases,
-        lineage: doc.lineage.map((e) => ({ relation: e.relation as 'parent' | 'base_model' | 'dataset', kind: (e.kind as AssetKind | null) ?? null, name: e.name, version: e.version, ref: e.ref })),
-      };
-    }
-    const a = await requireAsset(kind, name);
-    const row = { ...(await resolve(kind, a, ref)), asset_name: a.name };
-    const files = opts.files ? new Map([[row.id, await repo.listFiles(row.id)]]) : undefined;
-    return (await views(kind, [row], files))[0]!;
-  }
-
-  async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
-    const a = await requireAsset(kind, name);
-    const [row] = await repo.listAssets({ kind, nameLike: undefined, sort: 'created', order: 'asc', after: [0, a.id - 1], limit: 1 });
-    return assetView(a, row?.version_count ?? 0, row?.latest_version ?? null);
-  }
-
-  async function getAlias(kind: AssetKind, name: string, alias: string) {
-    const a = await requireAsset(kind, name);
-    const al = await repo.findAlias(a.id, alias);
-    if (!al) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
-    return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
   return {
@@ -502,76 +389,8 @@ export function createAssetsService(deps: AssetsDeps) {
       return { items: rows.map((r) => ({ alias: r.alias, version: r.version, previousVersion: r.previous_version, at: r.at, actor: r.actor })) };
     },
 
-    async compare(kind: AssetKind, name: string, ref: string, other: string): Promise<CompareResponse> {
-      const b = other.includes(':') ? splitPointer(other) : { name, ref: other };
-      const [va, vb] = await Promise.all([getVersion(kind, name, ref, { files: true }), getVersion(kind, b.name, b.ref, { files: true })]);
-      const files = diffManifests(va.files ?? [], vb.files ?? []);
-      return {
-        a: { name: va.name, version: va.version, digest: va.digest },
-        b: { name: vb.name, version: vb.version, digest: vb.digest },
-        sameContent: va.digest === vb.digest,
-        files: files.files,
-        unchangedFiles: files.unchanged,
-        metadata: diffRecords(va.metadata, vb.metadata),
-        labels: diffRecords(va.labels, vb.labels),
-        metrics: metricDeltas(va.metadata, vb.metadata),
-      };
-    },
-
-    /**
-     * The lineage graph around a version: upstream (what it derives from: parents, base models,
-     * datasets) and downstream (what derives from it), breadth first up to `depth` hops.
-     */
-    async lineage(kind: AssetKind, name: string, ref: string, opts: { direction: 'upstream' | 'downstream' | 'both'; depth: number }): Promise<LineageGraph> {
-      const a = await requireAsset(kind, name);
-      const v = await resolve(kind, a, ref);
-      const idOf = (k: string, n: string, ver: string) => `${k}:${n}@${ver}`;
-      const rootId = idOf(kind, a.name, v.version);
-      const nodes = new Map<string, LineageGraph['nodes'][number]>([[rootId, { id: rootId, kind, name: a.name, version: v.version, state: v.state as VersionState, depth: 0 }]]);
-      const edges = new Map<string, LineageGraph['edges'][number]>();
-      const byVersionId = new Map<number, string>([[v.id, rootId]]);
-      let truncated = false;
-      for (const dir of ['upstream', 'downstream'] as const) {
-        if (opts.direction !== 'both' && opts.direction !== dir) continue;
-        let frontier = [v.id];
-        const seen = new Set(frontier);
-        for (let hop = 1; frontier.length; hop++) {
-          if (hop > opts.depth) {
-            truncated = true;
-            break;
-          }
-          const rows = dir === 'upstream' ? await repo.edgesFrom(frontier) : await repo.edgesInto(frontier);
-          const next: number[] = [];
-          for (const r of rows) {
-            const otherVersionId = dir === 'upstream' ? r.to_id : r.from_id;
-            const known = otherVersionId !== null ? byVersionId.get(otherVersionId) : undefined;
-            const otherId = known ?? (r.name && r.kind && r.version ? idOf(r.kind, r.name, r.version) : `external:${r.target_ref}`);
-            if (!nodes.has(otherId)) {
-              nodes.set(otherId, {
-                id: otherId,
-                kind: (r.kind as AssetKind | null) ?? null,
-                name: r.name ?? r.target_ref,
-                version: r.version ?? null,
-                state: (r.state as VersionState | null) ?? null,
-                depth: dir === 'upstream' ? -hop : hop,
-              });
-            }
-            if (otherVersionId !== null) {
-              byVersionId.set(otherVersionId, otherId);
-              if (!seen.has(otherVersionId)) {
-                seen.add(otherVersionId);
-                next.push(otherVersionId);
-              }
-            }
-            const here = byVersionId.get(dir === 'upstream' ? r.from_id : r.to_id!)!;
-            const edge = dir === 'upstream' ? { from: here, to: otherId } : { from: otherId, to: here };
-            edges.set(`${edge.from}|${edge.to}|${r.relation}`, { ...edge, relation: r.relation as 'parent' | 'base_model' | 'dataset' });
-          }
-          frontier = next;
-        }
-      }
-      return { root: rootId, nodes: [...nodes.values()], edges: [...edges.values()], truncated };
-    },
+    compare: graph.compare,
+    lineage: graph.lineage,
 
     /** The blob behind one file of a version, for downloads. */
     async openFile(kind: AssetKind, name: string, ref: string, path: string) {
