@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AssetPage, CompareResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
+import { StewardClient } from '../src/sdk/client.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -88,6 +89,46 @@ describe('steward push / pull / show', () => {
     const different = await runCli(['push', dir, '--model', 'cli/idem', '--version', '2.0.0'], env);
     expect(different.code).toBe(1);
     expect(different.stderr).toMatch(/^error: conflict: .*different files/);
+  });
+
+  // An interrupted push either got as far as creating its version (pending) or not: blobs are
+  // sent while hashing continues, before the version exists. Either way the re-run resumes.
+  it.each([
+    ['the pending version and', true],
+    ['', false],
+  ])('resumes an interrupted push: reuses %s the large file\'s session from the offset the server holds', async (_what, versionCreated) => {
+    // Above the CLI's 64 MiB session threshold, so the file goes through a resumable session.
+    const big = Buffer.concat([randomBytes(1 << 20), Buffer.alloc(64 << 20, 7)]);
+    const name = `cli/interrupted-${versionCreated ? 'pending' : 'early'}`;
+    const small = `small file of ${name}`;
+    const dir = makeModelDir(path.join(env.home, name), { 'big.bin': big, 'small.txt': small });
+    const sha = createHash('sha256').update(big).digest('hex');
+    const smallSha = createHash('sha256').update(small).digest('hex');
+    // The interrupted run had sent the first 10 MiB of big.bin and, as the CLI does, noted the
+    // session in its cache dir.
+    const sdk = new StewardClient({ url: server.url, token: server.token });
+    await sdk.createAsset('model', { name });
+    if (versionCreated) {
+      const created = await sdk.createVersion('model', name, { version: '1.0.0', files: [{ path: 'big.bin', size: big.length, sha256: sha }, { path: 'small.txt', size: small.length, sha256: smallSha }] });
+      expect(created.missing.sort()).toEqual([sha, smallSha].sort());
+    }
+    const session = await sdk.createUpload(sha, big.length);
+    await sdk.appendUpload(session.id, 0, big.subarray(0, 10 << 20), 10 << 20);
+    fs.mkdirSync(path.join(env.home, 'cache'), { recursive: true });
+    fs.writeFileSync(path.join(env.home, 'cache', 'uploads.json'), JSON.stringify({ [`${sdk.url}|${sha}`]: session.id }));
+
+    const push = await runCli(['push', dir, '--model', name, '--version', '1.0.0', '--json'], env);
+    expect(push.stderr).toBe('');
+    expect(push.code).toBe(0);
+    const out = VersionResponse.extend({ uploadedBytes: z.number(), resumed: z.boolean() }).parse(JSON.parse(push.stdout));
+    expect(out).toMatchObject({ state: 'ready', resumed: true, uploadedBytes: big.length + small.length });
+    // The session was continued, not restarted: it is gone now, and so is the CLI's note of it.
+    await expect(sdk.getUpload(session.id)).rejects.toMatchObject({ code: 'not_found' });
+    expect(JSON.parse(fs.readFileSync(path.join(env.home, 'cache', 'uploads.json'), 'utf8'))).toEqual({});
+    const res = await sdk.downloadFile('model', name, '1.0.0', 'big.bin');
+    const back = createHash('sha256');
+    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) back.update(c);
+    expect(back.digest('hex')).toBe(sha);
   });
 
   it('resumes a partial download and re-verifies it', async () => {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { StewardClient } from '../sdk/client.js';
+import { createUploadTransport } from './upload-transport.js';
 
 export interface GlobalOptions {
   url?: string;
@@ -73,16 +74,19 @@ export function resolveConnection(opts: GlobalOptions): { url: string; token: st
   return { url, token };
 }
 
-// One keep-alive pool for the CLI's lifetime; uploads stream through it without buffering.
+// One keep-alive pool for the CLI's lifetime for API calls and downloads (no timeouts: a
+// completing upload or a slow download may take minutes); byte uploads use their own transport.
 const agent = new Agent({ connections: 16, keepAliveTimeout: 10_000, headersTimeout: 0, bodyTimeout: 0 });
+const uploads = createUploadTransport();
 
 export function clientFor(opts: GlobalOptions): StewardClient {
   const { url, token } = resolveConnection(opts);
   const f = ((input: string, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher: agent } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
-  return new StewardClient({ url, token, fetch: f });
+  return new StewardClient({ url, token, fetch: f, uploadTransport: uploads.send });
 }
 
 export async function closeClients(): Promise<void> {
+  uploads.close();
   await agent.close();
 }
 

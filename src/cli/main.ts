@@ -7,6 +7,7 @@ import { StewardApiError } from '../sdk/client.js';
 import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
+import { registerDataset } from './commands/dataset.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerPrompt } from './commands/prompt.js';
 import { registerPull } from './commands/pull.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerAudit(program, globals);
   registerPrompt(program, globals);
   registerLineage(program, globals);
+  registerDataset(program, globals);
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(
     'after',

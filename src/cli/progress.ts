@@ -1,44 +1,94 @@
 /**
  * Byte progress bars (bytes, rate, ETA) on stderr, built on cli-progress. When nobody is
  * watching (no TTY, --json, CI) every method is a no-op, so commands call it unconditionally.
+ * A push shows two bars at once, hashing and uploading, because it does both at once; the
+ * upload bar's total grows as blobs are queued.
  */
 import cliProgress from 'cli-progress';
 import { formatBytes } from './cli-context.js';
 
 export interface ByteProgress {
   add(bytes: number): void;
+  /** Changes the total by `bytes` (negative to shrink it). */
+  grow(bytes: number): void;
   stop(): void;
 }
 
-export function byteProgress(label: string, total: number, enabled: boolean): ByteProgress {
-  if (!enabled || total === 0) return { add: () => undefined, stop: () => undefined };
+const NONE: ByteProgress = { add: () => undefined, grow: () => undefined, stop: () => undefined };
+
+const barOptions = (label: string) => ({
+  format: `${label.padEnd(9)} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}`,
+  barCompleteChar: '█',
+  barIncompleteChar: '░',
+  hideCursor: true,
+  stream: process.stderr,
+  etaBuffer: 50,
+  fps: 10,
+});
+
+interface BarLike {
+  update(value: number, payload: object): void;
+  setTotal(total: number): void;
+}
+
+/** Wraps one cli-progress bar: counts bytes and keeps the human-readable payload current. */
+function tracked(bar: BarLike, initialTotal: number): ByteProgress & { payload(): object } {
   let done = 0;
+  let total = initialTotal;
   const started = Date.now();
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label.padEnd(9)} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}`,
-      barCompleteChar: '█',
-      barIncompleteChar: '░',
-      hideCursor: true,
-      stream: process.stderr,
-      etaBuffer: 50,
-      fps: 10,
-    },
-    cliProgress.Presets.shades_classic,
-  );
   const payload = () => {
     const secs = Math.max((Date.now() - started) / 1000, 0.001);
     return { doneH: formatBytes(done), totalH: formatBytes(total), rate: formatBytes(done / secs) };
   };
-  bar.start(total, 0, payload());
   return {
+    payload,
     add(bytes: number) {
       done += bytes;
       bar.update(done, payload());
     },
+    grow(bytes: number) {
+      total += bytes;
+      bar.setTotal(total);
+      bar.update(done, payload());
+    },
     stop() {
       bar.update(done, payload());
+    },
+  };
+}
+
+export function byteProgress(label: string, total: number, enabled: boolean): ByteProgress {
+  if (!enabled || total === 0) return NONE;
+  const bar = new cliProgress.SingleBar(barOptions(label), cliProgress.Presets.shades_classic);
+  const t = tracked(bar, total);
+  bar.start(total, 0, t.payload());
+  return {
+    add: t.add,
+    grow: t.grow,
+    stop() {
+      t.stop();
       bar.stop();
+    },
+  };
+}
+
+/** The two bars of a push: `hashing` (only when something needs hashing) and `uploading`. */
+export function pushProgress(hashTotal: number, enabled: boolean): { hashing: ByteProgress; uploading: ByteProgress; stop(): void } {
+  if (!enabled) return { hashing: NONE, uploading: NONE, stop: () => undefined };
+  const multi = new cliProgress.MultiBar({ ...barOptions(''), format: '{label} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}' }, cliProgress.Presets.shades_classic);
+  const make = (label: string, total: number): ByteProgress => {
+    const bar = multi.create(total, 0, { label: label.padEnd(9), doneH: formatBytes(0), totalH: formatBytes(total), rate: formatBytes(0) });
+    return tracked(bar, total);
+  };
+  const hashing = hashTotal > 0 ? make('hashing', hashTotal) : NONE;
+  const uploading = make('uploading', 0);
+  return {
+    hashing,
+    uploading,
+    stop() {
+      hashing.stop();
+      uploading.stop();
+      multi.stop();
     },
   };
 }

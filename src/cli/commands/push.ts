@@ -2,6 +2,12 @@
  * `steward push DIR`: hash locally, send the manifest, upload only the blobs the server lacks
  * (large ones through resumable sessions), then finalise. Re-running an interrupted push
  * resumes it: the pending version is reused and each session continues from the server's offset.
+ *
+ * Hashing and uploading overlap: each file that had to be hashed is queued for upload as soon
+ * as its hash is known (blobs may precede their version: GC spares blobs younger than its grace
+ * period), and the version is created once every hash is known; its `missing` list then drops
+ * queued blobs the server holds. Files whose hash came from the cache are not sent before the
+ * version answers: they were pushed before, so a warm re-push sends the manifest and no byte.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,16 +15,11 @@ import type { Command } from 'commander';
 import type { AssetKind, CreateVersionBody, VersionResponse } from '../../contracts/assets.js';
 import { StewardApiError, type StewardClient } from '../../sdk/client.js';
 import { cacheDir, clientFor, formatBytes, printJson, wantsProgress, type GlobalOptions } from '../cli-context.js';
-import { byteProgress, type ByteProgress } from '../progress.js';
-import { eachLimit, HashCache, hashAll, listFiles, type LocalFile } from '../push-fns.js';
+import { pushProgress } from '../progress.js';
+import { HashWorker } from '../hash-worker.js';
+import { HashCache, listFiles, type LocalFile } from '../push-fns.js';
+import { SessionMemory, UploadQueue } from '../push-uploads.js';
 import { parseLabels, UsageError } from '../cli-errors.js';
-
-/** Files above this go through resumable sessions: an interruption then costs at most one chunk. */
-const SESSION_THRESHOLD = 64 * 1024 * 1024;
-/** Chunk size of a session: big enough that per-request overhead vanishes, small enough to resume cheaply. */
-const CHUNK_BYTES = 256 * 1024 * 1024;
-/** Parallel uploads of small files; large files go one chunk stream at a time each. */
-const UPLOAD_CONCURRENCY = 4;
 
 interface PushOptions {
   model?: string;
@@ -27,6 +28,8 @@ interface PushOptions {
   kind?: AssetKind;
   version: string;
   meta?: string;
+  /** Metadata given directly (`steward dataset push` computes it); wins over `meta`. */
+  metadata?: Record<string, unknown>;
   card?: string;
   parent?: string;
   baseModel?: string;
@@ -34,96 +37,71 @@ interface PushOptions {
   description?: string;
 }
 
-class SessionMemory {
-  private map: Record<string, string>;
-  constructor(private readonly file: string) {
-    try {
-      this.map = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
-    } catch {
-      this.map = {};
-    }
-  }
-  get = (k: string) => this.map[k];
-  set(k: string, id: string | undefined) {
-    if (id) this.map[k] = id;
-    else delete this.map[k];
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    fs.writeFileSync(this.file, JSON.stringify(this.map));
-  }
-}
-
-function counted(abs: string, start: number, end: number, bar: ByteProgress): AsyncIterable<Uint8Array> {
-  return (async function* () {
-    for await (const chunk of fs.createReadStream(abs, { start, end: end - 1, highWaterMark: 4 << 20 })) {
-      bar.add((chunk as Buffer).length);
-      yield chunk as Buffer;
-    }
-  })();
-}
-
-async function uploadOne(client: StewardClient, f: LocalFile, bar: ByteProgress, sessions: SessionMemory): Promise<void> {
-  if (f.size <= SESSION_THRESHOLD) {
-    await client.putBlob(f.sha256, counted(f.abs, 0, f.size, bar), f.size);
-    return;
-  }
-  const key = `${client.url}|${f.sha256}`;
-  let session = null;
-  const known = sessions.get(key);
-  if (known) {
-    session = await client.getUpload(known).catch((err: unknown) => {
-      if (err instanceof StewardApiError && err.code === 'not_found') return null;
-      throw err;
-    });
-  }
-  session ??= await client.createUpload(f.sha256, f.size);
-  if (session.complete) {
-    bar.add(f.size);
-    return;
-  }
-  sessions.set(key, session.id);
-  let offset = session.offset;
-  bar.add(offset);
-  const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
-  while (offset < f.size) {
-    const end = Math.min(offset + chunk, f.size);
-    try {
-      offset = (await client.appendUpload(session.id, offset, counted(f.abs, offset, end, bar), end - offset)).offset;
-    } catch (err) {
-      // Another writer or an earlier attempt moved the session: continue from where the server is.
-      if (err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number') offset = err.details.offset;
-      else throw err;
-    }
-  }
-  await client.completeUpload(session.id);
-  sessions.set(key, undefined);
-}
-
 function sameManifest(v: VersionResponse, local: LocalFile[]): boolean {
   const remote = new Map((v.files ?? []).map((f) => [f.path, `${f.sha256}:${f.size}`]));
   return remote.size === local.length && local.every((f) => remote.get(f.path) === `${f.sha256}:${f.size}`);
 }
 
+const isCode = (err: unknown, code: string) => err instanceof StewardApiError && err.code === code;
+
 export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Promise<void> {
   const kind: AssetKind = o.kind ?? 'model';
   const name = o.name ?? o.model;
   if (!name) throw new UsageError('name the asset: --model NAME');
-  const metadata = o.meta ? (JSON.parse(fs.readFileSync(o.meta, 'utf8')) as Record<string, unknown>) : undefined;
+  const metadata = o.metadata ?? (o.meta ? (JSON.parse(fs.readFileSync(o.meta, 'utf8')) as Record<string, unknown>) : undefined);
   const card = o.card ? fs.readFileSync(o.card, 'utf8') : undefined;
   const labels = parseLabels(o.label ?? []);
   const client = clientFor(g);
-  const progress = wantsProgress(g);
 
   const listed = await listFiles(dir);
   const total = listed.reduce((s, f) => s + f.size, 0);
   const cache = new HashCache(path.join(cacheDir(), 'hashes.json'));
-  const hashBar = byteProgress('hashing', total, progress);
-  const local = await hashAll(listed, cache, (n) => hashBar.add(n));
-  hashBar.stop();
-  cache.save();
+  const local: LocalFile[] = listed.map((f) => ({ path: f.path, abs: f.abs, size: f.size, sha256: cache.get(f.abs, f.key) ?? '' }));
+  // Small files first: they hash in a blink and keep the server busy while the large ones hash.
+  const toHash = listed.map((f, i) => ({ f, i })).filter(({ i }) => !local[i]!.sha256).sort((a, b) => a.f.size - b.f.size);
+  const bars = pushProgress(toHash.reduce((s, { f }) => s + f.size, 0), wantsProgress(g));
+  const uploads = new UploadQueue(client, new SessionMemory(path.join(cacheDir(), 'uploads.json')), bars.uploading);
 
-  await client.createAsset(kind, { name, ...(o.description ? { description: o.description } : {}) }).catch((err: unknown) => {
-    if (!(err instanceof StewardApiError && err.code === 'conflict')) throw err;
-  });
+  // Meanwhile, ask whether the asset and this version exist. Only a new version gets blobs
+  // before its manifest: pushing an existing one must first compare manifests.
+  const assetReady = client.createAsset(kind, { name, ...(o.description ? { description: o.description } : {}) }).then(
+    () => undefined,
+    (err: unknown) => {
+      if (!isCode(err, 'conflict')) throw err;
+    },
+  );
+  assetReady.catch(() => undefined);
+  const versionIsNew = toHash.length
+    ? client.getVersion(kind, name, o.version, { files: false }).then(
+        () => false,
+        (err: unknown) => {
+          if (isCode(err, 'not_found')) return true;
+          throw err;
+        },
+      )
+    : Promise.resolve(false);
+  versionIsNew.catch(() => undefined);
+
+  const hasher = toHash.length ? new HashWorker() : null;
+  try {
+    // All queued at once: the worker hashes them back to back, in this order.
+    const hashed = toHash.map(({ f }) => hasher!.hash(f.abs, (n) => bars.hashing.add(n)));
+    for (const p of hashed) p.catch(() => undefined);
+    for (const [k, { f, i }] of toHash.entries()) {
+      if (uploads.error !== null) break;
+      const sha = await hashed[k]!;
+      cache.set(f.abs, f.key, sha);
+      local[i]!.sha256 = sha;
+      if (await versionIsNew) uploads.offer(local[i]!);
+    }
+  } finally {
+    await hasher?.close();
+    bars.hashing.stop();
+    cache.save();
+  }
+  // Surfaces an upload failure (hashing stopped early) before anything else.
+  if (uploads.error !== null) await uploads.drained();
+  await assetReady;
 
   const body: CreateVersionBody = {
     version: o.version,
@@ -141,10 +119,12 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
   try {
     missing = (await client.createVersion(kind, name, body)).missing;
   } catch (err) {
-    if (!(err instanceof StewardApiError && err.code === 'conflict' && err.details.version)) throw err;
-    const existing = await client.getVersion(kind, name, String(err.details.version), { files: true });
+    if (!(isCode(err, 'conflict') && (err as StewardApiError).details.version)) throw err;
+    const existing = await client.getVersion(kind, name, String((err as StewardApiError).details.version), { files: true });
     if (!sameManifest(existing, local)) throw new StewardApiError(409, 'conflict', `${name}:${existing.version} already exists with different files; pick a new version`, { version: existing.version });
     if (existing.state !== 'pending') {
+      await uploads.drained().catch(() => undefined);
+      bars.stop();
       if (g.json) printJson(existing);
       else process.stdout.write(`${name}:${existing.version} is already ${existing.state} with these files (${existing.digest})\n`);
       return;
@@ -153,25 +133,21 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
     missing = await finalizeOrMissing(client, kind, name, existing.version);
   }
 
-  const sessions = new SessionMemory(path.join(cacheDir(), 'uploads.json'));
-  let uploadedBytes = 0;
   for (let attempt = 0; ; attempt++) {
     if (attempt === 3) throw new StewardApiError(409, 'conflict', `${missing.length} blob(s) are still missing after 3 attempts`, { missing });
     const want = new Set(missing);
-    const todo = local.filter((f) => want.delete(f.sha256));
-    const bytes = todo.reduce((s, f) => s + f.size, 0);
-    uploadedBytes += bytes;
-    const bar = byteProgress('uploading', bytes, progress);
-    const large = todo.filter((f) => f.size > SESSION_THRESHOLD);
-    const small = todo.filter((f) => f.size <= SESSION_THRESHOLD);
-    await Promise.all([eachLimit(large, 2, (f) => uploadOne(client, f, bar, sessions)), eachLimit(small, UPLOAD_CONCURRENCY, (f) => uploadOne(client, f, bar, sessions))]);
-    bar.stop();
+    uploads.restrict(want);
+    uploads.retry(local.filter((f) => want.has(f.sha256)));
+    await uploads.drained();
     // Finalising reports anything still missing (e.g. collected meanwhile); upload that and retry.
     missing = await finalizeOrMissing(client, kind, name, body.version);
     if (!missing.length) break;
   }
+  bars.stop();
 
   const v = await client.getVersion(kind, name, body.version, { files: false });
+  const uploadedBytes = uploads.uploadedBytes;
+  resumed ||= uploads.resumedSession;
   if (g.json) printJson({ ...v, uploadedBytes, resumed });
   else {
     process.stdout.write(
