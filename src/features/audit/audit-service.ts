@@ -11,7 +11,7 @@ import { iso, type Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
-import { ChainVerifier, digestOf, eventHash, GENESIS } from './audit-fns.js';
+import { ChainVerifier, digestOf, eventHash, GENESIS, type StoredEvent } from './audit-fns.js';
 
 interface AuditEventsTable {
   seq: number;
@@ -49,7 +49,8 @@ export interface AuditEntry {
 export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: Clock }) {
   const root = deps.db as unknown as Kysely<AuditTables>;
 
-  const view = (r: Row): AuditEvent => ({
+  /** A row as the chain sees it: the change stays the stored text, whose digest is checked. */
+  const stored = (r: Row): StoredEvent => ({
     seq: r.seq,
     at: r.at,
     actor: r.actor,
@@ -59,10 +60,11 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
     requestId: r.request_id,
     clientAddress: r.client_address,
     changeDigest: r.change_digest,
-    change: JSON.parse(r.change) as Record<string, unknown>,
+    change: r.change,
     prevHash: r.prev_hash,
     hash: r.hash,
   });
+  const view = (r: Row): AuditEvent => ({ ...stored(r), change: JSON.parse(r.change) as Record<string, unknown> });
 
   /** Appends one event on `tx`, which must be the transaction that makes the change. */
   async function record(tx: AnyDb, actor: Actor, entry: AuditEntry): Promise<void> {
@@ -150,20 +152,7 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
         const rows = await root.selectFrom('audit_events').selectAll().where('seq', '>', after).orderBy('seq').limit(10_000).execute();
         if (!rows.length) break;
         for (const r of rows) {
-          const ok = v.push({
-            seq: r.seq,
-            at: r.at,
-            actor: r.actor,
-            tokenId: r.token_id,
-            action: r.action,
-            target: r.target,
-            requestId: r.request_id,
-            clientAddress: r.client_address,
-            changeDigest: r.change_digest,
-            change: r.change,
-            prevHash: r.prev_hash,
-            hash: r.hash,
-          });
+          const ok = v.push(stored(r));
           if (!ok) break;
         }
         if (v.firstBad) break;
