@@ -15,6 +15,11 @@ import type { AssetRow, VersionRow } from './assets-types.js';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
+/** Lineage edges as aggregated by the repo's JSON subqueries, as the API renders them. */
+export function lineageView(edges: { relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[]): VersionResponse['lineage'] {
+  return edges.map((e) => ({ relation: e.relation as 'parent' | 'base_model' | 'dataset', kind: (e.kind as AssetKind | null) ?? null, name: e.name, version: e.version, ref: e.ref }));
+}
+
 export function createAssetLookups(repo: AssetsRepo) {
   const parse = <T>(labels: string): T => JSON.parse(labels) as T;
 
@@ -107,7 +112,7 @@ export function createAssetLookups(repo: AssetsRepo) {
       return {
         ...rowView(kind, doc.row, doc.row.asset_name, doc.files ?? undefined),
         aliases: doc.aliases,
-        lineage: doc.lineage.map((e) => ({ relation: e.relation as 'parent' | 'base_model' | 'dataset', kind: (e.kind as AssetKind | null) ?? null, name: e.name, version: e.version, ref: e.ref })),
+        lineage: lineageView(doc.lineage),
       };
     }
     const a = await requireAsset(kind, name);

@@ -12,6 +12,8 @@ type Eb = ExpressionBuilder<AssetsTables & { v: AssetsTables['versions']; a: Ass
 
 export interface VersionFilter {
   kind: string;
+  /** Only this asset, by name (its id is not looked up first: one statement fewer). */
+  assetName?: string | undefined;
   /** Only assets in these namespaces (a namespace-limited caller); null for all. */
   namespaces?: string[] | null | undefined;
   assetId?: number | undefined;
@@ -55,6 +57,19 @@ const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) =>
 
 export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
   const root = anyDb as unknown as Db;
+
+  /** Correlated JSON aggregates of a version `v`: its files, aliases and lineage, in one statement with it. */
+  const aggregates = dialect === 'postgres'
+    ? {
+        files: sql`(select coalesce(json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256) order by f.path), '[]'::json) from version_files f where f.version_id = v.id)`,
+        aliases: sql`(select coalesce(json_agg(al.alias order by al.alias), '[]'::json) from aliases al where al.version_id = v.id)`,
+        lineage: sql`(select coalesce(json_agg(json_build_object('relation', e.relation, 'ref', e.target_ref, 'version', t.version, 'name', ta.name, 'kind', ta.kind) order by e.relation, e.target_ref), '[]'::json) from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id)`,
+      }
+    : {
+        files: sql`(select json_group_array(json_object('path', path, 'size', size, 'sha256', sha256)) from (select path, size, sha256 from version_files where version_id = v.id order by path))`,
+        aliases: sql`(select json_group_array(alias) from (select alias from aliases where version_id = v.id order by alias))`,
+        lineage: sql`(select json_group_array(json_object('relation', relation, 'ref', ref, 'version', version, 'name', name, 'kind', kind)) from (select e.relation, e.target_ref as ref, t.version, ta.name, ta.kind from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id order by e.relation, e.target_ref))`,
+      };
 
   function bind(db: Db | Transaction<AssetsTables>) {
     return {
@@ -149,17 +164,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
        * every round trip costs more than the lookups themselves. Null when the asset or version is missing.
        */
       async versionDocument(kind: string, name: string, version: string, withFiles: boolean): Promise<VersionDocument | null> {
-        const agg = dialect === 'postgres'
-          ? {
-              files: sql`(select coalesce(json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256) order by f.path), '[]'::json) from version_files f where f.version_id = v.id)`,
-              aliases: sql`(select coalesce(json_agg(al.alias order by al.alias), '[]'::json) from aliases al where al.version_id = v.id)`,
-              lineage: sql`(select coalesce(json_agg(json_build_object('relation', e.relation, 'ref', e.target_ref, 'version', t.version, 'name', ta.name, 'kind', ta.kind) order by e.relation, e.target_ref), '[]'::json) from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id)`,
-            }
-          : {
-              files: sql`(select json_group_array(json_object('path', path, 'size', size, 'sha256', sha256)) from (select path, size, sha256 from version_files where version_id = v.id order by path))`,
-              aliases: sql`(select json_group_array(alias) from (select alias from aliases where version_id = v.id order by alias))`,
-              lineage: sql`(select json_group_array(json_object('relation', relation, 'ref', ref, 'version', version, 'name', name, 'kind', kind)) from (select e.relation, e.target_ref as ref, t.version, ta.name, ta.kind from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id order by e.relation, e.target_ref))`,
-            };
+        const agg = aggregates;
         const row = await db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
@@ -267,19 +272,20 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
-      async listVersions(f: VersionFilter): Promise<VersionWithAsset[]> {
+      async listVersions(f: VersionFilter): Promise<(VersionWithAsset & { aliases_json: unknown; lineage_json: unknown })[]> {
         const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
         const cmp = f.order === 'asc' ? '>' : '<';
         // Across all assets, walk versions first: SQLite keeps the order of a CROSS JOIN, and
         // starting from `assets` (every row a model) would visit every version and sort them.
         // PostgreSQL plans both forms the same.
-        const base = f.assetId === undefined && !f.nameLike
+        const base = f.assetId === undefined && f.assetName === undefined && !f.nameLike
           ? db.selectFrom('versions as v').crossJoin('assets as a').whereRef('a.id', '=', 'v.asset_id')
           : db.selectFrom('versions as v').innerJoin('assets as a', 'a.id', 'v.asset_id');
         let q = base
           .selectAll('v')
-          .select(['a.name as asset_name', 'a.kind as asset_kind'])
+          .select(['a.name as asset_name', 'a.kind as asset_kind', aggregates.aliases.as('aliases_json'), aggregates.lineage.as('lineage_json')])
           .where('a.kind', '=', f.kind);
+        if (f.assetName !== undefined) q = q.where('a.name', '=', f.assetName);
         if (f.assetId !== undefined) q = q.where('v.asset_id', '=', f.assetId);
         if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
         if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);

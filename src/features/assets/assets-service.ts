@@ -37,7 +37,7 @@ import {
   versionKey,
 } from './assets-fns.js';
 import { createAssetGraph } from './assets-graph-service.js';
-import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
+import { createAssetLookups, KIND_LABEL, lineageView } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
 
@@ -89,7 +89,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const target = (kind: AssetKind, name: string, version?: string) => `${kind}:${name}${version ? `@${version}` : ''}`;
 
   const lookups = createAssetLookups(repo);
-  const { assetView, rowView, views, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
+  const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
@@ -289,12 +289,11 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null) {
-      const assetId = name === '-' ? undefined : (await requireAsset(kind, name)).id;
       const states = q.state === undefined ? undefined : Array.isArray(q.state) ? q.state : [q.state];
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listVersions({
         kind,
-        assetId,
+        assetName: name === '-' ? undefined : name,
         namespaces,
         nameLike: q.q,
         states,
@@ -315,7 +314,17 @@ export function createAssetsService(deps: AssetsDeps) {
       const last = items[items.length - 1];
       const key = (r: VersionRow): string | number =>
         q.sort === 'version' ? r.version_key : q.sort === 'accuracy' ? r.accuracy! : q.sort === 'parameters' ? r.parameters! : r.id;
-      return { items: await views(kind, items), nextCursor: more && last ? encodeCursor([key(last), last.id]) : null };
+      // No rows may mean no such asset: only then is it looked up, for the right 404.
+      if (!rows.length && name !== '-') await requireAsset(kind, name);
+      const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+      return {
+        items: items.map((r) => ({
+          ...rowView(kind, r, r.asset_name),
+          aliases: json<string[]>(r.aliases_json),
+          lineage: lineageView(json(r.lineage_json)),
+        })),
+        nextCursor: more && last ? encodeCursor([key(last), last.id]) : null,
+      };
     },
 
     async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {
