@@ -16,7 +16,6 @@ export interface VersionFilter {
   assetName?: string | undefined;
   /** Only assets in these namespaces (a namespace-limited caller); null for all. */
   namespaces?: string[] | null | undefined;
-  assetId?: number | undefined;
   nameLike?: string | undefined;
   states?: string[] | undefined;
   labels?: Record<string, string> | undefined;
@@ -46,11 +45,23 @@ export interface AssetFilter {
 
 export type AssetWithStats = AssetRow & { version_count: number; latest_version: string | null };
 
+/** One lineage edge as the JSON aggregates render it. */
+export interface LineageJson {
+  relation: string;
+  ref: string;
+  version: string | null;
+  name: string | null;
+  kind: string | null;
+}
+
+/** pg parses json columns; SQLite's json_group_array returns text. */
+const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
 export interface VersionDocument {
   row: VersionRow & { asset_name: string };
   files: { path: string; size: number; sha256: string }[] | null;
   aliases: string[];
-  lineage: { relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[];
+  lineage: LineageJson[];
 }
 
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -180,13 +191,12 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .where('v.version', '=', version)
           .executeTakeFirst();
         if (!row) return null;
-        const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
         const { files_json, aliases_json, lineage_json, ...version_row } = row as typeof row & { files_json: unknown; aliases_json: unknown; lineage_json: unknown };
         return {
           row: version_row as VersionRow & { asset_name: string },
           files: withFiles ? json<{ path: string; size: number; sha256: string }[]>(files_json) : null,
           aliases: json<string[]>(aliases_json),
-          lineage: json<{ relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[]>(lineage_json),
+          lineage: json<LineageJson[]>(lineage_json),
         };
       },
 
@@ -272,13 +282,14 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
-      async listVersions(f: VersionFilter): Promise<(VersionWithAsset & { aliases_json: unknown; lineage_json: unknown })[]> {
+      /** A page of versions, each with its aliases and lineage (aggregated in the same statement). */
+      async listVersions(f: VersionFilter): Promise<(VersionWithAsset & { aliases: string[]; lineage: LineageJson[] })[]> {
         const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
         const cmp = f.order === 'asc' ? '>' : '<';
         // Across all assets, walk versions first: SQLite keeps the order of a CROSS JOIN, and
         // starting from `assets` (every row a model) would visit every version and sort them.
         // PostgreSQL plans both forms the same.
-        const base = f.assetId === undefined && f.assetName === undefined && !f.nameLike
+        const base = f.assetName === undefined && !f.nameLike
           ? db.selectFrom('versions as v').crossJoin('assets as a').whereRef('a.id', '=', 'v.asset_id')
           : db.selectFrom('versions as v').innerJoin('assets as a', 'a.id', 'v.asset_id');
         let q = base
@@ -286,7 +297,6 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .select(['a.name as asset_name', 'a.kind as asset_kind', aggregates.aliases.as('aliases_json'), aggregates.lineage.as('lineage_json')])
           .where('a.kind', '=', f.kind);
         if (f.assetName !== undefined) q = q.where('a.name', '=', f.assetName);
-        if (f.assetId !== undefined) q = q.where('v.asset_id', '=', f.assetId);
         if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
         if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
         if (f.states?.length) q = q.where('v.state', 'in', f.states);
@@ -313,7 +323,8 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           q = col === 'v.id' ? q.where('v.id', cmp, id) : q.where(sql<boolean>`(${sql.ref(col)}, v.id) ${sql.raw(cmp)} (${k}, ${id})`);
         }
         if (col !== 'v.id') q = q.orderBy(col, f.order);
-        return q.orderBy('v.id', f.order).limit(f.limit).execute();
+        const rows = await q.orderBy('v.id', f.order).limit(f.limit).execute();
+        return rows.map(({ aliases_json, lineage_json, ...r }) => ({ ...r, aliases: json<string[]>(aliases_json), lineage: json<LineageJson[]>(lineage_json) }));
       },
 
       async setAlias(assetId: number, alias: string, versionId: number, now: string, actor: string | null) {

@@ -316,13 +316,8 @@ export function createAssetsService(deps: AssetsDeps) {
         q.sort === 'version' ? r.version_key : q.sort === 'accuracy' ? r.accuracy! : q.sort === 'parameters' ? r.parameters! : r.id;
       // No rows may mean no such asset: only then is it looked up, for the right 404.
       if (!rows.length && name !== '-') await requireAsset(kind, name);
-      const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
       return {
-        items: items.map((r) => ({
-          ...rowView(kind, r, r.asset_name),
-          aliases: json<string[]>(r.aliases_json),
-          lineage: lineageView(json(r.lineage_json)),
-        })),
+        items: items.map((r) => ({ ...rowView(kind, r, r.asset_name), aliases: r.aliases, lineage: lineageView(r.lineage) })),
         nextCursor: more && last ? encodeCursor([key(last), last.id]) : null,
       };
     },
