@@ -8,6 +8,7 @@ import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerDataset } from './commands/dataset.js';
+import { registerEval } from './commands/eval.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerPrompt } from './commands/prompt.js';
 import { registerPull } from './commands/pull.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerPrompt(program, globals);
   registerLineage(program, globals);
   registerDataset(program, globals);
+  registerEval(program, globals);
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(
     'after',

@@ -92,3 +92,36 @@ export function pushProgress(hashTotal: number, enabled: boolean): { hashing: By
     },
   };
 }
+
+export interface CountProgress {
+  update(done: number, total: number, failed: number): void;
+  stop(): void;
+}
+
+/** A bar counting items (evaluation cases): done/total, failures, rate and ETA. */
+export function countProgress(label: string, unit: string, enabled: boolean): CountProgress {
+  if (!enabled) return { update: () => undefined, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { ...barOptions(label), format: `${label.padEnd(9)} {bar} {percentage}% | {value}/{total} ${unit} | {failed} failed | {rate} ${unit}/s | ETA {eta_formatted}` },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  const t0 = Date.now();
+  let first = 0;
+  return {
+    update(done, total, failed) {
+      if (!started) first = done;
+      const rate = ((done - first) / Math.max((Date.now() - t0) / 1000, 0.001)).toFixed(1);
+      if (!started) {
+        bar.start(total, done, { failed, rate });
+        started = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(done, { failed, rate });
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -195,6 +195,16 @@ export const CreateVersionBody = z
   .strict();
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
+export const VersionEvaluation = z
+  .object({
+    run: z.string(),
+    suite: z.string().describe('dataset NAME:VERSION of the suite'),
+    finishedAt: Timestamp.nullable(),
+    passed: z.boolean().nullable().describe('every threshold of the suite passed'),
+    metrics: z.record(z.string(), z.number().nullable()),
+  })
+  .strict();
+
 export const VersionResponse = z
   .object({
     kind: AssetKind,
@@ -210,6 +220,7 @@ export const VersionResponse = z
     card: z.string().nullable(),
     lineage: z.array(LineageEdge),
     aliases: z.array(z.string()),
+    evaluations: z.array(VersionEvaluation).optional().describe('latest succeeded evaluation run per suite (in the document of one version)'),
     createdAt: Timestamp,
     createdBy: z.string().nullable(),
     readyAt: Timestamp.nullable(),

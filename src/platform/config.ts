@@ -61,6 +61,12 @@ export const ConfigSchema = z.object({
   promptSafety: z.enum(['off', 'warn', 'block']).default('warn'),
   /** Compiled prompt templates kept in memory (a few KB each); a miss recompiles in microseconds. */
   promptCacheEntries: z.number().int().positive().default(1024),
+  /** Evaluation runs: how long a replica's claim on a run lasts without a heartbeat (a crashed runner's run is taken over after it). */
+  evalLeaseSeconds: z.number().positive().default(30),
+  /** First retry delay of a transient endpoint failure in evaluation runs; doubles per attempt (with jitter), capped at 8 s. */
+  evalRetryBaseMs: z.number().int().nonnegative().default(250),
+  /** Runs executing at once on this replica; further runs wait queued. */
+  evalMaxActiveRuns: z.number().int().positive().default(4),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

@@ -10,6 +10,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.js';
 import { wireAudit, auditMigrations } from '../features/audit/audit-wiring.js';
 import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
+import { evalsMigrations, suiteVersionHook, wireEvals } from '../features/evals/evals-wiring.js';
 import { promptVersionHook, wirePrompts } from '../features/prompts/prompts-wiring.js';
 import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
@@ -21,10 +22,12 @@ import { migrate } from '../platform/sql/sql-migrations.js';
 import type { AssetsService } from '../features/assets/assets-service.js';
 import type { AuditService } from '../features/audit/audit-service.js';
 import type { PromptsService } from '../features/prompts/prompts-service.js';
+import type { EvalsService } from '../features/evals/evals-service.js';
+import type { Gates } from '../features/evals/evals-gates.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
-export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations];
+export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations, ...evalsMigrations];
 
 const require = createRequire(import.meta.url);
 export const STEWARD_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -36,7 +39,7 @@ export interface RunningServer {
   log: Logger;
   /** The admin token created on this start (first start only); printed once by the CLI. */
   bootstrapToken: { token: string; file: string } | null;
-  services: { assets: AssetsService; audit: AuditService; prompts: PromptsService };
+  services: { assets: AssetsService; audit: AuditService; prompts: PromptsService; evals: EvalsService; gates: Gates };
   /** The route table, for tests that sweep every route (the permission matrix). */
   routes: readonly RouteDef[];
   close(): Promise<void>;
@@ -75,15 +78,26 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       return assetsService;
     },
   });
-  const assets = wireAssets({ sql, uploads: uploads.service, audit: audit.service, clock, config, versionHooks: { prompt: promptVersionHook } });
+  let versionExtras: ReturnType<typeof wireEvals>['versionExtras'] | null = null;
+  const assets = wireAssets({
+    sql,
+    uploads: uploads.service,
+    audit: audit.service,
+    clock,
+    config,
+    versionHooks: { prompt: promptVersionHook, dataset: suiteVersionHook },
+    versionExtras: () => versionExtras,
+  });
   assetsService = assets.service;
   const prompts = wirePrompts({ assets: assets.service, config });
+  const evals = wireEvals({ sql, assets: assets.service, prompts: prompts.service, audit: audit.service, clock, config, log });
+  versionExtras = evals.versionExtras;
   const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
 
-  const routes = [...assets.routes, ...prompts.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
+  const routes = [...assets.routes, ...prompts.routes, ...evals.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
   const app = buildHttpApp({
     logger: log,
     routes,
@@ -116,6 +130,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(sweeper);
+      // Runs in flight write what they finished and release their claim: the next start resumes them.
+      await evals.scheduler.close();
       const timer = setTimeout(() => {
         log.warn('shutdown grace period over; closing remaining connections (their uploads stay resumable)');
         app.server.closeAllConnections();
@@ -142,5 +158,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service, prompts: prompts.service }, routes, close };
+  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service, prompts: prompts.service, evals: evals.service, gates: evals.gates }, routes, close };
 }

@@ -27,6 +27,13 @@ function showVersion(v: VersionResponse): void {
     lines.push('metadata');
     for (const [k, x] of meta) lines.push(`  ${k.padEnd(30)} ${typeof x === 'object' ? JSON.stringify(x) : String(x)}`);
   }
+  if (v.evaluations?.length) {
+    lines.push('evaluations (latest run per suite)');
+    for (const e of v.evaluations) {
+      const figures = Object.entries(e.metrics).map(([k, x]) => `${k}=${x === null ? '-' : Number.isInteger(x) ? x : x.toPrecision(4)}`).join(' ');
+      lines.push(`  ${e.run}  ${e.suite}  ${e.passed === null ? '' : e.passed ? 'passed' : 'FAILED'}  ${figures}`);
+    }
+  }
   if (v.files?.length) {
     lines.push('files');
     for (const f of v.files) lines.push(`  ${f.sha256.slice(0, 12)}  ${formatBytes(f.size).padStart(10)}  ${f.path}`);

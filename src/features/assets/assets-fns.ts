@@ -39,19 +39,7 @@ export function versionKey(version: string): string {
   return `${core}-${pre}`;
 }
 
-export function encodeCursor(values: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string, arity: number): (string | number)[] {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === arity && v.every((x) => typeof x === 'string' || typeof x === 'number')) return v;
-  } catch {
-    // fall through to the error below
-  }
-  throw new AppError('invalid_argument', 'invalid cursor: pass the nextCursor of the previous page unchanged');
-}
+export { encodeCursor, decodeCursor } from '../../platform/cursor.js';
 
 export interface Change {
   key: string;

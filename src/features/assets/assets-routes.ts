@@ -53,7 +53,10 @@ const HistoryQuery = z.object({ alias: AliasName.optional() }).strict();
 /** Manifests of very large models list many files; 64 MiB holds about half a million entries. */
 const VERSION_BODY_LIMIT = 64 * 1024 * 1024;
 
-export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
+/** What another feature adds to the document of one version (evaluations of a model version). */
+export type VersionExtras = (kind: AssetKind, doc: VersionResponse) => Promise<Partial<VersionResponse>>;
+
+export function assetRoutes(kind: AssetKind, svc: AssetsService, extras?: () => VersionExtras | null): RouteDef[] {
   const base = `/api/v1/${ASSET_COLLECTION[kind]}`;
   const tags = [ASSET_COLLECTION[kind]];
   return [
@@ -96,7 +99,11 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService): RouteDef[] {
     defineRoute({
       method: 'GET', url: `${base}/:name/versions/:version`, summary: 'Get a version by number or alias', tags, permission: 'asset:read', scope: byName,
       params: VersionParams, query: ShowQuery, responses: { 200: VersionResponse },
-      handler: async ({ params, query }) => svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' }),
+      handler: async ({ params, query }) => {
+        const doc = await svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' });
+        const more = extras?.();
+        return more ? { ...doc, ...(await more(kind, doc)) } : doc;
+      },
     }),
     defineRoute({
       method: 'PATCH', url: `${base}/:name/versions/:version`, summary: 'Change a version\'s state (deprecate, archive) or labels', tags,

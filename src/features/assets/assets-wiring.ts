@@ -7,7 +7,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
-import { assetRoutes } from './assets-routes.js';
+import { assetRoutes, type VersionExtras } from './assets-routes.js';
 import { createAssetsService, type VersionKindHook } from './assets-service.js';
 
 export { assetsMigrations };
@@ -19,6 +19,8 @@ export function wireAssets(deps: {
   clock: Clock;
   config: Config;
   versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
+  /** Late-bound: features wired after assets (evals) add to a version's document. */
+  versionExtras?: () => VersionExtras | null;
 }) {
   const repo = createAssetsRepo(deps.sql.db, deps.sql.dialect);
   const service = createAssetsService({
@@ -29,5 +31,5 @@ export function wireAssets(deps: {
     limits: { maxMetadataBytes: deps.config.maxMetadataBytes, pendingTtlSeconds: deps.config.pendingTtlSeconds },
     ...(deps.versionHooks ? { versionHooks: deps.versionHooks } : {}),
   });
-  return { service, routes: ASSET_KINDS.flatMap((k) => assetRoutes(k, service)) };
+  return { service, routes: ASSET_KINDS.flatMap((k) => assetRoutes(k, service, deps.versionExtras)) };
 }

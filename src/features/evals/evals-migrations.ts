@@ -1,0 +1,64 @@
+/**
+ * Tables of evaluations: runs (one model version against one suite version, with the claim a
+ * runner holds on it) and per-case results. Versions are referenced by name and number, not by
+ * row id: versions are immutable and never renamed, and a run outlives nothing it points at.
+ */
+import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
+
+export const evalsMigrations: StewardMigration[] = [
+  {
+    name: '0006_evals_runs',
+    async up(db) {
+      await db.schema
+        .createTable('eval_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('suite_name', 'text', (c) => c.notNull())
+        .addColumn('suite_version', 'text', (c) => c.notNull())
+        .addColumn('suite_namespace', 'text')
+        .addColumn('model_name', 'text', (c) => c.notNull())
+        .addColumn('model_version', 'text', (c) => c.notNull())
+        .addColumn('model_namespace', 'text')
+        .addColumn('endpoint_url', 'text', (c) => c.notNull())
+        .addColumn('endpoint_model', 'text', (c) => c.notNull())
+        .addColumn('endpoint_auth', 'integer', (c) => c.notNull())
+        .addColumn('judge', 'text')
+        .addColumn('spec', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('total', 'integer', (c) => c.notNull())
+        .addColumn('done', 'integer', (c) => c.notNull())
+        .addColumn('failed', 'integer', (c) => c.notNull())
+        .addColumn('summary', 'text')
+        .addColumn('error', 'text')
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text')
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_expires_at', 'text')
+        .execute();
+      await db.schema.createIndex('eval_runs_model_idx').on('eval_runs').columns(['model_name', 'model_version', 'created_at']).execute();
+      await db.schema.createIndex('eval_runs_suite_idx').on('eval_runs').columns(['suite_name', 'suite_version', 'created_at']).execute();
+      await db.schema.createIndex('eval_runs_created_idx').on('eval_runs').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('eval_runs_state_idx').on('eval_runs').columns(['state', 'lease_expires_at']).execute();
+      await db.schema
+        .createTable('eval_results')
+        .addColumn('run_id', 'text', (c) => c.notNull().references('eval_runs.id').onDelete('cascade'))
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('case_id', 'text', (c) => c.notNull())
+        .addColumn('ok', 'integer', (c) => c.notNull())
+        .addColumn('flagged', 'integer', (c) => c.notNull())
+        .addColumn('output', 'text')
+        .addColumn('error', 'text')
+        .addColumn('attempts', 'integer', (c) => c.notNull())
+        .addColumn('latency_ms', 'double precision')
+        .addColumn('ttft_ms', 'double precision')
+        .addColumn('input_tokens', 'integer')
+        .addColumn('output_tokens', 'integer')
+        .addColumn('scores', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('eval_results_pk', ['run_id', 'idx'])
+        .execute();
+    },
+  },
+];

@@ -1,0 +1,327 @@
+/**
+ * Evaluations: suites (dataset versions whose metadata holds an `evalSuite`), runs of a model
+ * version's endpoint against a suite, their per-case results, comparisons of two runs, and the
+ * evaluations a version document shows. Runs execute in the background on the replica that
+ * claims them (`evals-scheduler.ts`); this module owns the rules around them.
+ */
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import type { VersionResponse } from '../../contracts/assets.js';
+import {
+  CreateRunBody,
+  EvalSuiteSpec,
+  parseCasesJsonl,
+  type CaseResult,
+  type CompareRunsResponse,
+  type ListResultsQuery,
+  type ListRunsQuery,
+  type ParsedCase,
+  type RunResponse,
+  type RunSummary,
+} from '../../contracts/evals.js';
+import { iso, type Clock } from '../../platform/clock.js';
+import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { AssetsService, VersionKindHook } from '../assets/assets-service.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { compareRuns, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
+import type { EvalsRepo, RunRow } from './evals-repo.js';
+import type { JudgeSettings, RunKeys, RunSettings } from './evals-runner.js';
+import { getMetric, parseMetricParams } from './metrics/metrics-registry.js';
+import type { CaseValue } from './metrics/metric-types.js';
+
+/** Largest cases file a run reads into memory. */
+const MAX_CASES_BYTES = 512 * 1024 * 1024;
+const MAX_FLIPS = 200;
+
+export const nsOf = (name: string): string | null => (name.includes('/') ? name.slice(0, name.indexOf('/')) : null);
+
+/** `NAME:REF` → [name, ref]; `NAME` → [name, fallback] (a name holds no ':'). */
+export function splitRef(text: string, fallback: string | null, what: string): [string, string] {
+  const i = text.lastIndexOf(':');
+  if (i > 0) return [text.slice(0, i), text.slice(i + 1)];
+  if (i === 0 || fallback === null) throw errors.invalid(`${what} ${JSON.stringify(text)} must look like NAME:VERSION or NAME:ALIAS`);
+  return [text, fallback];
+}
+
+function invalidSpec(err: z.ZodError, prefix: string): AppError {
+  const issues = err.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), message: i.message }));
+  const first = issues[0]!;
+  return errors.invalid(`invalid evaluation suite: ${first.path}: ${first.message}`, { issues });
+}
+
+/** Parses a suite spec and every metric's parameters; the AppError names the first problem. */
+export function checkSuiteSpec(raw: unknown, prefix = 'metadata.evalSuite'): { spec: EvalSuiteSpec; metrics: MetricInstance[] } {
+  const res = EvalSuiteSpec.safeParse(raw);
+  if (!res.success) throw invalidSpec(res.error, prefix);
+  const spec = res.data;
+  const metrics = spec.metrics.map((m, i): MetricInstance => {
+    const p = parseMetricParams(m.metric, m.params);
+    if (!p.ok) throw errors.invalid(`invalid evaluation suite: ${prefix}.metrics.${i}: ${p.message}`, { issues: [{ path: `${prefix}.metrics.${i}`, message: p.message }] });
+    return { id: m.id ?? m.metric, def: getMetric(m.metric)!, params: p.params };
+  });
+  return { spec, metrics };
+}
+
+/** Dataset versions with `metadata.evalSuite` are suites: the spec is checked before anything is written. */
+export const suiteVersionHook: VersionKindHook = {
+  prepare({ files, metadata }) {
+    if (!('evalSuite' in metadata)) return { metadata };
+    const { spec } = checkSuiteSpec(metadata.evalSuite);
+    if (!files.some((f) => f.path === spec.cases)) {
+      throw errors.invalid(`invalid evaluation suite: metadata.evalSuite.cases names ${JSON.stringify(spec.cases)}, which is not a file of this version`, {
+        issues: [{ path: 'metadata.evalSuite.cases', message: 'not a file of this version' }],
+      });
+    }
+    return { metadata: { ...metadata, evalSuite: spec } };
+  },
+};
+
+export interface EvalsDeps {
+  repo: EvalsRepo;
+  assets: Pick<AssetsService, 'getVersion' | 'openFile'>;
+  audit: Pick<AuditService, 'record'>;
+  clock: Clock;
+  /** Tells the scheduler a run became claimable (created or resumed) or must stop (cancelled). */
+  scheduler: { poke(): void; stop(runId: string): void; setKeys(runId: string, keys: RunKeys): void };
+}
+
+const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+export function runView(r: RunRow): RunResponse {
+  const settings = JSON.parse(r.settings) as RunSettings;
+  const judge = parseJson<JudgeSettings>(r.judge);
+  return {
+    id: r.id,
+    suite: { name: r.suite_name, version: r.suite_version },
+    model: { name: r.model_name, version: r.model_version },
+    endpoint: { url: r.endpoint_url, model: r.endpoint_model, auth: r.endpoint_auth === 1 },
+    judge: judge ? { url: judge.url, model: judge.model, auth: judge.auth } : null,
+    state: r.state as RunResponse['state'],
+    settings: { concurrency: settings.concurrency, timeoutMs: settings.timeoutMs, retries: settings.retries, limit: settings.limit, bootstrapResamples: settings.bootstrapResamples },
+    total: r.total,
+    done: r.done,
+    failed: r.failed,
+    summary: parseJson<RunSummary>(r.summary),
+    error: r.error,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function resultView(r: Awaited<ReturnType<EvalsRepo['listResults']>>[number]): CaseResult {
+  return {
+    index: r.idx,
+    caseId: r.case_id,
+    ok: r.ok === 1,
+    output: r.output,
+    error: r.error,
+    attempts: r.attempts,
+    latencyMs: r.latency_ms,
+    ttftMs: r.ttft_ms,
+    inputTokens: r.input_tokens,
+    outputTokens: r.output_tokens,
+    scores: JSON.parse(r.scores) as CaseResult['scores'],
+  };
+}
+
+export function createEvalsService(deps: EvalsDeps) {
+  const { repo, assets, audit, clock } = deps;
+
+  /** Reads and parses a suite version's cases file. */
+  async function readCases(suiteName: string, suiteVersion: string, spec: EvalSuiteSpec): Promise<ParsedCase[]> {
+    const f = await assets.openFile('dataset', suiteName, suiteVersion, spec.cases);
+    if (f.size > MAX_CASES_BYTES) throw errors.tooLarge(`the cases file ${spec.cases} is ${f.size} bytes; a suite's cases file is at most ${MAX_CASES_BYTES} bytes — split the suite`);
+    const stream = await f.open();
+    const parts: Buffer[] = [];
+    for await (const chunk of stream) parts.push(chunk as Buffer);
+    const parsed = parseCasesJsonl(Buffer.concat(parts).toString('utf8'), { hasSuitePrompt: spec.request.prompt !== undefined });
+    if (!parsed.ok) {
+      throw errors.invalid(`suite ${suiteName}:${suiteVersion}: ${spec.cases} ${parsed.message}`, { suite: `${suiteName}:${suiteVersion}`, file: spec.cases, line: parsed.line });
+    }
+    return parsed.cases;
+  }
+
+  /** A run, or 404 when absent or outside the caller's namespaces (no existence leak). */
+  async function visibleRun(id: string, namespaces: string[] | null): Promise<RunRow> {
+    const r = await repo.getRun(id);
+    const visible = r && (!namespaces || ((r.model_namespace === null || namespaces.includes(r.model_namespace)) && (r.suite_namespace === null || namespaces.includes(r.suite_namespace))));
+    if (!r || !visible) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
+    return r;
+  }
+
+  async function scoredRows(runId: string): Promise<ScoredRow[]> {
+    const rows = await repo.scoresOf(runId);
+    return rows.map((r) => ({ caseId: r.case_id, ok: r.ok === 1, scores: JSON.parse(r.scores) as Record<string, CaseValue> }));
+  }
+
+  return {
+    readCases,
+    visibleRun,
+
+    async createRun(input: z.output<typeof CreateRunBody>, actor: Actor): Promise<RunResponse> {
+      const [modelName, modelRef] = splitRef(input.model, null, 'model');
+      const [suiteName, suiteRef] = splitRef(input.suite, 'latest', 'suite');
+      const [model, suite] = await Promise.all([assets.getVersion('model', modelName, modelRef), assets.getVersion('dataset', suiteName, suiteRef)]);
+      if (model.state !== 'ready' && model.state !== 'deprecated') {
+        throw errors.precondition(`model ${model.name}:${model.version} is ${model.state}; evaluate a ready or deprecated version`, { state: model.state });
+      }
+      if (suite.state !== 'ready' && suite.state !== 'deprecated') {
+        throw errors.precondition(`suite ${suite.name}:${suite.version} is ${suite.state}; use a ready version`, { state: suite.state });
+      }
+      if (!('evalSuite' in suite.metadata)) {
+        throw errors.invalid(`dataset ${suite.name}:${suite.version} is not an evaluation suite: its metadata has no evalSuite (push one with \`steward eval suite push\`)`);
+      }
+      const { spec, metrics } = checkSuiteSpec(suite.metadata.evalSuite);
+      const needsJudge = metrics.filter((m) => m.def.needs.judge).map((m) => m.id);
+      if (needsJudge.length && !input.judge) {
+        throw errors.invalid(`suite metric${needsJudge.length > 1 ? 's' : ''} ${needsJudge.join(', ')} need${needsJudge.length > 1 ? '' : 's'} a judge model: pass judge.url (CLI: --judge-endpoint URL)`, { metrics: needsJudge });
+      }
+      const cases = await readCases(suite.name, suite.version, spec);
+      const total = input.limit ? Math.min(input.limit, cases.length) : cases.length;
+      const id = `run_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+      const settings: RunSettings = { concurrency: input.concurrency, timeoutMs: input.timeoutMs, retries: input.retries, limit: input.limit ?? null, bootstrapResamples: input.bootstrapResamples };
+      const judge: JudgeSettings | null = input.judge ? { url: input.judge.url, model: input.judge.model ?? spec.judge?.model ?? 'judge', auth: Boolean(input.judge.apiKey) } : null;
+      const now = iso(clock.now());
+      await repo.transaction(async (r, trx) => {
+        await r.insertRun({
+          id,
+          suite_name: suite.name,
+          suite_version: suite.version,
+          suite_namespace: nsOf(suite.name),
+          model_name: model.name,
+          model_version: model.version,
+          model_namespace: nsOf(model.name),
+          endpoint_url: input.endpoint.url,
+          endpoint_model: input.endpoint.model ?? model.name,
+          endpoint_auth: input.endpoint.apiKey ? 1 : 0,
+          judge: judge ? JSON.stringify(judge) : null,
+          spec: JSON.stringify(spec),
+          settings: JSON.stringify(settings),
+          state: 'queued',
+          total,
+          done: 0,
+          failed: 0,
+          summary: null,
+          error: null,
+          labels: JSON.stringify(input.labels ?? {}),
+          created_at: now,
+          created_by: actor.name,
+          started_at: null,
+          finished_at: null,
+          lease_owner: null,
+          lease_expires_at: null,
+        });
+        await audit.record(trx as unknown as AnyDb, actor, {
+          action: 'eval.run.create',
+          target: `eval-run:${id}`,
+          change: { model: `${model.name}:${model.version}`, suite: `${suite.name}:${suite.version}`, endpoint: input.endpoint.url, total },
+        });
+      });
+      deps.scheduler.setKeys(id, { ...(input.endpoint.apiKey ? { apiKey: input.endpoint.apiKey } : {}), ...(input.judge?.apiKey ? { judgeApiKey: input.judge.apiKey } : {}) });
+      deps.scheduler.poke();
+      return runView((await repo.getRun(id))!);
+    },
+
+    async getRun(id: string, namespaces: string[] | null): Promise<RunResponse> {
+      return runView(await visibleRun(id, namespaces));
+    },
+
+    async listRuns(q: z.output<typeof ListRunsQuery>, namespaces: string[] | null) {
+      const [modelName, modelVersion] = q.model ? (q.model.includes(':') ? splitRef(q.model, null, 'model') : [q.model, undefined]) : [undefined, undefined];
+      const [suiteName, suiteVersion] = q.suite ? (q.suite.includes(':') ? splitRef(q.suite, null, 'suite') : [q.suite, undefined]) : [undefined, undefined];
+      const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string, string]) : undefined;
+      const rows = await repo.listRuns({
+        ...(modelName !== undefined ? { modelName } : {}),
+        ...(modelVersion !== undefined ? { modelVersion: modelVersion.replace(/^v/, '') } : {}),
+        ...(suiteName !== undefined ? { suiteName } : {}),
+        ...(suiteVersion !== undefined ? { suiteVersion: suiteVersion.replace(/^v/, '') } : {}),
+        ...(q.state ? { state: q.state } : {}),
+        namespaces,
+        ...(after ? { after } : {}),
+        limit: q.limit + 1,
+      });
+      const more = rows.length > q.limit;
+      const items = rows.slice(0, q.limit);
+      const last = items[items.length - 1];
+      return { items: items.map(runView), nextCursor: more && last ? encodeCursor([last.created_at, last.id]) : null };
+    },
+
+    async listResults(id: string, q: z.output<typeof ListResultsQuery>, namespaces: string[] | null) {
+      await visibleRun(id, namespaces);
+      const afterIdx = q.cursor ? Number(decodeCursor(q.cursor, 1)[0]) : -1;
+      const rows = await repo.listResults(id, { flaggedOnly: q.failed === 'true', afterIdx, limit: q.limit + 1 });
+      const more = rows.length > q.limit;
+      const items = rows.slice(0, q.limit);
+      const last = items[items.length - 1];
+      return { items: items.map(resultView), nextCursor: more && last ? encodeCursor([last.idx]) : null };
+    },
+
+    async cancelRun(id: string, actor: Actor): Promise<RunResponse> {
+      const r = await visibleRun(id, actor.namespaces);
+      await repo.transaction(async (tx, trx) => {
+        const ok = await tx.setState(id, { state: 'cancelled', finished_at: iso(clock.now()), lease_owner: null, lease_expires_at: null }, { states: ['queued', 'running', 'interrupted'] });
+        if (!ok) throw errors.conflict(`run ${id} is ${r.state}; only a queued, running or interrupted run can be cancelled`, { state: r.state });
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous: r.state } });
+      });
+      deps.scheduler.stop(id);
+      return runView((await repo.getRun(id))!);
+    },
+
+    async resumeRun(id: string, keys: RunKeys, actor: Actor): Promise<RunResponse> {
+      const r = await visibleRun(id, actor.namespaces);
+      await repo.transaction(async (tx, trx) => {
+        const ok = await tx.setState(id, { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null }, { states: ['cancelled', 'interrupted', 'failed'] });
+        if (!ok) {
+          const hint = r.state === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
+          throw errors.conflict(`run ${id} is ${r.state} and cannot be resumed: ${hint}`, { state: r.state });
+        }
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous: r.state } });
+      });
+      if (keys.apiKey || keys.judgeApiKey) deps.scheduler.setKeys(id, keys);
+      deps.scheduler.poke();
+      return runView((await repo.getRun(id))!);
+    },
+
+    async compare(aId: string, bId: string, namespaces: string[] | null, resamples = 1000): Promise<CompareRunsResponse> {
+      const [a, b] = await Promise.all([visibleRun(aId, namespaces), visibleRun(bId, namespaces)]);
+      for (const r of [a, b]) {
+        if (r.state !== 'succeeded') throw errors.precondition(`run ${r.id} is ${r.state}; compare finished (succeeded) runs`, { run: r.id, state: r.state });
+      }
+      const { metrics: ma } = checkSuiteSpec(JSON.parse(a.spec), 'spec');
+      const { metrics: mb } = checkSuiteSpec(JSON.parse(b.spec), 'spec');
+      const shared = ma.filter((m) => mb.some((o) => o.id === m.id && o.def.name === m.def.name));
+      const [ra, rb] = await Promise.all([scoredRows(a.id), scoredRows(b.id)]);
+      const out = compareRuns(shared, ra, rb, { resamples, seed: seedOf(`${a.id}/${b.id}`), maxFlips: MAX_FLIPS });
+      return { a: runView(a), b: runView(b), ...out };
+    },
+
+    /** The latest succeeded run of each suite for a version, for its document. */
+    async versionEvaluations(name: string, version: string): Promise<NonNullable<VersionResponse['evaluations']>> {
+      const rows = await repo.succeededRunsOf(name, version, 100);
+      const seen = new Set<string>();
+      const out: NonNullable<VersionResponse['evaluations']> = [];
+      for (const r of rows) {
+        const key = `${r.suite_name}:${r.suite_version}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const s = parseJson<RunSummary>(r.summary);
+        out.push({
+          run: r.id,
+          suite: key,
+          finishedAt: r.finished_at,
+          passed: s?.passed ?? null,
+          metrics: Object.fromEntries((s?.metrics ?? []).map((m) => [m.id, m.value])),
+        });
+      }
+      return out;
+    },
+  };
+}
+
+export type EvalsService = ReturnType<typeof createEvalsService>;

@@ -1,0 +1,70 @@
+/**
+ * Builds the evals feature: service, gates, background scheduler and routes. The registry must
+ * be wired with `suiteVersionHook` for kind `dataset` (so a suite's spec is checked before it is
+ * written) and may show `versionExtras` in a model version's document.
+ */
+import type { Clock } from '../../platform/clock.js';
+import type { Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/log.js';
+import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+import type { AssetsService } from '../assets/assets-service.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-service.js';
+import type { PromptsService } from '../prompts/prompts-service.js';
+import { aliasEnvironments, createGates, type EnvironmentResolver } from './evals-gates.js';
+import { evalsMigrations } from './evals-migrations.js';
+import { createEvalsRepo } from './evals-repo.js';
+import { evalRoutes } from './evals-routes.js';
+import { createEvalsScheduler } from './evals-scheduler.js';
+import { checkSuiteSpec, createEvalsService, splitRef, suiteVersionHook } from './evals-service.js';
+
+export { evalsMigrations, suiteVersionHook };
+
+export function wireEvals(deps: {
+  sql: SqlDatabase;
+  assets: AssetsService;
+  prompts: PromptsService;
+  audit: AuditService;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  environments?: EnvironmentResolver;
+}) {
+  const repo = createEvalsRepo(deps.sql.db, deps.sql.dialect);
+  const scheduler = createEvalsScheduler({
+    repo,
+    clock: deps.clock,
+    log: deps.log,
+    settings: { leaseSeconds: deps.config.evalLeaseSeconds, maxActiveRuns: deps.config.evalMaxActiveRuns },
+    runner: () => ({
+      repo,
+      clock: deps.clock,
+      log: deps.log,
+      settings: { leaseSeconds: deps.config.evalLeaseSeconds, retryBaseMs: deps.config.evalRetryBaseMs },
+      loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
+      render: async (ref, variables) => {
+        const [name, version] = ref.lastIndexOf(':') > 0 ? splitRef(ref, null, 'prompt') : [ref, undefined];
+        const out = await deps.prompts.render(name, { ...(version ? { ref: version } : {}), variables });
+        return out.messages.map((m) => ({ role: m.role, content: m.content }));
+      },
+      metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
+      onFinished: async (tx, run, state, summary, error) => {
+        await deps.audit.record(tx, SYSTEM_ACTOR, {
+          action: 'eval.run.finish',
+          target: `eval-run:${run.id}`,
+          change: { state, passed: summary?.passed ?? null, done: run.done, failed: run.failed, ...(error ? { error: error.slice(0, 500) } : {}) },
+        });
+      },
+    }),
+  });
+  const service = createEvalsService({ repo, assets: deps.assets, audit: deps.audit, clock: deps.clock, scheduler });
+  const gates = createGates({ repo, assets: deps.assets, environments: deps.environments ?? aliasEnvironments(deps.assets) });
+  return {
+    service,
+    gates,
+    scheduler,
+    routes: evalRoutes(service, gates),
+    versionExtras: async (kind: string, doc: { name: string; version: string }) =>
+      kind === 'model' ? { evaluations: await service.versionEvaluations(doc.name, doc.version) } : {},
+  };
+}
