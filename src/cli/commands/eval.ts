@@ -30,7 +30,7 @@ export function parseDuration(v: string): number {
   return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
 }
 
-const fmt = (n: number | null | undefined, digits = 4): string => (n === null || n === undefined ? '-' : Number.isInteger(n) ? String(n) : n.toPrecision(digits));
+const fmt = (n: number | null | undefined, digits = 4): string => (n === null || n === undefined ? '-' : String(Number(n.toPrecision(digits))));
 
 /** Reads and checks a suite directory locally: the spec and every case line, before any upload. */
 export function loadSuiteDir(dir: string, configFile?: string): { spec: EvalSuiteSpec; raw: unknown; cases: number } {
