@@ -4,7 +4,7 @@ import { getMetric } from './metrics/metrics-registry.js';
 
 const em: MetricInstance = { id: 'em', def: getMetric('exact_match')!, params: getMetric('exact_match')!.params.parse({}) };
 const rows = (values: (number | null)[], failedAt: number[] = []): ScoredRow[] =>
-  values.map((v, i) => ({ caseId: `c${i}`, ok: !failedAt.includes(i), scores: failedAt.includes(i) ? {} : { em: { value: v } } }));
+  values.map((v, i): ScoredRow => ({ caseId: `c${i}`, ok: !failedAt.includes(i), scores: failedAt.includes(i) ? {} : { em: { value: v } } }));
 
 describe('summarize', () => {
   it('aggregates scored cases, counts errors apart, and checks thresholds', () => {

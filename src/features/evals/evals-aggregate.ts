@@ -6,13 +6,14 @@
 import type { ComparisonOp, MetricSummary, RunSummary, Threshold, ThresholdResult } from '../../contracts/evals.js';
 import { compare } from '../../contracts/evals.js';
 import { bootstrapCI, pairedBootstrapDelta } from './metrics/bootstrap.js';
+import { aggregatorFor, metricUnit } from './metrics/metrics-registry.js';
 import type { CaseValue, MetricDefinition } from './metrics/metric-types.js';
 
 /** A metric of a suite, resolved: its id in reports, its definition, its parsed parameters. */
 export interface MetricInstance {
   id: string;
-  def: MetricDefinition<unknown>;
-  params: unknown;
+  def: MetricDefinition;
+  params: Record<string, unknown>;
 }
 
 export interface ScoredRow {
@@ -53,7 +54,8 @@ export function summarize(
 ): RunSummary {
   const out: MetricSummary[] = metrics.map((m) => {
     const { values, errors } = valuesOf(rows, m.id);
-    const agg = (v: readonly CaseValue[]) => m.def.aggregate(v, m.params);
+    // The registry's aggregator: a plain mean takes the bootstrap's numeric fast path.
+    const agg = aggregatorFor(m.def, m.params);
     const value = values.length ? finite(agg(values)) : null;
     const ci = values.length > 1 && opts.resamples > 0 ? bootstrapCI(values, agg, { resamples: opts.resamples, seed: opts.seed }) : null;
     return {
@@ -64,7 +66,7 @@ export function summarize(
       high: ci ? finite(ci.high) : value,
       scored: values.length,
       errors,
-      unit: m.def.unit,
+      unit: metricUnit(m.def, m.params),
       higherIsBetter: m.def.higherIsBetter,
     };
   });
@@ -128,7 +130,7 @@ export function compareRuns(
     else truncated = true;
   };
   const outs = metrics.map((m): MetricComparisonOut => {
-    const agg = (v: readonly CaseValue[]) => m.def.aggregate(v, m.params);
+    const agg = aggregatorFor(m.def, m.params);
     const va: CaseValue[] = [];
     const vb: CaseValue[] = [];
     for (const [ra, rb] of pairs) {

@@ -124,12 +124,13 @@ export interface BleuComputeOptions {
 const myLog = (x: number): number => (x === 0 ? -9999999999 : Math.log(x));
 
 /** BLEU from summed statistics `[sys_len, ref_len, correct_1..4, total_1..4]` (sacreBLEU `compute_bleu`). */
-export function computeBleu(stats: readonly number[], opts: BleuComputeOptions): BleuScore {
+export function computeBleu(stats: ArrayLike<number>, opts: BleuComputeOptions): BleuScore {
   const maxOrder = BLEU_MAX_ORDER;
-  const sysLen = stats[0] ?? 0;
-  const refLen = stats[1] ?? 0;
-  const correct = stats.slice(2, 2 + maxOrder);
-  const total = stats.slice(2 + maxOrder, 2 + 2 * maxOrder);
+  const all = Array.from(stats);
+  const sysLen = all[0] ?? 0;
+  const refLen = all[1] ?? 0;
+  const correct = all.slice(2, 2 + maxOrder);
+  const total = all.slice(2 + maxOrder, 2 + 2 * maxOrder);
   const smoothValue = opts.smoothValue ?? SMOOTH_DEFAULTS[opts.smoothMethod];
 
   const bp = sysLen < refLen ? (sysLen > 0 ? Math.exp(1 - refLen / sysLen) : 0) : 1;

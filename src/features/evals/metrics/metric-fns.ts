@@ -4,7 +4,12 @@
  * SQuAD's evaluation script, sacreBLEU, rouge-score — are Python, and `str.split()` splits on a
  * different set of characters than JavaScript's `\s`), and SQuAD v1.1's `normalize_answer`.
  */
-import type { CaseValue } from './metric-types.js';
+import type { CaseOutcome, CaseValue, MetricDefinition, ScoreContext } from './metric-types.js';
+
+/** A metric that scores without I/O: its `score` returns the value itself, never a promise. */
+export interface SyncMetricDefinition<P> extends MetricDefinition<P> {
+  score(outcome: CaseOutcome, params: P, ctx: ScoreContext): CaseValue;
+}
 
 /** The error of a case that a reference-based metric cannot score. */
 export const NO_REFERENCES = 'case has no expected output or references';
@@ -28,13 +33,18 @@ export function meanAggregate(values: readonly CaseValue[]): number {
   return n === 0 ? Number.NaN : sum / n;
 }
 
-/** Sum of the `stats` vectors of the non-null values (length `width`); null when there are none. */
-export function sumStats(values: readonly CaseValue[], width: number): number[] | null {
-  const total = new Array<number>(width).fill(0);
+/**
+ * Sum of the `stats` vectors of the non-null values (the first `width` entries of each); null when
+ * there are none. Indexed loops over a Float64Array: bootstrap calls this per resample.
+ */
+export function sumStats(values: readonly CaseValue[], width: number): Float64Array | null {
+  const total = new Float64Array(width);
   let n = 0;
-  for (const v of values) {
-    if (v.value === null || !v.stats) continue;
-    for (let i = 0; i < width; i++) total[i]! += v.stats[i] ?? 0;
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j]!;
+    const stats = v.stats;
+    if (v.value === null || stats === undefined) continue;
+    for (let i = 0; i < width; i++) total[i]! += stats[i] ?? 0;
     n++;
   }
   return n === 0 ? null : total;

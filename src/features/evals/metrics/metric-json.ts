@@ -15,8 +15,8 @@ import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { z } from 'zod';
-import { failed, meanAggregate } from './metric-fns.js';
-import type { CaseValue, MetricDefinition } from './metric-types.js';
+import { failed, meanAggregate, type SyncMetricDefinition } from './metric-fns.js';
+import type { CaseValue } from './metric-types.js';
 
 // ---- code fences ------------------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ export function parseJson(text: string): Parsed {
 const JsonValidParams = z.strictObject({ stripCodeFence: z.boolean().default(true) });
 type JsonValidParams = z.output<typeof JsonValidParams>;
 
-export const jsonValid: MetricDefinition<JsonValidParams> = {
+export const jsonValid: SyncMetricDefinition<JsonValidParams> = {
   name: 'json_valid',
   description: 'Output parses as JSON (one surrounding Markdown code fence allowed by default).',
   params: JsonValidParams,
@@ -146,7 +146,7 @@ const JsonSchemaParams = z
   });
 type JsonSchemaParams = z.output<typeof JsonSchemaParams>;
 
-export const jsonSchema: MetricDefinition<JsonSchemaParams> = {
+export const jsonSchema: SyncMetricDefinition<JsonSchemaParams> = {
   name: 'json_schema',
   description: "Output is JSON that conforms to a JSON Schema (the metric's `schema`, else the case's).",
   params: JsonSchemaParams,

@@ -11,8 +11,8 @@
  * authors hold the developer role and own that risk, as they own every other setting of a suite.
  */
 import { z } from 'zod';
-import { NO_REFERENCES, failed, meanAggregate, squadNormalize } from './metric-fns.js';
-import type { CaseValue, MetricDefinition } from './metric-types.js';
+import { NO_REFERENCES, failed, meanAggregate, squadNormalize, type SyncMetricDefinition } from './metric-fns.js';
+import type { CaseValue } from './metric-types.js';
 
 // ---- exact_match --------------------------------------------------------------------------
 
@@ -32,7 +32,7 @@ function normalizeForMatch(s: string, p: ExactMatchParams): string {
   return p.ignoreCase ? n.toLowerCase() : n;
 }
 
-export const exactMatch: MetricDefinition<ExactMatchParams> = {
+export const exactMatch: SyncMetricDefinition<ExactMatchParams> = {
   name: 'exact_match',
   description: 'Output equals any reference after normalisation (SQuAD v1.1 normalize_answer by default).',
   params: ExactMatchParams,
@@ -60,7 +60,7 @@ const ContainsParams = z.strictObject({
 });
 type ContainsParams = z.output<typeof ContainsParams>;
 
-export const contains: MetricDefinition<ContainsParams> = {
+export const contains: SyncMetricDefinition<ContainsParams> = {
   name: 'contains',
   description: 'Output contains any (or all) of the references, or of the given values.',
   params: ContainsParams,
@@ -111,7 +111,7 @@ function regexProblem(pattern: string, flags: string): string | null {
   }
 }
 
-export const regex: MetricDefinition<RegexParams> = {
+export const regex: SyncMetricDefinition<RegexParams> = {
   name: 'regex',
   description: 'Output matches a regular expression (JavaScript syntax).',
   params: RegexParams,

@@ -11,8 +11,8 @@
  */
 import { z } from 'zod';
 import { BLEU_MAX_ORDER, bleuSegmentStats, computeBleu } from './bleu-fns.js';
-import { NO_REFERENCES, countItems, failed, meanAggregate, squadNormalize, pySplit, sumStats } from './metric-fns.js';
-import type { CaseOutcome, CaseValue, MetricDefinition } from './metric-types.js';
+import { NO_REFERENCES, countItems, failed, meanAggregate, squadNormalize, pySplit, sumStats, type SyncMetricDefinition } from './metric-fns.js';
+import type { CaseOutcome, CaseValue } from './metric-types.js';
 import { rougeL, rougeN, rougeTokenize, type RougeScore } from './rouge-fns.js';
 
 // ---- f1 ---------------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ export function squadF1(prediction: string, groundTruth: string): number {
 const F1Params = z.strictObject({});
 type F1Params = z.output<typeof F1Params>;
 
-export const f1: MetricDefinition<F1Params> = {
+export const f1: SyncMetricDefinition<F1Params> = {
   name: 'f1',
   description: 'SQuAD v1.1 token-level F1 against the best reference (0–1).',
   params: F1Params,
@@ -64,7 +64,7 @@ type BleuParams = z.output<typeof BleuParams>;
 
 const BLEU_STATS_WIDTH = 2 + 2 * BLEU_MAX_ORDER;
 
-export const bleu: MetricDefinition<BleuParams> = {
+export const bleu: SyncMetricDefinition<BleuParams> = {
   name: 'bleu',
   description: 'sacreBLEU-compatible corpus BLEU (0–100); per case, sentence BLEU.',
   params: BleuParams,
@@ -95,7 +95,7 @@ const RougeParams = z.strictObject({
 });
 type RougeParams = z.output<typeof RougeParams>;
 
-function rougeMetric(name: 'rouge1' | 'rouge2' | 'rougeL', what: string, scoreOne: (t: string[], p: string[]) => RougeScore): MetricDefinition<RougeParams> {
+function rougeMetric(name: 'rouge1' | 'rouge2' | 'rougeL', what: string, scoreOne: (t: string[], p: string[]) => RougeScore): SyncMetricDefinition<RougeParams> {
   return {
     name,
     description: `${what} F-measure (Google rouge-score), best reference per case, mean over cases (0–1).`,

@@ -9,9 +9,9 @@
  * figures are averaged over cases (each case weighs the same, whatever its length).
  */
 import { z } from 'zod';
-import { percentile } from './bootstrap.js';
-import { failed, meanAggregate } from './metric-fns.js';
-import type { CaseValue, MetricDefinition } from './metric-types.js';
+import { percentileInPlace } from './bootstrap.js';
+import { failed, meanAggregate, type SyncMetricDefinition } from './metric-fns.js';
+import type { CaseValue } from './metric-types.js';
 
 const NoParams = z.strictObject({});
 type NoParams = z.output<typeof NoParams>;
@@ -20,8 +20,11 @@ type NoParams = z.output<typeof NoParams>;
 function percentileOf(values: readonly CaseValue[], p: number): number {
   const xs = new Float64Array(values.length);
   let n = 0;
-  for (const v of values) if (v.value !== null) xs[n++] = v.value;
-  return n === 0 ? Number.NaN : percentile(xs.subarray(0, n), p);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!.value;
+    if (v !== null) xs[n++] = v;
+  }
+  return n === 0 ? Number.NaN : percentileInPlace(xs.subarray(0, n), p);
 }
 
 function durationValue(ms: number | null, missing: string): CaseValue {
@@ -30,7 +33,7 @@ function durationValue(ms: number | null, missing: string): CaseValue {
   return { value: ms };
 }
 
-function latency(p: 50 | 95): MetricDefinition<NoParams> {
+function latency(p: 50 | 95): SyncMetricDefinition<NoParams> {
   return {
     name: `latency_p${p}`,
     description: `${p}th percentile of request latency (send to last byte), in milliseconds.`,
@@ -46,7 +49,7 @@ function latency(p: 50 | 95): MetricDefinition<NoParams> {
 
 const NO_TTFT = 'no time to first token: the request was not streamed, or produced no content';
 
-function ttft(p: 50 | 95): MetricDefinition<NoParams> {
+function ttft(p: 50 | 95): SyncMetricDefinition<NoParams> {
   return {
     name: `ttft_p${p}`,
     description: `${p}th percentile of time to first content token (streamed requests), in milliseconds.`,
@@ -67,7 +70,7 @@ export const ttftP95 = ttft(95);
 
 const NO_OUTPUT_TOKENS = 'output token count unknown: the endpoint reported no usage';
 
-export const outputTokensPerSecond: MetricDefinition<NoParams> = {
+export const outputTokensPerSecond: SyncMetricDefinition<NoParams> = {
   name: 'output_tokens_per_second',
   description: 'Output tokens per second of generation time (after the first token when streamed); mean over cases.',
   params: NoParams,
@@ -100,7 +103,7 @@ type CostParams = z.output<typeof CostParams>;
  * A metric whose unit depends on its parameters. `MetricDefinition.unit` is the unit for the
  * default parameters; `metricUnit()` in the registry reads `unitFor` when present.
  */
-export interface ParamUnitMetric<P> extends MetricDefinition<P> {
+export interface ParamUnitMetric<P> extends SyncMetricDefinition<P> {
   unitFor(params: P): string;
 }
 

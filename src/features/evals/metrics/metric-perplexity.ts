@@ -6,13 +6,13 @@
  * `stats` so any resample recomputes the corpus figure. Lower is better.
  */
 import { z } from 'zod';
-import { failed, sumStats } from './metric-fns.js';
-import type { CaseValue, MetricDefinition } from './metric-types.js';
+import { failed, sumStats, type SyncMetricDefinition } from './metric-fns.js';
+import type { CaseValue } from './metric-types.js';
 
 const PerplexityParams = z.strictObject({});
 type PerplexityParams = z.output<typeof PerplexityParams>;
 
-export const perplexity: MetricDefinition<PerplexityParams> = {
+export const perplexity: SyncMetricDefinition<PerplexityParams> = {
   name: 'perplexity',
   description: 'Perplexity of the output tokens under the model, exp(−mean logprob); corpus-level over cases.',
   params: PerplexityParams,

@@ -4,6 +4,8 @@
  * own zod schema (defaults applied) before anything is scored, so a bad regex, a schema that does
  * not compile or a missing rubric stops the suite at save time, not halfway through a run.
  */
+import type { Aggregate } from './bootstrap.js';
+import { meanAggregate } from './metric-fns.js';
 import type { MetricDefinition } from './metric-types.js';
 import { llmJudge } from './metric-judge.js';
 import { jsonSchema, jsonValid } from './metric-json.js';
@@ -54,4 +56,12 @@ export function parseMetricParams(name: string, params: unknown): ParsedMetricPa
 export function metricUnit(metric: MetricDefinition, params: Record<string, unknown>): string {
   const withUnitFor = metric as MetricDefinition & { unitFor?: (p: Record<string, unknown>) => string };
   return typeof withUnitFor.unitFor === 'function' ? withUnitFor.unitFor(params) : metric.unit;
+}
+
+/**
+ * `aggregate` bound to its parameters, for bootstrap: mean metrics get `meanAggregate` itself,
+ * which `bootstrapCI`/`pairedBootstrapDelta` recognise and resample over a numeric array.
+ */
+export function aggregatorFor(metric: MetricDefinition, params: Record<string, unknown>): Aggregate {
+  return metric.aggregate === meanAggregate ? meanAggregate : (values) => metric.aggregate(values, params);
 }
