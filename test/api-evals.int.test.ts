@@ -258,8 +258,8 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     const suite = `resume-suite-${uid()}`;
     const tag = uid();
     await pushModel(api, model, '1.0.0');
-    const n = 24;
-    await pushSuite(api, suite, '1.0.0', jsonl(Array.from({ length: n }, (_, i) => ({ id: `c${i}`, input: `${tag} ${i} [[slow:60]] ANSWER: a${i}`, expected: `a${i}` }))), { metrics: [{ metric: 'exact_match' }] });
+    const n = 40;
+    await pushSuite(api, suite, '1.0.0', jsonl(Array.from({ length: n }, (_, i) => ({ id: `c${i}`, input: `${tag} ${i} [[slow:100]] ANSWER: a${i}`, expected: `a${i}` }))), { metrics: [{ metric: 'exact_match' }] });
     const started = await startRun(api, { suite, model: `${model}:1.0.0`, endpoint: { url: fake.url }, concurrency: 2 });
     let r = await waitRun(api, started.id, (x) => x.done >= 4);
     expect(expectBody(await api.post(`/api/v1/evals/runs/${started.id}/cancel`), 200, RunResponse).state).toBe('cancelled');

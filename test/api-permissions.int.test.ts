@@ -48,7 +48,14 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
   const query = r.url.endsWith('/compare') ? `?other=${encodeURIComponent(`${name}:1.0.0`)}` : '';
   const init: RequestInit = { method: r.method };
   if (r.rawBody) init.body = new Uint8Array(0);
-  else if (r.body) init.body = r.url.endsWith('/gc') ? '{"dryRun":true}' : r.method === 'POST' && /^\/api\/v1\/(models|datasets|prompts)$/.test(r.url) ? JSON.stringify({ name }) : '{}';
+  else if (r.body) {
+    const bodies: Record<string, unknown> = {
+      '/api/v1/gc': { dryRun: true },
+      '/api/v1/evals/runs': { suite: `${name}-suite`, model: `${name}:1.0.0`, endpoint: { url: 'http://127.0.0.1:9/v1' } },
+      '/api/v1/evals/gates/evaluate': { model: `${name}:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', op: '>=', value: 0 }] },
+    };
+    init.body = JSON.stringify(bodies[r.url] ?? (r.method === 'POST' && /^\/api\/v1\/(models|datasets|prompts)$/.test(r.url) ? { name } : {}));
+  }
   init.headers = { 'content-type': r.rawBody ? 'application/octet-stream' : 'application/json' };
   return { url: `${server.url}${path}${query}`, init };
 }

@@ -24,7 +24,8 @@ import { nsOf, type EvalsService } from './evals-service.js';
 import { METRICS } from './metrics/metrics-registry.js';
 
 const RunParams = z.object({ id: z.string().min(1).max(64) }).strict();
-const nameOf = (ref: string) => (ref.lastIndexOf(':') > 0 ? ref.slice(0, ref.lastIndexOf(':')) : ref);
+/** The asset name of `NAME[:REF]`; the scope check sees the raw body, so anything may arrive. */
+const nameOf = (ref: unknown): string => (typeof ref !== 'string' ? '' : ref.lastIndexOf(':') > 0 ? ref.slice(0, ref.lastIndexOf(':')) : ref);
 
 export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
   const base = '/api/v1/evals';
