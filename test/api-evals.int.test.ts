@@ -142,6 +142,43 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     expect(run.summary!.metrics.find((m) => m.id === 'ttft_p50')!.value).toBeGreaterThan(0);
   });
 
+  it('renders registry prompts for cases that name one (or use the suite\'s), and fails only the case a render refuses', async () => {
+    const model = `prompted-${uid()}`;
+    const suite = `prompt-suite-${uid()}`;
+    const prompt = `capital-${uid()}`;
+    await pushModel(api, model, '1.0.0');
+    expect((await api.post('/api/v1/prompts', { name: prompt })).status).toBe(201);
+    const spec = { template: { type: 'chat', messages: [{ role: 'system', content: 'Answer with the city only.' }, { role: 'user', content: 'Capital of {{country}}? ANSWER: {{city}}' }] } };
+    expect((await api.post(`/api/v1/prompts/${prompt}/versions`, { version: '1.0.0', files: [], metadata: spec })).status).toBe(201);
+    expect((await api.put(`/api/v1/prompts/${prompt}/aliases/production`, { version: '1.0.0' })).status).toBe(200);
+    await pushSuite(
+      api,
+      suite,
+      '1.0.0',
+      jsonl([
+        { id: 'fr', prompt: { variables: { country: 'France', city: 'Paris' } }, expected: 'Paris' },
+        { id: 'jp', prompt: { ref: `${prompt}:1.0.0`, variables: { country: 'Japan', city: 'Tokyo' } }, expected: 'Tokyo' },
+        { id: 'missing-var', prompt: { variables: { country: 'Peru' } }, expected: 'Lima' },
+        { id: 'plain', input: 'ANSWER: Rome', expected: 'Rome' },
+      ]),
+      { metrics: [{ metric: 'exact_match' }], request: { prompt } },
+    );
+    const before = fake.received().length;
+    const run = await waitRun(api, (await startRun(api, { suite, model: `${model}:1.0.0`, endpoint: { url: fake.url } })).id);
+    expect(run.state, run.error ?? '').toBe('succeeded');
+    expect(run).toMatchObject({ done: 4, failed: 1 });
+    const byId = Object.fromEntries((await results(run.id)).map((r) => [r.caseId, r]));
+    expect(byId.fr).toMatchObject({ ok: true, output: 'Paris', scores: { exact_match: { value: 1 } } });
+    expect(byId.jp).toMatchObject({ ok: true, output: 'Tokyo' });
+    expect(byId['missing-var']).toMatchObject({ ok: false, attempts: 0 });
+    expect(byId['missing-var']!.error).toMatch(/prompt render failed: .*city/);
+    const sent = fake.received().slice(before).map((q) => (q.body as { messages: unknown[] }).messages);
+    expect(sent).toContainEqual([
+      { role: 'system', content: 'Answer with the city only.' },
+      { role: 'user', content: 'Capital of France? ANSWER: Paris' },
+    ]);
+  });
+
   it('refuses a bad suite at push, naming the problem; nothing is written', async () => {
     const suite = `bad-${uid()}`;
     const cases = qa(2);
