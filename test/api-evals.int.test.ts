@@ -106,18 +106,22 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
         { id: 'throttled', input: `${tag} [[429:1]] ANSWER: yes`, expected: 'yes' },
         { id: 'refused', input: `${tag} [[error]]`, expected: 'yes' },
         { id: 'fine', input: `${tag} ANSWER: yes`, expected: 'yes' },
+        { id: 'stuck', input: `${tag} [[hang]]`, expected: 'yes' },
       ]),
       { metrics: [{ metric: 'exact_match' }] },
     );
-    const run = await waitRun(api, (await startRun(api, { suite, model: `${model}:1.0.0`, endpoint: { url: fake.url }, retries: 3 })).id);
+    const run = await waitRun(api, (await startRun(api, { suite, model: `${model}:1.0.0`, endpoint: { url: fake.url }, retries: 3, timeoutMs: 400 })).id);
     expect(run.state, run.error ?? '').toBe('succeeded');
-    expect(run).toMatchObject({ done: 4, failed: 1 });
-    expect(run.summary!.errorRate).toBe(0.25);
+    expect(run).toMatchObject({ done: 5, failed: 2 });
+    expect(run.summary!.errorRate).toBe(0.4);
     const byId = Object.fromEntries((await results(run.id)).map((r) => [r.caseId, r]));
     expect(byId.flaky).toMatchObject({ ok: true, attempts: 3, output: 'yes' });
     expect(byId.throttled).toMatchObject({ ok: true, attempts: 2 });
     expect(byId.refused).toMatchObject({ ok: false, attempts: 1, output: null });
     expect(byId.refused!.error).toMatch(/answered 400/);
+    // A hanging request is cut at the per-case timeout, and a timeout is retried like any transient failure.
+    expect(byId.stuck).toMatchObject({ ok: false, attempts: 4 });
+    expect(byId.stuck!.error).toMatch(/no complete answer from http:\/\/127\.0\.0\.1:\d+ within 400 ms \(per-case timeout\) \(after 4 attempts\)/);
     expect(run.summary!.metrics[0]).toMatchObject({ value: 1, scored: 3 });
   });
 
