@@ -190,7 +190,7 @@ export const RunSummary = z
     thresholds: z.array(ThresholdResult),
     passed: z.boolean().describe('every threshold passed'),
     errorRate: z.number().describe('share of cases whose request failed after retries'),
-    durationMs: z.number(),
+    durationMs: z.number().describe('wall time of the execution that finished the run (a resumed run: since its resumption)'),
     casesPerSecond: z.number(),
   })
   .strict();

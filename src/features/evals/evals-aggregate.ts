@@ -50,7 +50,7 @@ export function summarize(
   metrics: readonly MetricInstance[],
   thresholds: readonly Threshold[],
   rows: readonly ScoredRow[],
-  opts: { total: number; failed: number; durationMs: number; resamples: number; seed: number },
+  opts: { total: number; failed: number; durationMs: number; resamples: number; seed: number; answered?: number },
 ): RunSummary {
   const out: MetricSummary[] = metrics.map((m) => {
     const { values, errors } = valuesOf(rows, m.id);
@@ -75,7 +75,8 @@ export function summarize(
     const actual = byId.get(t.metric)?.value ?? null;
     return { ...t, actual, passed: actual !== null && compare(actual, t.op as ComparisonOp, t.value) };
   });
-  const done = rows.length;
+  // Cases answered in the timed execution (a resumed run answered the others earlier).
+  const done = opts.answered ?? rows.length;
   return {
     metrics: out,
     thresholds: checked,

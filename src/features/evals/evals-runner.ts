@@ -292,6 +292,7 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
     total: cases.length,
     failed: failedTotal,
     durationMs: performance.now() - startedAt,
+    answered: todo.length,
     resamples: settings.bootstrapResamples,
     seed: seedOf(runId),
   });
