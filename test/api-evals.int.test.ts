@@ -404,6 +404,32 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'threshold', metric: 'exact_match', op: '~', value: 1 }])), 400, 'invalid_argument');
   });
 
+  it('keeps runs inside the namespaces of a limited token', async () => {
+    const a = `ns-a-${uid()}`;
+    const b = `ns-b-${uid()}`;
+    await pushModel(api, `${a}/bot`, '1.0.0');
+    await pushModel(api, `${b}/bot`, '1.0.0');
+    await pushSuite(api, `${a}/qa`, '1.0.0', qa(2), { metrics: [{ metric: 'exact_match' }] });
+    await pushSuite(api, `${b}/qa`, '1.0.0', qa(2), { metrics: [{ metric: 'exact_match' }] });
+    const mine = await waitRun(api, (await startRun(api, { suite: `${a}/qa`, model: `${a}/bot:1.0.0`, endpoint: { url: fake.url } })).id);
+    const theirs = await waitRun(api, (await startRun(api, { suite: `${b}/qa`, model: `${b}/bot:1.0.0`, endpoint: { url: fake.url } })).id);
+    const created = await api.post('/api/v1/tokens', { name: `scoped-${uid()}`, role: 'developer', namespaces: [a] });
+    expect(created.status).toBe(201);
+    const scoped = apiClient({ url: server.url, token: (created.body as { token: string }).token });
+    expectBody(await scoped.get(`/api/v1/evals/runs/${mine.id}`), 200, RunResponse);
+    expectError(await scoped.get(`/api/v1/evals/runs/${theirs.id}`), 404, 'not_found');
+    expectError(await scoped.get(`/api/v1/evals/runs/${theirs.id}/results`), 404, 'not_found');
+    expectError(await scoped.post(`/api/v1/evals/runs/${theirs.id}/cancel`), 404, 'not_found');
+    expectError(await scoped.get(`/api/v1/evals/compare?a=${mine.id}&b=${theirs.id}`), 404, 'not_found');
+    const listed = expectBody(await scoped.get('/api/v1/evals/runs?limit=1000'), 200, RunPage).items.map((r) => r.id);
+    expect(listed).toContain(mine.id);
+    expect(listed).not.toContain(theirs.id);
+    // Running across namespaces, or reading another team's suite through a gate, is refused before any lookup.
+    expectError(await scoped.post('/api/v1/evals/runs', { suite: `${b}/qa`, model: `${a}/bot:1.0.0`, endpoint: { url: fake.url } }), 403, 'permission_denied');
+    expectError(await scoped.post('/api/v1/evals/gates/evaluate', { model: `${a}/bot:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', suite: `${b}/qa`, op: '>=', value: 0 }] }), 403, 'permission_denied');
+    expect(expectBody(await scoped.post('/api/v1/evals/gates/evaluate', { model: `${a}/bot:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', op: '>=', value: 1 }] }), 200, GateEvaluation).passed).toBe(true);
+  });
+
   it('lists the metrics library with parameter schemas', async () => {
     const list = expectBody(await api.get('/api/v1/evals/metrics'), 200, MetricList);
     const names = list.items.map((m) => m.name);

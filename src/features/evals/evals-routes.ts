@@ -23,6 +23,10 @@ import type { Gates } from './evals-gates.js';
 import { nsOf, type EvalsService } from './evals-service.js';
 import { METRICS } from './metrics/metrics-registry.js';
 
+/** Suites the gates of a raw body name (each must be in a granted namespace too). */
+const gateSuites = (gates: unknown): string[] =>
+  Array.isArray(gates) ? gates.flatMap((g: unknown) => (g && typeof g === 'object' && typeof (g as { suite?: unknown }).suite === 'string' ? [nameOf((g as { suite: string }).suite)] : [])) : [];
+
 const RunParams = z.object({ id: z.string().min(1).max(64) }).strict();
 /** The asset name of `NAME[:REF]`; the scope check sees the raw body, so anything may arrive. */
 const nameOf = (ref: unknown): string => (typeof ref !== 'string' ? '' : ref.lastIndexOf(':') > 0 ? ref.slice(0, ref.lastIndexOf(':')) : ref);
@@ -87,7 +91,7 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
     }),
     defineRoute({
       method: 'POST', url: `${base}/gates/evaluate`, summary: 'Evaluate gates (metric thresholds, no regression against an environment) for a model version, with evidence', tags,
-      permission: 'asset:read', scope: ({ body }) => [nsOf(nameOf(body.model))], body: EvaluateGatesBody, responses: { 200: GateEvaluation },
+      permission: 'asset:read', scope: ({ body }) => [nsOf(nameOf(body.model)), ...gateSuites(body.gates).map(nsOf)], body: EvaluateGatesBody, responses: { 200: GateEvaluation },
       handler: async ({ body }) => gates.evaluate(body),
     }),
   ];
