@@ -111,6 +111,13 @@ describe.each(BACKENDS)('auth and public endpoints on %s', (backend) => {
       'DELETE /api/v1/uploads/{id}',
       'POST /api/v1/gc',
       'POST /api/v1/tokens',
+      'POST /api/v1/evals/runs',
+      'GET /api/v1/evals/runs/{id}',
+      'GET /api/v1/evals/runs/{id}/results',
+      'POST /api/v1/evals/runs/{id}/resume',
+      'GET /api/v1/evals/compare',
+      'POST /api/v1/evals/gates/evaluate',
+      'GET /api/v1/evals/metrics',
     ]) {
       expect(ops).toContain(op);
     }
