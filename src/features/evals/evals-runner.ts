@@ -96,6 +96,9 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   const needsLogprobs = metrics.some((m) => m.def.needs.logprobs);
   const leaseMs = deps.settings.leaseSeconds * 1000;
   const startedAt = performance.now();
+  // Progress, also read by finish(): declared before anything can fail.
+  let done = 0;
+  let failed = 0;
 
   let cases: ParsedCase[];
   try {
@@ -108,8 +111,7 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   const answered = new Set(await repo.succeededIndexes(runId));
   const todo: number[] = [];
   for (let i = 0; i < cases.length; i++) if (!answered.has(i)) todo.push(i);
-  let done = answered.size;
-  let failed = 0;
+  done = answered.size;
   let successes = answered.size;
   let consecutiveFailures = 0;
   let firstFailure: string | null = null;
