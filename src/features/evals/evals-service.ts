@@ -150,7 +150,9 @@ export function createEvalsService(deps: EvalsDeps) {
   /** A run, or 404 when absent or outside the caller's namespaces (no existence leak). */
   async function visibleRun(id: string, namespaces: string[] | null): Promise<RunRow> {
     const r = await repo.getRun(id);
-    const visible = r && (!namespaces || ((r.model_namespace === null || namespaces.includes(r.model_namespace)) && (r.suite_namespace === null || namespaces.includes(r.suite_namespace))));
+    // As everywhere: a limited token reaches only names inside its namespaces (never bare names).
+    const granted = (ns: string | null) => ns !== null && namespaces!.includes(ns);
+    const visible = r && (!namespaces || (granted(r.model_namespace) && granted(r.suite_namespace)));
     if (!r || !visible) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
     return r;
   }
