@@ -421,9 +421,15 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     expectError(await scoped.get(`/api/v1/evals/runs/${theirs.id}/results`), 404, 'not_found');
     expectError(await scoped.post(`/api/v1/evals/runs/${theirs.id}/cancel`), 404, 'not_found');
     expectError(await scoped.get(`/api/v1/evals/compare?a=${mine.id}&b=${theirs.id}`), 404, 'not_found');
+    // A bare model name belongs to no namespace, so not to the token's either.
+    const bareModel = `bare-${uid()}`;
+    await pushModel(api, bareModel, '1.0.0');
+    const bare = await waitRun(api, (await startRun(api, { suite: `${a}/qa`, model: `${bareModel}:1.0.0`, endpoint: { url: fake.url } })).id);
+    expectError(await scoped.get(`/api/v1/evals/runs/${bare.id}`), 404, 'not_found');
     const listed = expectBody(await scoped.get('/api/v1/evals/runs?limit=1000'), 200, RunPage).items.map((r) => r.id);
     expect(listed).toContain(mine.id);
     expect(listed).not.toContain(theirs.id);
+    expect(listed).not.toContain(bare.id);
     // Running across namespaces, or reading another team's suite through a gate, is refused before any lookup.
     expectError(await scoped.post('/api/v1/evals/runs', { suite: `${b}/qa`, model: `${a}/bot:1.0.0`, endpoint: { url: fake.url } }), 403, 'permission_denied');
     expectError(await scoped.post('/api/v1/evals/gates/evaluate', { model: `${a}/bot:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', suite: `${b}/qa`, op: '>=', value: 0 }] }), 403, 'permission_denied');
