@@ -15,13 +15,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type LogEvent } from 'kysely';
+import type { LogEvent } from 'kysely';
 import pg from 'pg';
 import { ListAssetsQuery, ListVersionsQuery } from '../src/contracts/assets.js';
 import { createAssetsRepo } from '../src/features/assets/assets-repo.js';
 import { createAssetsService, type AssetsDeps } from '../src/features/assets/assets-service.js';
 import { systemClock } from '../src/platform/clock.js';
-import { openDatabase, type AnyDb } from '../src/platform/sql/sql-db.js';
+import { openDatabase } from '../src/platform/sql/sql-db.js';
 import { migrate } from '../src/platform/sql/sql-migrations.js';
 import { MIGRATIONS } from '../src/server/main.js';
 import { fmtMs, machineLine, percentile, printTable } from './bench-fns.js';
@@ -100,35 +100,27 @@ async function runBackend(backend: string): Promise<void> {
     await setup.close();
     console.log(`\n=== ${backend}: seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    // The server's own open (PRAGMA optimize at open on SQLite), then a second, logging handle on the same data.
-    const server = await openDatabase(config);
-    await server.close();
+    // Opened as the server opens it (statement cache, PRAGMA optimize, prepared statements), with a query log.
     let captured: Captured[] = [];
     const log = (e: LogEvent) => {
       if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters, ms: e.queryDurationMillis });
     };
-    let db: Kysely<object>;
+    const opened = await openDatabase(config, { log });
+    const db = opened.db;
+    const close = () => opened.close();
+    // Plans are read on a connection of their own: EXPLAIN must not run inside the measured pool.
     let raw: (sql: string, params: readonly unknown[]) => Promise<unknown[]>;
-    let close: () => Promise<void>;
+    let closeRaw: () => Promise<void>;
     if (backend === 'sqlite') {
-      const sqlite = new Database(dbPath);
-      sqlite.pragma('journal_mode = WAL');
-      const cache = new Map<string, Database.Statement>();
-      const prepare = (s: string) => {
-        let st = cache.get(s);
-        if (!st) cache.set(s, (st = sqlite.prepare(s)));
-        return st;
-      };
-      db = new Kysely<object>({ dialect: new SqliteDialect({ database: { prepare, close: () => void sqlite.close() } }), log });
+      const sqlite = new Database(dbPath, { readonly: true });
       raw = async (s, p) => sqlite.prepare(s).all(...(p as unknown[]));
-      close = () => db.destroy();
+      closeRaw = async () => void sqlite.close();
     } else {
-      const pool = new pg.Pool({ connectionString: PG_URL, max: 4, options: `-c search_path=${schema}` });
-      db = new Kysely<object>({ dialect: new PostgresDialect({ pool }), log });
+      const pool = new pg.Pool({ connectionString: PG_URL, max: 1, options: `-c search_path=${schema}` });
       raw = async (s, p) => (await pool.query(s, p as unknown[])).rows as unknown[];
-      close = () => db.destroy();
+      closeRaw = () => pool.end();
     }
-    const repo = createAssetsRepo(db as unknown as AnyDb, backend as 'sqlite' | 'postgres');
+    const repo = createAssetsRepo(db, opened.dialect);
     const svc = createAssetsService({
       repo,
       audit: { record: async () => undefined } as unknown as AssetsDeps['audit'],
@@ -179,6 +171,7 @@ async function runBackend(backend: string): Promise<void> {
       }
     }
     await close();
+    await closeRaw();
   } finally {
     fs.rmSync(dataDir, { recursive: true, force: true });
     if (backend === 'postgres') {

@@ -86,6 +86,12 @@ export interface LoadRequest {
   seconds: number;
 }
 
+/** Sent by the load generator when its warm-up is over and the measured run begins. */
+export interface LoadStarted {
+  id: number;
+  started: true;
+}
+
 export interface LoadResult {
   id: number;
   error?: string;
@@ -101,6 +107,12 @@ export interface LoadResult {
   p90: number;
   p99: number;
   max: number;
+  /**
+   * CPU time of the server process per measured request (user + system), filled in by
+   * bench/registry.ts: steadier than req/s on a shared machine. The server's process only:
+   * PostgreSQL's own backends are not in it.
+   */
+  cpuPerRequestMs?: number;
 }
 
 /** The answer when a run could not be measured: no figures, just why. */

@@ -7,7 +7,7 @@
  */
 import autocannon from 'autocannon';
 import { percentile } from './bench-fns.js';
-import { failedResult, pathGenerator, type LoadRequest, type LoadResult } from './registry-fns.js';
+import { failedResult, pathGenerator, type LoadRequest, type LoadResult, type LoadStarted } from './registry-fns.js';
 
 function attack(req: LoadRequest, seconds: number, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
   const next = pathGenerator(req.scenario, req.catalogue);
@@ -28,6 +28,8 @@ function attack(req: LoadRequest, seconds: number, onResponse?: (status: number,
 
 async function measure(req: LoadRequest): Promise<LoadResult> {
   if (req.warmupSeconds > 0) await attack(req, req.warmupSeconds);
+  const started: LoadStarted = { id: req.id, started: true };
+  process.send?.(started);
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   const result = await attack(req, req.seconds, (status, ms) => {

@@ -119,14 +119,19 @@ export async function seed(db: SeedDb, dialect: 'sqlite' | 'postgres', catalogue
       counts.versionLabels += vlabels.length;
       counts.blobs += blobs.length;
     }
+    // The per-asset statistics the repo keeps up to date on every version write (version count, latest ready version).
+    await sql`update assets set
+      version_count = (select count(*) from versions v where v.asset_id = assets.id and v.state <> 'pending'),
+      latest_version = (select v.version from versions v where v.asset_id = assets.id and v.state = 'ready' order by v.version_key desc limit 1)`.execute(trx);
     if (dialect === 'postgres') {
       // Ids were given explicitly: move the sequences past them, as if the rows came through the API.
       await sql`select setval(pg_get_serial_sequence('assets', 'id'), (select max(id) from assets))`.execute(trx);
       await sql`select setval(pg_get_serial_sequence('versions', 'id'), (select max(id) from versions))`.execute(trx);
     }
   });
-  // PostgreSQL's autovacuum analyses fresh tables within a minute; do it now rather than wait.
-  // SQLite is left as the server leaves it: nothing in Steward runs ANALYZE or PRAGMA optimize.
-  if (dialect === 'postgres') await sql`analyze`.execute(db);
+  // PostgreSQL's autovacuum vacuums and analyses freshly inserted tables within a minute (the
+  // vacuum sets the visibility map that index-only scans rely on); do it now rather than wait.
+  // SQLite is left as the server leaves it: the server runs PRAGMA optimize when it opens the database.
+  if (dialect === 'postgres') await sql`vacuum analyze`.execute(db);
   return counts;
 }

@@ -11,7 +11,9 @@
  * endpoints at 16 connections for 10 s each (after a 2 s warm-up), with a random target per
  * request: GET one version, search versions across models, list models by name substring, list
  * one model's versions. Every request carries the admin token; non-2xx answers are counted and
- * a preflight checks each endpoint answers 200 before it is measured.
+ * a preflight checks each endpoint answers 200 before it is measured. Besides latency and req/s,
+ * each run reports the server process's CPU time per request, which other load on a shared
+ * machine disturbs far less than it disturbs throughput.
  *
  * Baseline, measured in the same run with the same autocannon settings: a bare node:http server
  * (at the start and again at the end, the faster run is the reference) and a bare Fastify server
@@ -46,12 +48,15 @@ import {
   type Catalogue,
   type LoadRequest,
   type LoadResult,
+  type LoadStarted,
   type Scenario,
 } from './registry-fns.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const PG_URL = process.env.STEWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CONNECTIONS = 16;
+/** Server CPU per request in microseconds; "-" when not measured. */
+const fmtCpu = (ms: number | undefined) => (ms === undefined ? '-' : `${Math.round(ms * 1000)} µs`);
 const WARMUP_SECONDS = 2;
 
 function envInt(name: string, dflt: number): number {
@@ -102,10 +107,23 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 let loader: ChildProcess | null = null;
 let nextId = 1;
 const pending = new Map<number, (r: LoadResult) => void>();
+const cpuAtStart = new Map<number, NodeJS.CpuUsage>();
 
 function startLoader(): void {
   loader = fork(path.join(HERE, 'registry-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  loader.on('message', (msg: LoadResult) => {
+  loader.on('message', (msg: LoadResult | LoadStarted) => {
+    if ('started' in msg) {
+      cpuAtStart.set(msg.id, process.cpuUsage());
+      return;
+    }
+    // This process is the server under test (the load generator is the child): its CPU time
+    // over the measured run, per request, is the cost of a request here.
+    const start = cpuAtStart.get(msg.id);
+    cpuAtStart.delete(msg.id);
+    if (start && msg.requests > 0) {
+      const used = process.cpuUsage(start);
+      msg.cpuPerRequestMs = (used.user + used.system) / 1000 / msg.requests;
+    }
     pending.get(msg.id)?.(msg);
     pending.delete(msg.id);
   });
@@ -257,7 +275,7 @@ async function runBackend(backend: Backend): Promise<BackendRun> {
     const itemsPerResponse = await preflight(server.url, token, scenario.id);
     const res = await load(server.url, token, scenario.id);
     if (res.error) throw new Error(`${backend} ${scenario.id}: ${res.error}`);
-    console.log(`  ${backend}: ${scenario.title.padEnd(16)} ${fmtInt(res.rps).padStart(6)} req/s, p99 ${fmtMs(res.p99)}`);
+    console.log(`  ${backend}: ${scenario.title.padEnd(16)} ${fmtInt(res.rps).padStart(6)} req/s, p99 ${fmtMs(res.p99)}, server CPU ${fmtCpu(res.cpuPerRequestMs)}/request`);
     results.push({ scenario, res, itemsPerResponse });
   }
   await server.close();
@@ -282,7 +300,7 @@ async function main(): Promise<void> {
     const res = await load(srv.url, 'none', 'floor');
     await srv.close();
     if (res.error) throw new Error(`${name}: ${res.error}`);
-    console.log(`  floor ${name}: ${fmtInt(res.rps)} req/s, p99 ${fmtMs(res.p99)}`);
+    console.log(`  floor ${name}: ${fmtInt(res.rps)} req/s, p99 ${fmtMs(res.p99)}, server CPU ${fmtCpu(res.cpuPerRequestMs)}/request`);
     floors.push({ name, res });
   };
   await measureFloor('node:http, fixed JSON', nodeHttpFloor);
@@ -307,7 +325,7 @@ async function main(): Promise<void> {
 
   console.log(`\nLatency and throughput (${CONNECTIONS} connections, ${SECONDS} s each; latency of 2xx answers, exact percentiles)`);
   const rows = [
-    ...floors.map((f) => [`baseline: ${f.name}`, fmtInt(f.res.rps), fmtMs(f.res.p50), fmtMs(f.res.p90), fmtMs(f.res.p99), fmtMs(f.res.max), fmtInt(f.res.non2xx), fmtInt(f.res.errors), '-', '-', '-', fmtRatio(f.res.rps / floor.rps), fmtRatio(f.res.p99 / floor.p99)]),
+    ...floors.map((f) => [`baseline: ${f.name}`, fmtInt(f.res.rps), fmtMs(f.res.p50), fmtMs(f.res.p90), fmtMs(f.res.p99), fmtMs(f.res.max), fmtCpu(f.res.cpuPerRequestMs), fmtInt(f.res.non2xx), fmtInt(f.res.errors), '-', '-', '-', fmtRatio(f.res.rps / floor.rps), fmtRatio(f.res.p99 / floor.p99)]),
     ...runs.flatMap((r) =>
       r.results.map(({ scenario, res, itemsPerResponse }) => [
         `${r.backend}: ${scenario.title}`,
@@ -316,6 +334,7 @@ async function main(): Promise<void> {
         fmtMs(res.p90),
         fmtMs(res.p99),
         fmtMs(res.max),
+        fmtCpu(res.cpuPerRequestMs),
         fmtInt(res.non2xx),
         fmtInt(res.errors),
         itemsPerResponse === null ? '1 doc' : itemsPerResponse.toFixed(1),
@@ -326,10 +345,11 @@ async function main(): Promise<void> {
       ]),
     ),
   ];
-  printTable(['endpoint', 'req/s', 'p50', 'p90', 'p99', 'max', 'non-2xx', 'errors', 'items/resp', 'p99 target', 'result', 'req/s vs floor', 'p99 vs floor'], rows);
+  printTable(['endpoint', 'req/s', 'p50', 'p90', 'p99', 'max', 'cpu/req', 'non-2xx', 'errors', 'items/resp', 'p99 target', 'result', 'req/s vs floor', 'p99 vs floor'], rows);
   console.log(
     `\n  floor = the faster of the two bare node:http runs answering a fixed ${Buffer.byteLength(FIXED)}-byte JSON document; ` +
-      '"items/resp" = mean items per page in a 50-request preflight sample.',
+      '"items/resp" = mean items per page in a 50-request preflight sample; "cpu/req" = CPU time of the server process ' +
+      '(user + system) per measured request, steadier than req/s on a shared machine (PostgreSQL\'s own backends not included).',
   );
   for (const r of runs) {
     for (const { scenario, res } of r.results) {

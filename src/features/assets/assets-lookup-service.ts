@@ -15,11 +15,6 @@ import type { AssetRow, VersionRow } from './assets-types.js';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
-/** Lineage edges as aggregated by the repo's JSON subqueries, as the API renders them. */
-export function lineageView(edges: { relation: string; ref: string; version: string | null; name: string | null; kind: string | null }[]): VersionResponse['lineage'] {
-  return edges.map((e) => ({ relation: e.relation as 'parent' | 'base_model' | 'dataset', kind: (e.kind as AssetKind | null) ?? null, name: e.name, version: e.version, ref: e.ref }));
-}
-
 export function createAssetLookups(repo: AssetsRepo) {
   const parse = <T>(labels: string): T => JSON.parse(labels) as T;
 
@@ -62,24 +57,6 @@ export function createAssetLookups(repo: AssetsRepo) {
     };
   }
 
-  async function views(kind: AssetKind, rows: (VersionRow & { asset_name: string })[], files?: Map<number, VersionResponse['files']>): Promise<VersionResponse[]> {
-    const ids = rows.map((r) => r.id);
-    const [aliases, lineage] = await Promise.all([repo.aliasesOf(ids), repo.lineageOf(ids)]);
-    return rows.map((r) => ({
-      ...rowView(kind, r, r.asset_name, files?.get(r.id)),
-      lineage: lineage
-        .filter((e) => e.version_id === r.id)
-        .map((e) => ({
-          relation: e.relation as 'parent' | 'base_model' | 'dataset',
-          kind: (e.target_kind as AssetKind | null) ?? null,
-          name: e.target_name ?? null,
-          version: e.target_version ?? null,
-          ref: e.target_ref,
-        })),
-      aliases: aliases.get(r.id) ?? [],
-    }));
-  }
-
   async function requireAsset(kind: AssetKind, name: string, r: Pick<AssetsTxRepo, 'findAsset'> = repo): Promise<AssetRow> {
     const a = await r.findAsset(kind, name);
     if (!a) throw errors.notFound(KIND_LABEL[kind], name);
@@ -104,27 +81,31 @@ export function createAssetLookups(repo: AssetsRepo) {
     throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version or alias ${JSON.stringify(ref)}`, { name: a.name, ref });
   }
 
+  /**
+   * A version document by number, alias or `latest`, in one statement when the ref names a
+   * version (two for `latest` without such an alias); a ref that names nothing takes the long
+   * way, through `resolve`, for the precise not-found error.
+   */
   async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
+    const withFiles = opts.files ?? false;
     const semver = parseSemver(ref);
-    // One statement for the common case (a version number); aliases and errors take the long way.
-    const doc = semver ? await repo.versionDocument(kind, name, semver.text, opts.files ?? false) : null;
-    if (doc) {
-      return {
-        ...rowView(kind, doc.row, doc.row.asset_name, doc.files ?? undefined),
-        aliases: doc.aliases,
-        lineage: lineageView(doc.lineage),
-      };
-    }
+    const doc = semver
+      ? await repo.versionDocument(kind, name, { version: semver.text }, withFiles)
+      : ((await repo.versionDocument(kind, name, { alias: ref }, withFiles)) ??
+        (ref === 'latest' ? await repo.versionDocument(kind, name, { latestReady: true }, withFiles) : null));
+    if (doc) return doc;
     const a = await requireAsset(kind, name);
-    const row = { ...(await resolve(kind, a, ref)), asset_name: a.name };
-    const files = opts.files ? new Map([[row.id, await repo.listFiles(row.id)]]) : undefined;
-    return (await views(kind, [row], files))[0]!;
+    const v = await resolve(kind, a, ref);
+    // Only reached when the version appeared between the two reads.
+    const again = await repo.versionDocumentById(v.id, withFiles);
+    if (!again) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${v.version}`, { name: a.name, version: v.version });
+    return again;
   }
 
   async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
-    const a = await requireAsset(kind, name);
-    const [row] = await repo.listAssets({ kind, nameLike: undefined, sort: 'created', order: 'asc', after: [0, a.id - 1], limit: 1 });
-    return assetView(a, row?.version_count ?? 0, row?.latest_version ?? null);
+    const doc = await repo.assetDocument(kind, name);
+    if (!doc) throw errors.notFound(KIND_LABEL[kind], name);
+    return doc;
   }
 
   async function getAlias(kind: AssetKind, name: string, alias: string) {
@@ -134,7 +115,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
-  return { assetView, rowView, views, requireAsset, resolve, getVersion, getAsset, getAlias };
+  return { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias };
 }
 
 export type AssetLookups = ReturnType<typeof createAssetLookups>;

@@ -3,6 +3,7 @@
  * architecture, framework, parameters, accuracy), JSON text for the rest of the metadata.
  * Timestamps are ISO-8601 UTC text on both engines: they sort as strings and read back the same.
  */
+import { sql } from 'kysely';
 import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
 
 export const assetsMigrations: StewardMigration[] = [
@@ -132,6 +133,31 @@ export const assetsMigrations: StewardMigration[] = [
       await db.schema.createIndex('versions_arch_id_idx').on('versions').columns(['architecture', 'id']).execute();
       // Model listings count versions by state and find the latest: both answered from this index alone.
       await db.schema.createIndex('versions_asset_state_key_idx').on('versions').columns(['asset_id', 'state', 'version_key']).execute();
+    },
+  },
+  {
+    name: '0007_assets_listing_stats',
+    async up(db) {
+      // Model listings showed each model's version count and latest ready version by counting
+      // its versions per row of the page (100 index entries a model, 50 models a page): kept
+      // on the asset instead, by the repo's writes (refreshAssetStats), and filled in here.
+      await db.schema.alterTable('assets').addColumn('version_count', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('assets').addColumn('latest_version', 'text').execute();
+      await sql`update assets set
+        version_count = (select count(*) from versions v where v.asset_id = assets.id and v.state <> 'pending'),
+        latest_version = (select v.version from versions v where v.asset_id = assets.id and v.state = 'ready' order by v.version_key desc limit 1)`.execute(db);
+      // One model's versions newest first (the default listing) read in order, without sorting all of them.
+      await db.schema.createIndex('versions_asset_id_idx').on('versions').columns(['asset_id', 'id']).execute();
+      // Searches walk these indexes in their sort order and test each entry against the other
+      // filters; with accuracy and asset_id in the entry, a row that fails (95 in 100 for
+      // "accuracy ≥ 0.95") costs no read of the table row. Measured on SQLite, 100k versions:
+      // architecture + minAccuracy 0.95 + label, newest first, 2.5 ms → 0.55 ms.
+      await db.schema.dropIndex('versions_arch_id_idx').execute();
+      await db.schema.createIndex('versions_arch_id_idx').on('versions').columns(['architecture', 'id', 'accuracy', 'asset_id']).execute();
+      await db.schema.dropIndex('versions_arch_acc_idx').execute();
+      await db.schema.createIndex('versions_arch_acc_idx').on('versions').columns(['architecture', 'accuracy', 'id', 'asset_id']).execute();
+      await db.schema.dropIndex('versions_accuracy_idx').execute();
+      await db.schema.createIndex('versions_accuracy_idx').on('versions').columns(['accuracy', 'id', 'asset_id']).execute();
     },
   },
 ];

@@ -3,86 +3,27 @@
  * lineage and aliases lives here. Driver errors are translated at this edge (a unique
  * violation becomes a conflict); business rules live in the service.
  */
-import { sql, type ExpressionBuilder, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import type { AssetResponse, VersionResponse } from '../../contracts/assets.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
-import type { AssetRow, AssetsTables, NewVersionRow, VersionRow, VersionWithAsset } from './assets-types.js';
+import { assetDocSql, fromJson, versionDocSql } from './assets-repo-docs.js';
+import { createListQueries, type AssetFilter, type RepoTables, type VersionFilter } from './assets-repo-lists.js';
+import type { AssetRow, NewVersionRow, VersionRow } from './assets-types.js';
 
-type Db = Kysely<AssetsTables>;
-type Eb = ExpressionBuilder<AssetsTables & { v: AssetsTables['versions']; a: AssetsTables['assets'] }, 'v' | 'a'>;
+export type { AssetFilter, PageRow, VersionFilter } from './assets-repo-lists.js';
 
-export interface VersionFilter {
-  kind: string;
-  /** Only this asset, by name (its id is not looked up first: one statement fewer). */
-  assetName?: string | undefined;
-  /** Only assets in these namespaces (a namespace-limited caller); null for all. */
-  namespaces?: string[] | null | undefined;
-  nameLike?: string | undefined;
-  states?: string[] | undefined;
-  labels?: Record<string, string> | undefined;
-  architecture?: string | undefined;
-  framework?: string | undefined;
-  minAccuracy?: number | undefined;
-  maxAccuracy?: number | undefined;
-  minParameters?: number | undefined;
-  maxParameters?: number | undefined;
-  sort: 'version' | 'created' | 'accuracy' | 'parameters';
-  order: 'asc' | 'desc';
-  after?: [string | number, number] | undefined;
-  limit: number;
-}
+type Db = Kysely<RepoTables>;
 
-export interface AssetFilter {
-  kind: string;
-  namespaces?: string[] | null | undefined;
-  nameLike?: string | undefined;
-  namespace?: string | undefined;
-  labels?: Record<string, string> | undefined;
-  sort: 'name' | 'created' | 'updated';
-  order: 'asc' | 'desc';
-  after?: [string | number, number] | undefined;
-  limit: number;
-}
-
-export type AssetWithStats = AssetRow & { version_count: number; latest_version: string | null };
-
-/** One lineage edge as the JSON aggregates render it. */
-export interface LineageJson {
-  relation: string;
-  ref: string;
-  version: string | null;
-  name: string | null;
-  kind: string | null;
-}
-
-/** pg parses json columns; SQLite's json_group_array returns text. */
-const json = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-
-export interface VersionDocument {
-  row: VersionRow & { asset_name: string };
-  files: { path: string; size: number; sha256: string }[] | null;
-  aliases: string[];
-  lineage: LineageJson[];
-}
-
-const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** Which version of an asset a document query selects. */
+export type VersionSelector = { version: string } | { alias: string } | { latestReady: true };
 
 export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
   const root = anyDb as unknown as Db;
+  const docs = versionDocSql(dialect);
+  const assetDoc = assetDocSql(dialect);
+  const lists = createListQueries(dialect);
 
-  /** Correlated JSON aggregates of a version `v`: its files, aliases and lineage, in one statement with it. */
-  const aggregates = dialect === 'postgres'
-    ? {
-        files: sql`(select coalesce(json_agg(json_build_object('path', f.path, 'size', f.size, 'sha256', f.sha256) order by f.path), '[]'::json) from version_files f where f.version_id = v.id)`,
-        aliases: sql`(select coalesce(json_agg(al.alias order by al.alias), '[]'::json) from aliases al where al.version_id = v.id)`,
-        lineage: sql`(select coalesce(json_agg(json_build_object('relation', e.relation, 'ref', e.target_ref, 'version', t.version, 'name', ta.name, 'kind', ta.kind) order by e.relation, e.target_ref), '[]'::json) from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id)`,
-      }
-    : {
-        files: sql`(select json_group_array(json_object('path', path, 'size', size, 'sha256', sha256)) from (select path, size, sha256 from version_files where version_id = v.id order by path))`,
-        aliases: sql`(select json_group_array(alias) from (select alias from aliases where version_id = v.id order by alias))`,
-        lineage: sql`(select json_group_array(json_object('relation', relation, 'ref', ref, 'version', version, 'name', name, 'kind', kind)) from (select e.relation, e.target_ref as ref, t.version, ta.name, ta.kind from lineage_edges e left join versions t on t.id = e.target_version_id left join assets ta on ta.id = t.asset_id where e.version_id = v.id order by e.relation, e.target_ref))`,
-      };
-
-  function bind(db: Db | Transaction<AssetsTables>) {
+  function bind(db: Db | Transaction<RepoTables>) {
     return {
       async findAsset(kind: string, name: string): Promise<AssetRow | undefined> {
         return db.selectFrom('assets').selectAll().where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
@@ -105,47 +46,38 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         if (rows.length) await db.insertInto('asset_labels').values(rows).execute();
       },
 
-      async listAssets(f: AssetFilter): Promise<AssetWithStats[]> {
-        const col = f.sort === 'name' ? 'a.name' : f.sort === 'updated' ? 'a.updated_at' : 'a.id';
-        const cmp = f.order === 'asc' ? '>' : '<';
-        let q = db
-          .selectFrom('assets as a')
-          .selectAll('a')
-          .select((eb) => [
-            eb
-              .selectFrom('versions as v')
-              .select(eb.fn.countAll<number>().as('n'))
-              .whereRef('v.asset_id', '=', 'a.id')
-              .where('v.state', '!=', 'pending')
-              .as('version_count'),
-            eb
-              .selectFrom('versions as v')
-              .select('v.version')
-              .whereRef('v.asset_id', '=', 'a.id')
-              .where('v.state', '=', 'ready')
-              .orderBy('v.version_key', 'desc')
-              .limit(1)
-              .as('latest_version'),
-          ])
-          .where('a.kind', '=', f.kind);
-        if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
-        if (f.namespace) q = q.where('a.namespace', '=', f.namespace);
-        if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
-        for (const [key, value] of Object.entries(f.labels ?? {})) {
-          q = q.where((eb) =>
-            eb.exists(eb.selectFrom('asset_labels as l').select('l.asset_id').whereRef('l.asset_id', '=', 'a.id').where('l.key', '=', key).where('l.value', '=', value)),
-          );
-        }
-        if (f.after) {
-          const [k, id] = f.after;
-          q = col === 'a.id' ? q.where('a.id', cmp, id) : q.where(sql<boolean>`(${sql.ref(col)}, a.id) ${sql.raw(cmp)} (${k}, ${id})`);
-        }
-        const rows = await q.orderBy(col, f.order).orderBy('a.id', f.order).limit(f.limit).execute();
-        return rows.map((r) => ({ ...r, version_count: Number(r.version_count ?? 0), latest_version: r.latest_version ?? null }));
+      listAssets: (f: AssetFilter) => lists.listAssets(db, f),
+
+      /** One asset as its API document (with its version statistics), or null. */
+      async assetDocument(kind: string, name: string): Promise<AssetResponse | null> {
+        const row = await db.selectFrom('assets as a').select(assetDoc.as('doc')).where('a.kind', '=', kind).where('a.name', '=', name).executeTakeFirst();
+        return row ? fromJson<AssetResponse>(row.doc) : null;
+      },
+
+      /**
+       * Recomputes an asset's `version_count` (versions not pending) and `latest_version` (the
+       * highest ready one), which listings read instead of counting. Called by every write that
+       * can change them, in the writer's transaction. On PostgreSQL the asset row is locked
+       * first (FOR NO KEY UPDATE, the lock an UPDATE takes, so version inserts' foreign-key
+       * checks are not blocked), so that the recount, a later statement with a fresh snapshot
+       * under READ COMMITTED, sees the versions of any concurrent writer that committed meanwhile.
+       */
+      async refreshAssetStats(assetId: number) {
+        if (dialect === 'postgres') await db.selectFrom('assets').select('id').where('id', '=', assetId).forNoKeyUpdate().execute();
+        await db
+          .updateTable('assets')
+          .set((eb) => ({
+            version_count: eb.selectFrom('versions').select(eb.fn.countAll<number>().as('n')).where('asset_id', '=', assetId).where('state', '!=', 'pending'),
+            latest_version: eb.selectFrom('versions').select('version').where('asset_id', '=', assetId).where('state', '=', 'ready').orderBy('version_key', 'desc').limit(1),
+          }))
+          .where('id', '=', assetId)
+          .execute();
       },
 
       async insertVersion(row: NewVersionRow): Promise<VersionRow> {
-        return db.insertInto('versions').values(row).returningAll().executeTakeFirstOrThrow();
+        const v = await db.insertInto('versions').values(row).returningAll().executeTakeFirstOrThrow();
+        if (v.state !== 'pending') await this.refreshAssetStats(v.asset_id);
+        return v;
       },
 
       async insertFiles(versionId: number, files: readonly { path: string; size: number; sha256: string }[]) {
@@ -171,33 +103,34 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * A whole version document (row, files, aliases, lineage) in one statement: on PostgreSQL
-       * every round trip costs more than the lookups themselves. Null when the asset or version is missing.
+       * A whole version document (row, files, aliases, lineage) as the API renders it, in one
+       * statement: on PostgreSQL every round trip costs more than the lookups themselves. Null
+       * when the asset, the version or the alias is missing (or, for `latestReady`, no version is ready).
        */
-      async versionDocument(kind: string, name: string, version: string, withFiles: boolean): Promise<VersionDocument | null> {
-        const agg = aggregates;
+      async versionDocument(kind: string, name: string, which: VersionSelector, withFiles: boolean): Promise<VersionResponse | null> {
+        let q = db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .select((withFiles ? docs.docWithFiles : docs.doc).as('doc'))
+          .where('a.kind', '=', kind)
+          .where('a.name', '=', name);
+        if ('version' in which) q = q.where('v.version', '=', which.version);
+        else if ('alias' in which) {
+          q = q.where((eb) => eb.exists(eb.selectFrom('aliases as al').select('al.version_id').whereRef('al.asset_id', '=', 'a.id').where('al.alias', '=', which.alias).whereRef('al.version_id', '=', 'v.id')));
+        } else q = q.where('v.state', '=', 'ready').orderBy('v.version_key', 'desc').limit(1);
+        const row = await q.executeTakeFirst();
+        return row ? fromJson<VersionResponse>(row.doc) : null;
+      },
+
+      /** The document of a version already resolved to its id. */
+      async versionDocumentById(id: number, withFiles: boolean): Promise<VersionResponse | null> {
         const row = await db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .selectAll('v')
-          .select((eb) => [
-            eb.ref('a.name').as('asset_name'),
-            (withFiles ? agg.files : sql`null`).as('files_json'),
-            agg.aliases.as('aliases_json'),
-            agg.lineage.as('lineage_json'),
-          ])
-          .where('a.kind', '=', kind)
-          .where('a.name', '=', name)
-          .where('v.version', '=', version)
+          .select((withFiles ? docs.docWithFiles : docs.doc).as('doc'))
+          .where('v.id', '=', id)
           .executeTakeFirst();
-        if (!row) return null;
-        const { files_json, aliases_json, lineage_json, ...version_row } = row as typeof row & { files_json: unknown; aliases_json: unknown; lineage_json: unknown };
-        return {
-          row: version_row as VersionRow & { asset_name: string },
-          files: withFiles ? json<{ path: string; size: number; sha256: string }[]>(files_json) : null,
-          aliases: json<string[]>(aliases_json),
-          lineage: json<LineageJson[]>(lineage_json),
-        };
+        return row ? fromJson<VersionResponse>(row.doc) : null;
       },
 
       async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
@@ -215,7 +148,8 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at'>>) {
-        await db.updateTable('versions').set(patch).where('id', '=', id).execute();
+        const rows = await db.updateTable('versions').set(patch).where('id', '=', id).returning('asset_id').execute();
+        if (patch.state !== undefined && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
       },
 
       /** Flips pending → ready only if it is still pending: the losing finaliser sees 0 rows. */
@@ -225,8 +159,10 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .set({ state: 'ready', ready_at: now, updated_at: now, expires_at: null })
           .where('id', '=', id)
           .where('state', '=', 'pending')
-          .executeTakeFirst();
-        return Number(res.numUpdatedRows) === 1;
+          .returning('asset_id')
+          .execute();
+        if (res[0]) await this.refreshAssetStats(res[0].asset_id);
+        return res.length === 1;
       },
 
       async listFiles(versionId: number) {
@@ -243,19 +179,6 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         const rows = await db.selectFrom('aliases').select(['version_id', 'alias']).where('version_id', 'in', versionIds).orderBy('alias').execute();
         for (const r of rows) out.set(r.version_id, [...(out.get(r.version_id) ?? []), r.alias]);
         return out;
-      },
-
-      async lineageOf(versionIds: number[]) {
-        if (!versionIds.length) return [];
-        return db
-          .selectFrom('lineage_edges as e')
-          .leftJoin('versions as t', 't.id', 'e.target_version_id')
-          .leftJoin('assets as ta', 'ta.id', 't.asset_id')
-          .select(['e.version_id', 'e.relation', 'e.target_ref', 't.version as target_version', 'ta.name as target_name', 'ta.kind as target_kind'])
-          .where('e.version_id', 'in', versionIds)
-          .orderBy('e.relation')
-          .orderBy('e.target_ref')
-          .execute();
       },
 
       /** Lineage edges leaving `versionIds` (what they derive from), with the targets' identity and state. */
@@ -282,50 +205,8 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
-      /** A page of versions, each with its aliases and lineage (aggregated in the same statement). */
-      async listVersions(f: VersionFilter): Promise<(VersionWithAsset & { aliases: string[]; lineage: LineageJson[] })[]> {
-        const col = f.sort === 'version' ? 'v.version_key' : f.sort === 'accuracy' ? 'v.accuracy' : f.sort === 'parameters' ? 'v.parameters' : 'v.id';
-        const cmp = f.order === 'asc' ? '>' : '<';
-        // Across all assets, walk versions first: SQLite keeps the order of a CROSS JOIN, and
-        // starting from `assets` (every row a model) would visit every version and sort them.
-        // PostgreSQL plans both forms the same.
-        const base = f.assetName === undefined && !f.nameLike
-          ? db.selectFrom('versions as v').crossJoin('assets as a').whereRef('a.id', '=', 'v.asset_id')
-          : db.selectFrom('versions as v').innerJoin('assets as a', 'a.id', 'v.asset_id');
-        let q = base
-          .selectAll('v')
-          .select(['a.name as asset_name', 'a.kind as asset_kind', aggregates.aliases.as('aliases_json'), aggregates.lineage.as('lineage_json')])
-          .where('a.kind', '=', f.kind);
-        if (f.assetName !== undefined) q = q.where('a.name', '=', f.assetName);
-        if (f.namespaces) q = f.namespaces.length ? q.where('a.namespace', 'in', f.namespaces) : q.where(sql<boolean>`1 = 0`);
-        if (f.nameLike) q = q.where(sql<boolean>`lower(a.name) like ${likePattern(f.nameLike)} escape '\\'`);
-        if (f.states?.length) q = q.where('v.state', 'in', f.states);
-        if (f.architecture) q = q.where('v.architecture', '=', f.architecture);
-        if (f.framework) q = q.where('v.framework', '=', f.framework);
-        // A range on a column we do not sort by is better checked while walking the sort order
-        // than answered from its own index and sorted afterwards; on SQLite a unary "+" keeps the
-        // planner (which has no statistics on a young database) from using that index.
-        const range = (col: 'accuracy' | 'parameters', op: '>=' | '<=', value: number) =>
-          dialect === 'sqlite' && f.sort !== col ? sql<boolean>`+${sql.ref(`v.${col}`)} ${sql.raw(op)} ${value}` : sql<boolean>`${sql.ref(`v.${col}`)} ${sql.raw(op)} ${value}`;
-        if (f.minAccuracy !== undefined) q = q.where(range('accuracy', '>=', f.minAccuracy));
-        if (f.maxAccuracy !== undefined) q = q.where(range('accuracy', '<=', f.maxAccuracy));
-        if (f.minParameters !== undefined) q = q.where(range('parameters', '>=', f.minParameters));
-        if (f.maxParameters !== undefined) q = q.where(range('parameters', '<=', f.maxParameters));
-        if (f.sort === 'accuracy') q = q.where('v.accuracy', 'is not', null);
-        if (f.sort === 'parameters') q = q.where('v.parameters', 'is not', null);
-        for (const [key, value] of Object.entries(f.labels ?? {})) {
-          q = q.where((eb: Eb) =>
-            eb.exists(eb.selectFrom('version_labels as l').select('l.version_id').whereRef('l.version_id', '=', 'v.id').where('l.key', '=', key).where('l.value', '=', value)),
-          );
-        }
-        if (f.after) {
-          const [k, id] = f.after;
-          q = col === 'v.id' ? q.where('v.id', cmp, id) : q.where(sql<boolean>`(${sql.ref(col)}, v.id) ${sql.raw(cmp)} (${k}, ${id})`);
-        }
-        if (col !== 'v.id') q = q.orderBy(col, f.order);
-        const rows = await q.orderBy('v.id', f.order).limit(f.limit).execute();
-        return rows.map(({ aliases_json, lineage_json, ...r }) => ({ ...r, aliases: json<string[]>(aliases_json), lineage: json<LineageJson[]>(lineage_json) }));
-      },
+      /** A page of versions as API documents (aliases and lineage, no files), with their cursor keys. */
+      listVersions: (f: VersionFilter) => lists.listVersions(db, f),
 
       async setAlias(assetId: number, alias: string, versionId: number, now: string, actor: string | null) {
         await db
@@ -409,7 +290,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       return bind(tx as unknown as Db);
     },
     /** Runs `fn` in one transaction with a repo bound to it. */
-    transaction<T>(fn: (repo: ReturnType<typeof bind>, trx: Transaction<AssetsTables>) => Promise<T>): Promise<T> {
+    transaction<T>(fn: (repo: ReturnType<typeof bind>, trx: Transaction<RepoTables>) => Promise<T>): Promise<T> {
       return root.transaction().execute((trx) => fn(bind(trx), trx));
     },
   };

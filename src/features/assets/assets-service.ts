@@ -37,9 +37,9 @@ import {
   versionKey,
 } from './assets-fns.js';
 import { createAssetGraph } from './assets-graph-service.js';
-import { createAssetLookups, KIND_LABEL, lineageView } from './assets-lookup-service.js';
+import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
-import type { AssetRow, VersionRow } from './assets-types.js';
+import type { AssetRow } from './assets-types.js';
 
 export interface AssetsDeps {
   repo: AssetsRepo;
@@ -180,10 +180,9 @@ export function createAssetsService(deps: AssetsDeps) {
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
-      const key = (r: AssetRow) => (q.sort === 'name' ? r.name : q.sort === 'updated' ? r.updated_at : r.id);
       return {
-        items: items.map((r) => assetView(r, r.version_count, r.latest_version)),
-        nextCursor: more && last ? encodeCursor([key(last), last.id]) : null,
+        items: items.map((r) => r.doc),
+        nextCursor: more && last ? encodeCursor([last.key, last.id]) : null,
       };
     },
 
@@ -312,13 +311,11 @@ export function createAssetsService(deps: AssetsDeps) {
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
-      const key = (r: VersionRow): string | number =>
-        q.sort === 'version' ? r.version_key : q.sort === 'accuracy' ? r.accuracy! : q.sort === 'parameters' ? r.parameters! : r.id;
       // No rows may mean no such asset: only then is it looked up, for the right 404.
       if (!rows.length && name !== '-') await requireAsset(kind, name);
       return {
-        items: items.map((r) => ({ ...rowView(kind, r, r.asset_name), aliases: r.aliases, lineage: lineageView(r.lineage) })),
-        nextCursor: more && last ? encodeCursor([key(last), last.id]) : null,
+        items: items.map((r) => r.doc),
+        nextCursor: more && last ? encodeCursor([last.key, last.id]) : null,
       };
     },
 

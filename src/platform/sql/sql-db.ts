@@ -6,7 +6,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Kysely as KyselyT, type SqliteDatabase } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type KyselyConfig,
+  type Kysely as KyselyT,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 
@@ -28,7 +38,13 @@ export interface SqlDatabase {
 const PG_INT8 = 20;
 const PG_NUMERIC = 1700;
 
-export async function openDatabase(config: DatabaseConfig): Promise<SqlDatabase> {
+export interface OpenOptions {
+  /** Kysely's query log (benchmarks count and time statements with it). */
+  log?: KyselyConfig['log'];
+}
+
+export async function openDatabase(config: DatabaseConfig, opts: OpenOptions = {}): Promise<SqlDatabase> {
+  const log = opts.log ? { log: opts.log } : {};
   if (config.kind === 'sqlite') {
     if (config.path !== ':memory:') fs.mkdirSync(path.dirname(config.path), { recursive: true });
     const sqlite = new Database(config.path);
@@ -39,7 +55,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<SqlDatabase>
     sqlite.pragma('busy_timeout = 5000');
     // Refresh planner statistics where they are stale (cheap; SQLite's advice for long-lived connections).
     sqlite.pragma('optimize = 0x10002');
-    const db = new Kysely<object>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const db = new Kysely<object>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), ...log });
     return {
       dialect: 'sqlite',
       db,
@@ -77,7 +93,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<SqlDatabase>
       }) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<object>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }), ...log });
   return {
     dialect: 'postgres',
     db,
@@ -110,6 +126,47 @@ function withStatementCache(sqlite: Database.Database, size = 512): SqliteDataba
     return stmt;
   };
   return { prepare, close: () => void sqlite.close() };
+}
+
+/** Statements worth preparing: data statements whose result columns are spelled out (see below). */
+const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i;
+
+/**
+ * pg sends each query as an unnamed statement, which PostgreSQL parses and plans on every
+ * execution; for the registry's reads planning costs more than running them (EXPLAIN ANALYZE of
+ * a version document: 0.4 ms planning, 0.15 ms execution). A named statement is parsed once per
+ * connection (pg remembers which it has prepared) and, after five executions, PostgreSQL may keep
+ * a generic plan. Statements are named by SQL text, and only the first `max` texts of a pool are:
+ * texts that vary without end (IN lists of every length) would otherwise grow every connection's
+ * statement cache, and the server's memory, without end; the registry's reads and searches are
+ * far fewer. A text holding `*` is never named: a prepared `select *` fails with "cached plan
+ * must not change result type" once a migration run by another replica adds a column.
+ * (A transaction-pooling PgBouncer older than 1.21 does not carry named statements.)
+ */
+function withPreparedStatements(pool: pg.Pool, max = 256): PostgresPool {
+  const names = new Map<string, string>();
+  const nameOf = (text: string): string | undefined => {
+    let name = names.get(text);
+    if (name === undefined && names.size < max && PREPARABLE.test(text) && !text.includes('*')) {
+      name = `stw_${names.size}`;
+      names.set(text, name);
+    }
+    return name;
+  };
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      return {
+        query: ((text: unknown, values?: readonly unknown[]) => {
+          if (typeof text !== 'string') return client.query(text as pg.Submittable);
+          const name = nameOf(text);
+          return name ? client.query({ name, text, values: values as unknown[] }) : client.query(text, values as unknown[]);
+        }) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(),
+      };
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** A unique or primary-key violation, from either engine: the repo turns it into a conflict. */
