@@ -104,18 +104,13 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
       },
 
-      /** Latest finished (succeeded) runs of a model version, newest first. */
-      succeededRunsOf(modelName: string, modelVersion: string, limit: number): Promise<RunRow[]> {
-        return db
-          .selectFrom('eval_runs')
-          .selectAll()
-          .where('model_name', '=', modelName)
-          .where('model_version', '=', modelVersion)
-          .where('state', '=', 'succeeded')
-          .orderBy('created_at', 'desc')
-          .orderBy('id', 'desc')
-          .limit(limit)
-          .execute();
+      /**
+       * Latest finished (succeeded) runs of a model version, newest first. Every GET of a model
+       * version asks this, so the statement is compiled once and only its parameters change.
+       */
+      async succeededRunsOf(modelName: string, modelVersion: string, limit: number): Promise<RunRow[]> {
+        const res = await db.executeQuery<RunRow>({ ...succeededRuns, parameters: [modelName, modelVersion, 'succeeded', limit] });
+        return res.rows;
       },
 
       /**
@@ -223,6 +218,16 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
     };
   }
 
+  const succeededRuns = root
+    .selectFrom('eval_runs')
+    .selectAll()
+    .where('model_name', '=', '')
+    .where('model_version', '=', '')
+    .where('state', '=', 'succeeded')
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .compile();
   const base = bind(root);
   return {
     ...base,
