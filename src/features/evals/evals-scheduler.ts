@@ -29,7 +29,7 @@ export function createEvalsScheduler(deps: {
   runner: () => RunnerDeps;
 }): EvalsScheduler {
   const { repo, clock, log, settings } = deps;
-  const owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const replica = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const active = new Map<string, { ctl: AbortController; done: Promise<void> }>();
   const keys = new Map<string, RunKeys>();
   let closed = false;
@@ -56,16 +56,20 @@ export function createEvalsScheduler(deps: {
         continue;
       }
       const until = iso(addSeconds(now, settings.leaseSeconds));
+      // One owner id per execution, not per replica: an execution that is winding down after a
+      // cancel can then never renew, or release, the claim of the execution that resumed the run.
+      const owner = `${replica}:${randomBytes(4).toString('hex')}`;
       if (!(await repo.claim(c.id, owner, iso(now), until, ['queued', 'running']))) continue;
       const ctl = new AbortController();
-      const done = executeRun(deps.runner(), c.id, owner, k, ctl.signal)
+      const entry: { ctl: AbortController; done: Promise<void> } = { ctl, done: Promise.resolve() };
+      entry.done = executeRun(deps.runner(), c.id, owner, k, ctl.signal)
         .catch((err: unknown) => log.error({ err, run: c.id }, 'eval run crashed'))
         .finally(() => {
-          active.delete(c.id);
+          if (active.get(c.id) === entry) active.delete(c.id);
           if (!ctl.signal.aborted) keys.delete(c.id);
           if (!closed) poke();
         });
-      active.set(c.id, { ctl, done });
+      active.set(c.id, entry);
       log.info({ run: c.id }, 'eval run claimed');
     }
   }
