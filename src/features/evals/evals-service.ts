@@ -226,8 +226,10 @@ export function createEvalsService(deps: EvalsDeps) {
         });
       });
       deps.scheduler.setKeys(id, { ...(input.endpoint.apiKey ? { apiKey: input.endpoint.apiKey } : {}), ...(input.judge?.apiKey ? { judgeApiKey: input.judge.apiKey } : {}) });
+      // The answer is the run as created (queued); the scheduler may claim it a moment later.
+      const created = runView((await repo.getRun(id))!);
       deps.scheduler.poke();
-      return runView((await repo.getRun(id))!);
+      return created;
     },
 
     async getRun(id: string, namespaces: string[] | null): Promise<RunResponse> {
