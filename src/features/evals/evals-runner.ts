@@ -5,6 +5,7 @@
  * claim and stores progress). A run whose claim is lost (cancelled, or taken over after a stall)
  * stops at its next batch; finished cases stay stored, so a resumed run does not redo them.
  */
+import { setMaxListeners } from 'node:events';
 import type { EvalSuiteSpec, ParsedCase, RunSummary } from '../../contracts/evals.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
@@ -121,6 +122,8 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   if (judge) judgeClient = createEndpointClient({ url: judge.url, model: judge.model, ...(keys.judgeApiKey ? { apiKey: keys.judgeApiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs });
 
   const stop = new AbortController();
+  // Every request in flight (and every backoff sleep) listens for the run's abort.
+  setMaxListeners(2 * settings.concurrency + 16, stop.signal);
   const onAbort = () => stop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   let breakerError: string | null = null;
