@@ -5,7 +5,8 @@
  * as the client, both built in dist/): the first push (cold hash cache, empty server; three runs,
  * each on a fresh server, median reported), a re-push of the same directory as a new version
  * with the warm hash cache, and a re-push with a cold hash cache (server-side dedup alone); peak
- * memory of the server and of the CLI; blob bytes the server stored for each push.
+ * memory of the server and of the CLI; CPU time (user + system) each spent on a push, a steadier
+ * figure than wall time on a shared machine; blob bytes the server stored for each push.
  *
  * Baseline, measured in the same run on the same files from a warm page cache: the floor of the
  * work a push has to do with standard tools, `openssl dgst -sha256 <files>` (hash every byte)
@@ -112,14 +113,27 @@ function memOf(pid: number): { rss: number; hwm: number } | null {
   }
 }
 
+/** CPU seconds (user + system, all threads) a live process has used so far; null once it is gone. */
+function cpuOf(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 1/100 s on Linux.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Preloaded into the CLI: writes /proc/self/status to BENCH_HWM_FILE as the process exits, so the
- * CLI's VmHWM is read at the last moment rather than sampled up to 50 ms early.
+ * Preloaded into the CLI: writes /proc/self/status, then a line with the CPU seconds the process
+ * used, to BENCH_HWM_FILE as the process exits, so the CLI's VmHWM is read at the last moment
+ * rather than sampled up to 50 ms early.
  */
 const HWM_PRELOAD =
   'data:text/javascript,' +
   encodeURIComponent(
-    `import fs from 'node:fs';process.on('exit',()=>{const f=process.env.BENCH_HWM_FILE;if(f){try{fs.writeFileSync(f,fs.readFileSync('/proc/self/status','utf8'))}catch{}}});`,
+    `import fs from 'node:fs';process.on('exit',()=>{const f=process.env.BENCH_HWM_FILE;if(f){try{const c=process.cpuUsage();fs.writeFileSync(f,fs.readFileSync('/proc/self/status','utf8')+'BenchCpuSeconds: '+((c.user+c.system)/1e6)+'\\n')}catch{}}});`,
   );
 
 // --- the synthetic model ------------------------------------------------------------------------
@@ -244,6 +258,10 @@ interface PushResult {
   state: string;
   digest: string;
   cliHwm: number;
+  /** CPU seconds the CLI used (0 when the preload did not report). */
+  cliCpu: number;
+  /** CPU seconds the server used during the push. */
+  serverCpu: number;
   cliPeakRss: number;
   serverPeakRss: number;
   serverHwm: number;
@@ -264,6 +282,8 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
       cliHwm = Math.max(cliHwm, c.hwm);
     }
   };
+  const serverCpu0 = cpuOf(ctx.serverPid) ?? 0;
+  let cliCpu = 0;
   const timer = setInterval(sample, 50);
   const r = await run(process.execPath, ['--import', HWM_PRELOAD, BIN, 'push', dir, '--model', 'bench/push-model', '--version', version, '--no-progress', '--json'], {
     env: cleanEnv({ STEWARD_URL: ctx.url, STEWARD_DATA: ctx.dataDir, STEWARD_CACHE_DIR: ctx.cacheDir, BENCH_HWM_FILE: hwmFile }),
@@ -278,11 +298,13 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
   try {
     const status = fs.readFileSync(hwmFile, 'utf8');
     cliHwm = Math.max(cliHwm, Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024);
+    cliCpu = Number(/^BenchCpuSeconds: ([\d.]+)/m.exec(status)?.[1] ?? 0);
   } catch {
     // The preload did not run (e.g. the CLI was killed): keep the sampled figure.
   }
   const out = JSON.parse(r.stdout) as { uploadedBytes: number; state: string; digest: string };
-  return { ms: r.ms, uploadedBytes: out.uploadedBytes, state: out.state, digest: out.digest, cliHwm, cliPeakRss, serverPeakRss, serverHwm: memOf(ctx.serverPid)?.hwm ?? 0 };
+  const serverCpu = (cpuOf(ctx.serverPid) ?? serverCpu0) - serverCpu0;
+  return { ms: r.ms, uploadedBytes: out.uploadedBytes, state: out.state, digest: out.digest, cliHwm, cliCpu, serverCpu, cliPeakRss, serverPeakRss, serverHwm: memOf(ctx.serverPid)?.hwm ?? 0 };
 }
 
 interface PushSeries {
@@ -429,6 +451,11 @@ async function main(): Promise<void> {
   console.log(
     `  derived: hashing + CLI/API overhead ≈ cold re-push ${fmtSec(cold.ms)}; upload + server write ≈ first − cold re-push = ${fmtSec(first.ms - cold.ms)} ` +
       `(${mbps(first.ms - cold.ms)} MB/s; cp + sync did it at ${mbps(cpMs + syncMs)} MB/s)`,
+  );
+  const cpu = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
+  console.log(
+    `  CPU (user + system, all threads) of the first pushes: server ${cpu(firsts.map((f) => f.serverCpu))} s, CLI ${cpu(firsts.map((f) => f.cliCpu))} s ` +
+      `(on a shared machine a steadier figure than wall time)`,
   );
 
   const mb = (n: number) => `${(n / MB).toFixed(0)} MB`;

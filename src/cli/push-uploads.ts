@@ -5,10 +5,18 @@
  * once, each remembered in the cache dir so an interrupted push continues from the server's
  * offset. The queue never sends a blob twice in one push, and once the server has shown that it
  * holds some of them (a re-push after the hash cache was lost), it asks before sending each.
+ *
+ * A large file not hashed yet can go in one pass (`offerUnhashed`): its bytes are hashed as
+ * they are sent, through a session whose sha256 is declared at completion, so the file is read
+ * once instead of twice and its upload starts at once. The server verifies the declared sha256
+ * against its own digest of what it stored, as for any session. It refuses such a session while
+ * it holds a blob of the same size (the bytes might be that blob); the file is then hashed
+ * first and sent, or skipped, like any other.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { StewardApiError, type StewardClient } from '../sdk/client.js';
+import type { HashStream, HashWorker } from './hash-worker.js';
 import type { ByteProgress } from './progress.js';
 import type { LocalFile } from './push-fns.js';
 import { FileRange } from './upload-transport.js';
@@ -33,6 +41,10 @@ export class SessionMemory {
     }
   }
   get = (k: string) => this.map[k];
+  /** Whether sessions of blobs by sha256 are remembered for `url`: an interrupted push to resume. */
+  holdsBlobSessions(url: string): boolean {
+    return Object.keys(this.map).some((k) => k.startsWith(`${url}|`) && !k.startsWith(`${url}|file:`));
+  }
   set(k: string, id: string | undefined) {
     if (id) this.map[k] = id;
     else delete this.map[k];
@@ -44,6 +56,14 @@ export class SessionMemory {
 }
 
 type State = 'queued' | 'running' | 'done';
+/** How a send ended: bytes sent and stored, found on the server, or handed back to the queue as a hashed file. */
+type Outcome = 'uploaded' | 'present' | 'requeued';
+
+/** A large file whose sha256 is not known yet, with its hash-cache key. */
+interface Unhashed {
+  file: LocalFile;
+  key: string;
+}
 
 export class UploadQueue {
   /** Bytes of blobs this push supplied (the server lacked them). */
@@ -53,15 +73,20 @@ export class UploadQueue {
   private readonly state = new Map<string, State>();
   private readonly small: LocalFile[] = [];
   private readonly large: LocalFile[] = [];
-  private running = { small: 0, large: 0 };
+  private readonly unhashed: Unhashed[] = [];
+  private running = { small: 0, large: 0, unhashed: 0 };
   private failed: unknown = null;
   private serverHasSome = false;
-  private idle: (() => void)[] = [];
+  /** The server has no sessions without a sha256 (an older server): hash first. */
+  private undeclaredUnsupported = false;
+  private waiters: { done: () => boolean; resolve: () => void }[] = [];
 
   constructor(
     private readonly client: StewardClient,
     private readonly sessions: SessionMemory,
     private readonly bar: ByteProgress,
+    /** For files sent in one pass: the hashing thread, and who learns each file's sha256. */
+    private readonly onePass?: { hasher: HashWorker; hashed(f: LocalFile, key: string): void },
   ) {}
 
   /** Queues a blob unless this push already queued or sent it. */
@@ -71,6 +96,24 @@ export class UploadQueue {
     this.bar.grow(f.size);
     (f.size > SESSION_THRESHOLD ? this.large : this.small).push(f);
     this.pump();
+  }
+
+  /**
+   * Sends a large file not hashed yet in one pass; `f.sha256` is set (and `hashed` told) once
+   * known. Needs `onePass`, and is meant for blobs of a version the server does not have yet.
+   */
+  offerUnhashed(f: LocalFile, key: string): void {
+    if (this.failed !== null || !this.onePass) return;
+    this.bar.grow(f.size);
+    this.unhashed.push({ file: f, key });
+    this.pump();
+  }
+
+  /** Resolves once every file offered unhashed has its sha256 (sent, found, or queued hashed); rejects with the first failure. */
+  async unhashedSettled(): Promise<void> {
+    const done = () => this.running.unhashed + (this.failed === null ? this.unhashed.length : 0) === 0;
+    if (!done()) await new Promise<void>((resolve) => this.waiters.push({ done, resolve }));
+    this.check();
   }
 
   /** Drops queued blobs the server turned out to hold (those not in `missing`). */
@@ -96,7 +139,7 @@ export class UploadQueue {
   /** Resolves when nothing is queued or running; rejects with the first failure. */
   async drained(): Promise<void> {
     if (!this.busy()) return this.check();
-    await new Promise<void>((r) => this.idle.push(r));
+    await new Promise<void>((resolve) => this.waiters.push({ done: () => !this.busy(), resolve }));
     this.check();
   }
 
@@ -110,27 +153,34 @@ export class UploadQueue {
   }
 
   private busy(): boolean {
-    return this.running.small + this.running.large + (this.failed === null ? this.small.length + this.large.length : 0) > 0;
+    const queued = this.small.length + this.large.length + this.unhashed.length;
+    return this.running.small + this.running.large + this.running.unhashed + (this.failed === null ? queued : 0) > 0;
   }
 
   private settle(): void {
-    if (this.busy()) return;
-    for (const r of this.idle.splice(0)) r();
+    const ready = this.waiters.filter((w) => w.done());
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.resolve();
   }
 
   private pump(): void {
-    while (this.failed === null && this.running.large < LARGE_CONCURRENCY && this.large.length) this.start(this.large.shift()!, 'large');
+    // Unhashed files share the large files' slots: both are sessions of big blobs.
+    const largeRunning = () => this.running.large + this.running.unhashed;
+    while (this.failed === null && largeRunning() < LARGE_CONCURRENCY && this.unhashed.length) this.start(this.unhashed.shift()!, 'unhashed');
+    while (this.failed === null && largeRunning() < LARGE_CONCURRENCY && this.large.length) this.start(this.large.shift()!, 'large');
     while (this.failed === null && this.running.small < SMALL_CONCURRENCY && this.small.length) this.start(this.small.shift()!, 'small');
   }
 
-  private start(f: LocalFile, kind: 'small' | 'large'): void {
+  private start(item: LocalFile | Unhashed, kind: 'small' | 'large' | 'unhashed'): void {
     this.running[kind]++;
-    this.state.set(f.sha256, 'running');
-    const work = kind === 'large' ? this.sendLarge(f) : this.sendSmall(f);
+    const f = 'key' in item ? item.file : item;
+    if (kind !== 'unhashed') this.state.set(f.sha256, 'running');
+    const work = kind === 'unhashed' ? this.sendUnhashed(item as Unhashed) : kind === 'large' ? this.sendLarge(f) : this.sendSmall(f);
     work.then(
-      (uploaded) => {
+      (outcome) => {
+        if (outcome === 'requeued') return;
         this.state.set(f.sha256, 'done');
-        if (uploaded) this.uploadedBytes += f.size;
+        if (outcome === 'uploaded') this.uploadedBytes += f.size;
         else this.serverHasSome = true;
       },
       (err: unknown) => {
@@ -143,18 +193,18 @@ export class UploadQueue {
     });
   }
 
-  /** One PUT; false when the server already held the blob. */
-  private async sendSmall(f: LocalFile): Promise<boolean> {
+  /** One PUT. */
+  private async sendSmall(f: LocalFile): Promise<Outcome> {
     if (this.serverHasSome && (await this.client.blobExists(f.sha256))) {
       this.bar.add(f.size);
-      return false;
+      return 'present';
     }
     const res = await this.client.putBlob(f.sha256, new FileRange(f.abs, 0, f.size, (n) => this.bar.add(n)), f.size);
-    return res.created;
+    return res.created ? 'uploaded' : 'present';
   }
 
   /** A resumable session, continued from the server's offset when this machine started one before. */
-  private async sendLarge(f: LocalFile): Promise<boolean> {
+  private async sendLarge(f: LocalFile): Promise<Outcome> {
     const { client, bar, sessions } = this;
     const key = `${client.url}|${f.sha256}`;
     let session = null;
@@ -168,7 +218,7 @@ export class UploadQueue {
     session ??= await client.createUpload(f.sha256, f.size);
     if (session.complete) {
       bar.add(f.size);
-      return false;
+      return 'present';
     }
     sessions.set(key, session.id);
     let offset = session.offset;
@@ -189,6 +239,74 @@ export class UploadQueue {
     }
     await client.completeUpload(session.id);
     sessions.set(key, undefined);
-    return true;
+    return 'uploaded';
+  }
+
+  /**
+   * One pass over a file not hashed yet: a session without a sha256 (continued when this
+   * machine started one for this very file before), every byte hashed on the hashing thread as
+   * it is sent, and the sha256 declared at completion. When the server would rather have the
+   * hash first (it holds a blob of this size) or cannot do without it, the file is hashed and
+   * queued like any other.
+   */
+  private async sendUnhashed({ file: f, key }: Unhashed): Promise<Outcome> {
+    const { client, bar, sessions } = this;
+    const { hasher, hashed } = this.onePass!;
+    const memo = `${client.url}|file:${f.abs}|${key}`;
+    let session = null;
+    const known = sessions.get(memo);
+    if (known) {
+      session = await client.getUpload(known).catch((err: unknown) => {
+        if (err instanceof StewardApiError && err.code === 'not_found') return null;
+        throw err;
+      });
+    }
+    if (!session && !this.undeclaredUnsupported) {
+      session = await client.createUndeclaredUpload(f.size).catch((err: unknown) => {
+        if (!(err instanceof StewardApiError)) throw err;
+        if (err.code === 'not_found') this.undeclaredUnsupported = true;
+        else if (!(err.code === 'conflict' && err.details.sizeStored)) throw err;
+        return null;
+      });
+    }
+    if (!session) {
+      // Hash first; the ordinary path then asks the server before sending a byte.
+      f.sha256 = await hasher.hash(f.abs);
+      hashed(f, key);
+      bar.grow(-f.size);
+      this.offer(f);
+      return 'requeued';
+    }
+    sessions.set(memo, session.id);
+    let offset = session.offset;
+    if (offset > 0) this.resumedSession = true;
+    bar.add(offset);
+    // The hash covers exactly the bytes the server holds: after any surprise it restarts from
+    // the file's first `offset` bytes.
+    let stream: HashStream = hasher.stream(f.abs, offset);
+    try {
+      const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
+      while (offset < f.size) {
+        const end = Math.min(offset + chunk, f.size);
+        let sent = 0;
+        try {
+          offset = (await client.appendUpload(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n)), stream), end - offset)).offset;
+        } catch (err) {
+          if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
+          bar.add(err.details.offset - offset - sent);
+          offset = err.details.offset;
+          stream.drop();
+          stream = hasher.stream(f.abs, offset);
+        }
+      }
+      const sha = await stream.digest();
+      await client.completeUpload(session.id, sha);
+      sessions.set(memo, undefined);
+      f.sha256 = sha;
+      hashed(f, key);
+      return 'uploaded';
+    } finally {
+      stream.drop();
+    }
   }
 }

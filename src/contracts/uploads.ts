@@ -7,10 +7,12 @@ export const BlobResponse = z.object({ sha256: Sha256, size: z.number().int(), c
 export type BlobResponse = z.infer<typeof BlobResponse>;
 
 export const CreateUploadBody = z.object({ size: z.number().int().nonnegative() }).strict();
+/** Completing a session: the sha256 is required when the session was started without one. */
+export const CompleteUploadBody = z.object({ sha256: Sha256.optional() }).strict();
 export const UploadSessionResponse = z
   .object({
     id: z.string(),
-    sha256: Sha256,
+    sha256: Sha256.nullable().describe('null for a session started without it (POST /uploads): declared at completion'),
     size: z.number().int(),
     offset: z.number().int().describe('bytes the server holds; send the next chunk from here'),
     maxChunkBytes: z.number().int(),
@@ -20,6 +22,17 @@ export const UploadSessionResponse = z
   })
   .strict();
 export type UploadSessionResponse = z.infer<typeof UploadSessionResponse>;
+
+export const LocalSocketResponse = z
+  .object({
+    socket: z
+      .string()
+      .nullable()
+      .describe('path of a Unix socket on the server host that carries this same API (faster uploads); null unless the caller is on that host'),
+    instance: z.string().describe('this server process; through the socket the same value proves it reaches the same server'),
+  })
+  .strict();
+export type LocalSocketResponse = z.infer<typeof LocalSocketResponse>;
 
 export const GcBody = z.object({ dryRun: z.boolean().default(true) }).strict();
 export const GcResponse = z

@@ -222,7 +222,11 @@ export class StewardClient {
   getUpload = (id: string) => this.call<UploadSessionResponse>('GET', `/api/v1/uploads/${enc(id)}`);
   appendUpload = (id: string, offset: number, body: BodyBytes, length: number) =>
     this.upload<UploadSessionResponse>('PATCH', `/api/v1/uploads/${enc(id)}`, body, { 'upload-offset': String(offset), 'content-length': String(length) });
-  completeUpload = (id: string) => this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`);
+  /** A session whose sha256 is declared at completion: for bytes hashed as they are sent. A 409 (`details.sizeStored`) asks to hash first. */
+  createUndeclaredUpload = (size: number) => this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size } });
+  /** `sha256` is required for a session started without one, and checked against the session's otherwise. */
+  completeUpload = (id: string, sha256?: string) =>
+    this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`, sha256 ? { json: { sha256 } } : {});
   abortUpload = (id: string) => this.call<void>('DELETE', `/api/v1/uploads/${enc(id)}`);
   gc = (dryRun: boolean) => this.call<GcResponse>('POST', '/api/v1/gc', { json: { dryRun } });
 

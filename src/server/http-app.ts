@@ -101,7 +101,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
 }
 
 function clientAddress(req: FastifyRequest): string {
-  return req.ip;
+  // A connection through the local upload socket (a Unix socket) has no IP address.
+  return req.ip ?? 'unix-socket';
 }
 
 function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): void {

@@ -8,6 +8,8 @@
  * period), and the version is created once every hash is known; its `missing` list then drops
  * queued blobs the server holds. Files whose hash came from the cache are not sent before the
  * version answers: they were pushed before, so a warm re-push sends the manifest and no byte.
+ * The large files of a new version are not hashed first: they are hashed as they are sent, in
+ * one read (see push-uploads.ts), and the version is created once their uploads completed.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { cacheDir, clientFor, formatBytes, printJson, wantsProgress, type Global
 import { pushProgress } from '../progress.js';
 import { HashWorker } from '../hash-worker.js';
 import { HashCache, listFiles, type LocalFile } from '../push-fns.js';
-import { SessionMemory, UploadQueue } from '../push-uploads.js';
+import { SESSION_THRESHOLD, SessionMemory, UploadQueue } from '../push-uploads.js';
 import { parseLabels, UsageError } from '../cli-errors.js';
 
 interface PushOptions {
@@ -60,7 +62,9 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
   // Small files first: they hash in a blink and keep the server busy while the large ones hash.
   const toHash = listed.map((f, i) => ({ f, i })).filter(({ i }) => !local[i]!.sha256).sort((a, b) => a.f.size - b.f.size);
   const bars = pushProgress(toHash.reduce((s, { f }) => s + f.size, 0), wantsProgress(g));
-  const uploads = new UploadQueue(client, new SessionMemory(path.join(cacheDir(), 'uploads.json')), bars.uploading);
+  const sessions = new SessionMemory(path.join(cacheDir(), 'uploads.json'));
+  const hasher = toHash.length ? new HashWorker() : null;
+  const uploads = new UploadQueue(client, sessions, bars.uploading, hasher ? { hasher, hashed: (f, key) => cache.set(f.abs, key, f.sha256) } : undefined);
 
   // Meanwhile, ask whether the asset and this version exist. Only a new version gets blobs
   // before its manifest: pushing an existing one must first compare manifests.
@@ -82,18 +86,39 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
     : Promise.resolve(false);
   versionIsNew.catch(() => undefined);
 
-  const hasher = toHash.length ? new HashWorker() : null;
   try {
-    // All queued at once: the worker hashes them back to back, in this order.
-    const hashed = toHash.map(({ f }) => hasher!.hash(f.abs, (n) => bars.hashing.add(n)));
-    for (const p of hashed) p.catch(() => undefined);
-    for (const [k, { f, i }] of toHash.entries()) {
+    // Queued at once: the worker hashes them back to back, in this order.
+    const hashes = new Map<number, Promise<string>>();
+    const hash = (items: typeof toHash) => {
+      for (const { f, i } of items) {
+        const p = hasher!.hash(f.abs, (n) => bars.hashing.add(n));
+        p.catch(() => undefined);
+        hashes.set(i, p);
+      }
+    };
+    const isLarge = ({ f }: (typeof toHash)[number]) => f.size > SESSION_THRESHOLD;
+    hash(toHash.filter((x) => !isLarge(x)));
+    // The large files of a new version go in one pass (read once, hashed as they are sent, and
+    // uploading from the start), unless an interrupted push left sessions to resume: those are
+    // found by sha256, so everything is hashed first.
+    const isNew = toHash.length ? await versionIsNew : false;
+    const onePass = isNew && !sessions.holdsBlobSessions(client.url) ? toHash.filter(isLarge) : [];
+    for (const { f, i } of onePass) {
+      bars.hashing.grow(-f.size);
+      uploads.offerUnhashed(local[i]!, f.key);
+    }
+    hash(toHash.filter((x) => isLarge(x) && !onePass.includes(x)));
+    for (const { f, i } of toHash) {
+      const hashed = hashes.get(i);
+      if (!hashed) continue;
       if (uploads.error !== null) break;
-      const sha = await hashed[k]!;
+      const sha = await hashed;
       cache.set(f.abs, f.key, sha);
       local[i]!.sha256 = sha;
-      if (await versionIsNew) uploads.offer(local[i]!);
+      if (isNew) uploads.offer(local[i]!);
     }
+    // The one-pass files' hashes, known as their uploads complete.
+    await uploads.unhashedSettled();
   } finally {
     await hasher?.close();
     bars.hashing.stop();

@@ -25,4 +25,12 @@ export const uploadsMigrations: StewardMigration[] = [
       await db.schema.createIndex('upload_sessions_expires_idx').on('upload_sessions').columns(['expires_at']).execute();
     },
   },
+  {
+    // A session started without a sha256 is refused when a stored blob has its size (the bytes
+    // might be that blob): one indexed lookup per large upload.
+    name: '0008_uploads_blob_size_idx',
+    async up(db) {
+      await db.schema.createIndex('blobs_size_idx').on('blobs').columns(['size']).execute();
+    },
+  },
 ];

@@ -7,8 +7,15 @@ export interface BlobsTable {
   size: number;
   created_at: string;
 }
+/**
+ * `sha256` of a session started without one (`POST /uploads`): the client declares it at
+ * completion. A sentinel rather than NULL keeps the column NOT NULL on both dialects.
+ */
+export const UNDECLARED_SHA = '';
+
 export interface UploadSessionsTable {
   id: string;
+  /** The blob's sha256, or UNDECLARED_SHA until completion. */
   sha256: string;
   size: number;
   created_at: string;
@@ -44,6 +51,11 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
 
     async find(sha: string) {
       return root.selectFrom('blobs').selectAll().where('sha256', '=', sha).executeTakeFirst();
+    },
+
+    /** Whether any stored blob has exactly `size` bytes (indexed). */
+    async sizeStored(size: number): Promise<boolean> {
+      return (await root.selectFrom('blobs').select('sha256').where('size', '=', size).limit(1).executeTakeFirst()) !== undefined;
     },
 
     /** Records a verified blob; false when it was recorded already. */

@@ -1,15 +1,18 @@
 /**
  * Blob routes: `PUT /blobs/{sha256}` streams one blob in one request; upload sessions
  * (`POST /blobs/{sha256}/uploads`, `PATCH /uploads/{id}` with `Upload-Offset`,
- * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure.
+ * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure;
+ * `GET /uploads/local-socket` offers a client on this host a Unix socket for its uploads.
  */
+import type { Server } from 'node:http';
 import { z } from 'zod';
 import { Sha256 } from '../../contracts/assets.js';
-import { BlobResponse, CreateUploadBody, GcBody, GcResponse, UploadSessionResponse } from '../../contracts/uploads.js';
+import { BlobResponse, CompleteUploadBody, CreateUploadBody, GcBody, GcResponse, LocalSocketResponse, UploadSessionResponse } from '../../contracts/uploads.js';
 import { AppError } from '../../platform/errors.js';
 import { envelope } from '../../platform/http/http-errors.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import { parseRange } from '../../platform/http/http-range.js';
+import { isLocalCaller, type LocalSocket } from './uploads-local-socket.js';
 import type { UploadsService } from './uploads-service.js';
 
 const ShaParams = z.object({ sha256: Sha256 }).strict();
@@ -22,7 +25,7 @@ function contentLength(header: string | undefined): number | undefined {
   return n;
 }
 
-export function uploadRoutes(svc: UploadsService): RouteDef[] {
+export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[] {
   const tags = ['blobs'];
   return [
     defineRoute({
@@ -67,6 +70,22 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       },
     }),
     defineRoute({
+      method: 'POST', url: '/api/v1/uploads', summary: 'Start a resumable upload session whose sha256 is declared at completion (409 while a stored blob has this size)', tags,
+      permission: 'asset:write', scope: 'any', body: CreateUploadBody, responses: { 201: UploadSessionResponse },
+      handler: async ({ body, actor, reply }) => {
+        reply.code(201);
+        return svc.createUndeclaredSession(body.size, actor);
+      },
+    }),
+    defineRoute({
+      method: 'GET', url: '/api/v1/uploads/local-socket', summary: 'A Unix socket carrying this API, for uploads from the server\'s own host', tags,
+      permission: 'asset:write', scope: 'any', responses: { 200: LocalSocketResponse },
+      handler: async ({ req }) => ({
+        socket: isLocalCaller(req.raw.socket.remoteAddress) ? await local.open(req.server.server as Server) : null,
+        instance: local.instance,
+      }),
+    }),
+    defineRoute({
       method: 'GET', url: '/api/v1/uploads/:id', summary: 'Upload session status: the offset to resume from', tags, permission: 'asset:write', scope: 'any',
       params: IdParams, responses: { 200: UploadSessionResponse },
       handler: async ({ params, reply }) => {
@@ -88,11 +107,11 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       },
     }),
     defineRoute({
-      method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes and store the blob', tags, permission: 'asset:write', scope: 'any',
-      params: IdParams, responses: { 201: BlobResponse },
-      handler: async ({ params, reply, actor }) => {
+      method: 'POST', url: '/api/v1/uploads/:id/complete', summary: 'Verify the session\'s bytes against its sha256 (declared here if the session has none) and store the blob', tags,
+      permission: 'asset:write', scope: 'any', params: IdParams, body: CompleteUploadBody, responses: { 201: BlobResponse },
+      handler: async ({ params, body, reply, actor }) => {
         reply.code(201);
-        return svc.completeSession(params.id, actor);
+        return svc.completeSession(params.id, actor, body.sha256);
       },
     }),
     defineRoute({

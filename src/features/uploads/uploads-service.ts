@@ -2,6 +2,12 @@
  * Blob uploads: single-request puts, resumable sessions for large blobs, existence checks,
  * and garbage collection. The rule it enforces: a blob is recorded (and so counts as present
  * for finalising a version) only after the store verified its bytes against the sha256.
+ *
+ * A session may also start without its sha256 (a client that hashes the bytes as it sends
+ * them, reading each file once); the sha256 is then declared at completion and verified like
+ * any other against the digest the store computed of what it wrote. Such a session is refused
+ * when a stored blob has the same size, because its bytes might be that blob: the client then
+ * hashes first and lets the server skip the upload.
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -14,7 +20,7 @@ import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
-import type { SessionRow, UploadsRepo } from './uploads-repo.js';
+import { UNDECLARED_SHA, type SessionRow, type UploadsRepo } from './uploads-repo.js';
 
 /** What GC needs to know about versions; provided by the assets service at wiring time. */
 export interface BlobReferences {
@@ -59,13 +65,31 @@ export function createUploadsService(deps: UploadsDeps) {
   function sessionView(row: SessionRow, offset: number, complete = false): UploadSessionResponse {
     return {
       id: row.id,
-      sha256: row.sha256,
+      sha256: row.sha256 === UNDECLARED_SHA ? null : row.sha256,
       size: row.size,
       offset,
       maxChunkBytes: limits.maxChunkBytes,
       complete,
       createdAt: row.created_at,
       expiresAt: row.expires_at,
+    };
+  }
+
+  /** What a session's audit events name: its blob, or the session itself while the blob is undeclared. */
+  function sessionTarget(row: SessionRow): string {
+    return row.sha256 === UNDECLARED_SHA ? `upload:${row.id}` : `blob:${row.sha256}`;
+  }
+
+  function newSessionRow(sha256: string, size: number, actor: Actor): SessionRow {
+    const now = clock.now();
+    return {
+      id: randomUUID(),
+      sha256,
+      size,
+      created_at: iso(now),
+      created_by: actor.name,
+      updated_at: iso(now),
+      expires_at: iso(addSeconds(now, limits.sessionTtlSeconds)),
     };
   }
 
@@ -102,19 +126,20 @@ export function createUploadsService(deps: UploadsDeps) {
     },
 
     async createSession(sha256: string, size: number, actor: Actor): Promise<{ session: UploadSessionResponse; created: boolean }> {
-      const now = clock.now();
-      const row: SessionRow = {
-        id: randomUUID(),
-        sha256,
-        size,
-        created_at: iso(now),
-        created_by: actor.name,
-        updated_at: iso(now),
-        expires_at: iso(addSeconds(now, limits.sessionTtlSeconds)),
-      };
+      const row = newSessionRow(sha256, size, actor);
       if (await repo.find(sha256)) return { session: sessionView(row, size, true), created: false };
       await audit.inTransaction(actor, (tx) => repo.insertSession(row, tx), () => ({ action: 'upload.start', target: `blob:${sha256}`, change: { session: row.id, size } }));
       return { session: sessionView(row, 0), created: true };
+    },
+
+    /** A session whose sha256 is declared at completion; refused while a stored blob has this size. */
+    async createUndeclaredSession(size: number, actor: Actor): Promise<UploadSessionResponse> {
+      if (await repo.sizeStored(size)) {
+        throw new AppError('conflict', `a stored blob has ${size} bytes and these may be it: hash them first and start the upload at /blobs/{sha256}/uploads, which skips a blob the server holds`, { sizeStored: true });
+      }
+      const row = newSessionRow(UNDECLARED_SHA, size, actor);
+      await audit.inTransaction(actor, (tx) => repo.insertSession(row, tx), () => ({ action: 'upload.start', target: sessionTarget(row), change: { session: row.id, size } }));
+      return sessionView(row, 0);
     },
 
     async getSession(id: string): Promise<UploadSessionResponse> {
@@ -132,13 +157,19 @@ export function createUploadsService(deps: UploadsDeps) {
       return sessionView(row, next);
     },
 
-    async completeSession(id: string, actor: Actor) {
+    /** Verifies and stores the session's bytes; `declared` is the sha256 a session started without one needs. */
+    async completeSession(id: string, actor: Actor, declared?: string) {
       const row = await getSessionRow(id);
+      if (row.sha256 === UNDECLARED_SHA && !declared) throw new AppError('invalid_argument', `upload session ${id} was started without a sha256: send it as {"sha256": …} to complete it`);
+      if (row.sha256 !== UNDECLARED_SHA && declared && declared !== row.sha256) {
+        throw new AppError('invalid_argument', `upload session ${id} is for blob ${row.sha256}, not ${declared}`, { sha256: row.sha256 });
+      }
+      const sha256 = row.sha256 === UNDECLARED_SHA ? declared! : row.sha256;
       try {
-        const res = await store.sessionComplete(id, row.sha256, row.size);
-        await recordBlob(actor, row.sha256, res.size, `session ${id}`);
+        const res = await store.sessionComplete(id, sha256, row.size);
+        await recordBlob(actor, sha256, res.size, `session ${id}`);
         await repo.deleteSession(id);
-        return { sha256: row.sha256, size: res.size, created: res.created };
+        return { sha256, size: res.size, created: res.created };
       } catch (err) {
         // A mismatch consumed the session's bytes: the session is gone, the client starts over.
         if (err instanceof AppError && err.code === 'unprocessable') await repo.deleteSession(id);
@@ -149,7 +180,7 @@ export function createUploadsService(deps: UploadsDeps) {
     async abortSession(id: string, actor: Actor) {
       const row = await getSessionRow(id);
       await store.sessionAbort(id);
-      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), () => ({ action: 'upload.abort', target: `blob:${row.sha256}`, change: { session: id } }));
+      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), () => ({ action: 'upload.abort', target: sessionTarget(row), change: { session: id } }));
     },
 
     /**
@@ -165,7 +196,7 @@ export function createUploadsService(deps: UploadsDeps) {
       if (!dryRun) {
         for (const s of await repo.expiredSessions(iso(now), 10_000)) {
           await store.sessionAbort(s.id);
-          await audit.inTransaction(actor, (tx) => repo.deleteSession(s.id, tx), () => ({ action: 'upload.expire', target: `blob:${s.sha256}`, change: { session: s.id } }));
+          await audit.inTransaction(actor, (tx) => repo.deleteSession(s.id, tx), () => ({ action: 'upload.expire', target: sessionTarget(s), change: { session: s.id } }));
           expiredUploads++;
         }
       }

@@ -1,4 +1,5 @@
-/** Builds the uploads feature (blob index, upload sessions, GC) and its routes. */
+/** Builds the uploads feature (blob index, upload sessions, GC, the local upload socket) and its routes. */
+import path from 'node:path';
 import type { BlobStore } from '../../platform/blob/blob-store.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../../platform/log.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { uploadsMigrations } from './uploads-migrations.js';
+import { createLocalSocket } from './uploads-local-socket.js';
 import { createUploadsRepo } from './uploads-repo.js';
 import { uploadRoutes } from './uploads-routes.js';
 import { createUploadsService, type BlobReferences } from './uploads-service.js';
@@ -27,5 +29,7 @@ export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; audit: A
     },
     references: deps.references,
   });
-  return { service, routes: uploadRoutes(service) };
+  // In the data dir: one per server, replaced by the next start after a crash.
+  const local = createLocalSocket({ path: path.join(deps.config.dataDir, 'uploads.sock'), log: deps.log });
+  return { service, routes: uploadRoutes(service, local) };
 }

@@ -1,9 +1,11 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from './blob-fs.js';
 import { runBlobStoreContract } from './blob-store.contract.js';
 
@@ -28,5 +30,85 @@ describe('fs blob store specifics', () => {
     const store = createFsBlobStore({ root });
     await expect(store.put('0'.repeat(64), Readable.from([randomBytes(10)]))).rejects.toThrow();
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+});
+
+/**
+ * Request bodies take the store's fast path: their chunks move to the hashing thread instead of
+ * being copied. These tests send real HTTP bodies, so that path is the one exercised.
+ */
+describe('fs blob store fed by HTTP request bodies', () => {
+  const MiB = 1 << 20;
+  let root: string;
+  let store: ReturnType<typeof createFsBlobStore>;
+  let server: http.Server;
+  let url: string;
+  // A tiny server handing request bodies to the store: /put/<sha> and /append/<id>/<offset>.
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-http-'));
+    store = createFsBlobStore({ root });
+    server = http.createServer((req, res) => {
+      const [, op, a, b] = (req.url ?? '').split('/');
+      const work = op === 'put' ? store.put(a!, req, { size: Number(req.headers['content-length']) }) : store.sessionAppend(a!, Number(b), req, { maxBytes: 1 << 30 });
+      work.then(
+        (out) => res.end(JSON.stringify({ ok: out })),
+        (err: unknown) => res.end(JSON.stringify({ error: (err as { code?: string }).code ?? String(err) })),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+    await store.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const send = async (p: string, body: Buffer) => (await fetch(`${url}${p}`, { method: 'PUT', body: new Uint8Array(body) })).json() as Promise<{ ok?: unknown; error?: string }>;
+
+  it('stores a body whose bytes match, across many chunks and background flushes', async () => {
+    // Above the 32 MiB at which a write starts flushing in the background.
+    const data = randomBytes(40 * MiB + 123);
+    const h = createHash('sha256').update(data).digest('hex');
+    expect(await send(`/put/${h}`, data)).toEqual({ ok: { size: data.length, created: true } });
+    expect(fs.readFileSync(path.join(root, 'sha256', h.slice(0, 2), h)).equals(data)).toBe(true);
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('rejects a body whose bytes do not match and leaves nothing behind', async () => {
+    const data = randomBytes(3 * MiB);
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    expect(await send(`/put/${wrong}`, data)).toEqual({ error: 'unprocessable' });
+    expect(await store.stat(wrong)).toBeNull();
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+  });
+
+  it('verifies a session assembled from request bodies, and refuses one that does not match', async () => {
+    const data = randomBytes(5 * MiB + 7);
+    const h = createHash('sha256').update(data).digest('hex');
+    const id = randomUUID();
+    expect(await send(`/append/${id}/0`, data.subarray(0, 2 * MiB))).toEqual({ ok: 2 * MiB });
+    expect(await send(`/append/${id}/${2 * MiB}`, data.subarray(2 * MiB))).toEqual({ ok: data.length });
+    expect(await store.sessionComplete(id, h, data.length)).toEqual({ size: data.length, created: true });
+
+    const bad = randomUUID();
+    expect(await send(`/append/${bad}/0`, data)).toEqual({ ok: data.length });
+    const other = createHash('sha256').update(data.subarray(1)).digest('hex');
+    await expect(store.sessionComplete(bad, other, data.length)).rejects.toMatchObject({ code: 'unprocessable' });
+    expect(await store.stat(other)).toBeNull();
+    expect(await store.sessionOffset(bad)).toBe(0);
+  });
+});
+
+describe('fs blob store and the caller\'s buffers', () => {
+  it('never empties buffers a caller handed it (only request bodies move to the hashing thread)', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
+    const store = createFsBlobStore({ root });
+    const data = randomBytes(600_000);
+    const copy = Buffer.from(data);
+    const twice = createHash('sha256').update(data).update(data).digest('hex');
+    expect(await store.put(twice, Readable.from([data, data]))).toEqual({ size: 2 * data.length, created: true });
+    expect(data.length).toBe(600_000);
+    expect(data.equals(copy)).toBe(true);
+    await store.close();
   });
 });
