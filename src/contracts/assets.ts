@@ -16,6 +16,11 @@ export const ASSET_COLLECTION: Record<AssetKind, string> = { model: 'models', da
 // A name segment: letters, digits, ".", "_", "-"; starts with a letter or digit (Hugging Face style).
 const SEGMENT = '[A-Za-z0-9][A-Za-z0-9._-]*';
 const NAME_RE = new RegExp(`^${SEGMENT}(/${SEGMENT})?$`);
+/** The namespace of an asset name ("ns/name" → "ns"); null for a bare name or anything that is not a string. */
+export function namespaceOf(name: unknown): string | null {
+  return typeof name === 'string' && name.includes('/') ? name.slice(0, name.indexOf('/')) : null;
+}
+
 export const AssetName = z
   .string()
   .min(1, 'name must not be empty')

@@ -28,6 +28,7 @@ import {
   VersionPage,
   VersionRef,
   VersionResponse,
+  namespaceOf,
   type AssetKind,
 } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
@@ -37,7 +38,7 @@ import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { AssetsService } from './assets-service.js';
 
 /** The namespace of an asset name ("ns/name" → "ns"; a bare name has none). */
-const ns = (name: unknown): string | null => (typeof name === 'string' && name.includes('/') ? name.slice(0, name.indexOf('/')) : null);
+const ns = namespaceOf;
 /** Namespaces a `NAME:VERSION` pointer reaches into. */
 const pointerNs = (p: string | undefined): (string | null)[] => (p && /^[^:\s]+:[^:\s]+$/.test(p) ? [ns(p.slice(0, p.lastIndexOf(':')))] : []);
 const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import type { VersionResponse } from '../../contracts/assets.js';
+import { namespaceOf, type VersionResponse } from '../../contracts/assets.js';
 import {
   CreateRunBody,
   EvalSuiteSpec,
@@ -36,7 +36,7 @@ import type { CaseValue } from './metrics/metric-types.js';
 const MAX_CASES_BYTES = 512 * 1024 * 1024;
 const MAX_FLIPS = 200;
 
-export const nsOf = (name: string): string | null => (name.includes('/') ? name.slice(0, name.indexOf('/')) : null);
+export const nsOf = namespaceOf;
 
 /** `NAME:REF` → [name, ref]; `NAME` → [name, fallback] (a name holds no ':'). */
 export function splitRef(text: string, fallback: string | null, what: string): [string, string] {

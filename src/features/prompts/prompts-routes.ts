@@ -4,12 +4,12 @@
  * `asset:read` and are scoped by the prompt's namespace (and the other side's, for a diff).
  */
 import { z } from 'zod';
-import { AssetName, VersionRef } from '../../contracts/assets.js';
+import { AssetName, namespaceOf, VersionRef } from '../../contracts/assets.js';
 import { PromptDiffQuery, PromptDiffResponse, RenderPromptBody, RenderPromptResponse } from '../../contracts/prompts.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { PromptsService } from './prompts-service.js';
 
-const ns = (name: string): string | null => (name.includes('/') ? name.slice(0, name.indexOf('/')) : null);
+const ns = namespaceOf;
 /** Namespaces of `other` when it is NAME:REF (a REF alone stays in this prompt). */
 const otherNs = (other: string | undefined): (string | null)[] => (other && other.lastIndexOf(':') > 0 ? [ns(other.slice(0, other.lastIndexOf(':')))] : []);
 
