@@ -10,6 +10,9 @@ import { createFsBlobStore } from './blob-fs.js';
 import { runBlobStoreContract } from './blob-store.contract.js';
 
 runBlobStoreContract('fs', async () => createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')) }));
+// Where the filesystem takes O_DIRECT (ext4 here), the suite above writes directly; this one
+// keeps the page-cache path honest too.
+runBlobStoreContract('fs, page cache only', async () => createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')), directIo: false }));
 
 describe('fs blob store specifics', () => {
   it('rebuilds a session hash in a new process (a new store over the same root)', async () => {

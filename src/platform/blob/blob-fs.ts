@@ -7,10 +7,11 @@
  * completion costs no second read, and is rebuilt from the file after a restart.
  *
  * The write path is the server's hot loop (it hashes every pushed byte): one file handle per
- * write (written, fsynced and closed without reopening), chunks written in small batches on
- * libuv's pool, then handed (moved, not copied) to a hashing thread, so the event loop that
- * reads the sockets never hashes and hashing runs beside the reads and the writes. No stream
- * stages between. A blob is verified against the digest of exactly the bytes written.
+ * write, bytes handed to a sink in small batches (blob-fs-sink.ts: straight to the disk with
+ * O_DIRECT where the filesystem allows it, else through the page cache), then moved (not
+ * copied) to a hashing thread (blob-fs-hash.ts), so the event loop that reads the sockets never
+ * hashes and hashing runs beside the reads and the writes. No stream stages between. A blob is
+ * verified against the digest of exactly the bytes written.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ import type { BlobStore, ByteRange, PutResult } from './blob-store.js';
 import { assertSessionId, mismatchError } from './blob-fns.js';
 import { SHA256_RE } from './blob-store.js';
 import { HASH_BACKLOG_BYTES, HashThread, type RemoteHash } from './blob-fs-hash.js';
+import { AlignedPool, openSink, probeDirectIo, type BlobSink } from './blob-fs-sink.js';
 
 /**
  * Bytes per write: a few socket chunks, so the bytes are still in cache when a pool thread
@@ -32,21 +34,13 @@ import { HASH_BACKLOG_BYTES, HashThread, type RemoteHash } from './blob-fs-hash.
 const WRITE_BATCH_BYTES = 256 * 1024;
 
 /**
- * Written bytes after which a write starts flushing them to disk in the background, so the
- * fsync that must precede a blob's use finds little left to do. Without it a large blob's
- * whole writeback waited at its end (~0.3 s per 256 MiB session chunk, the upload stalled
- * meanwhile), because the kernel starts writing back on its own only past gigabytes.
+ * Reads `source` to its end: counts each chunk and hands them to `sink` in batches with one
+ * batch in flight (the source pauses while a second batch waits, or while the hashing thread
+ * is more than HASH_BACKLOG_BYTES behind). Resolves with the byte count once every batch is
+ * written (the sink finished) and posted to the hash. More than `limit` bytes fail with
+ * `tooLarge(limit)`; on any failure it rejects only once no write is in flight.
  */
-const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
-
-/**
- * Reads `source` to its end: counts each chunk and appends it to `fh` in batches with one write
- * in flight, then hands each written batch to `hash` (the source pauses while a second batch
- * waits, or while the hashing thread is more than HASH_BACKLOG_BYTES behind). Resolves with the
- * byte count once every batch is written and posted to `hash`. More than `limit` bytes fail
- * with `tooLarge(limit)`; on any failure it rejects only once no write is in flight.
- */
-function receive(source: Readable, fh: FileHandle, hash: RemoteHash, limit: number, tooLarge: (limit: number) => Error): Promise<number> {
+function receive(source: Readable, sink: BlobSink, hash: RemoteHash, limit: number, tooLarge: (limit: number) => Error): Promise<number> {
   // An HTTP request's body chunks are fresh copies the parser made for this stream alone: they
   // can move to the hashing thread. Any other source's chunks may be its caller's own buffers.
   const movable = source instanceof IncomingMessage;
@@ -58,21 +52,13 @@ function receive(source: Readable, fh: FileHandle, hash: RemoteHash, limit: numb
     let ended = false;
     let failed: { err: unknown } | null = null;
     let settled = false;
-    /** Bytes written since the last background flush started, and that flush, if running. */
-    let unflushed = 0;
-    let flushing: Promise<void> | null = null;
 
     const settle = () => {
       if (settled) return;
-      if (flushing) {
-        // Never leave a flush running on a handle the caller is about to close.
-        void flushing.then(settle);
-        return;
-      }
       settled = true;
       // The outcome is decided; a late error from the source has nothing left to fail.
       source.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose).on('error', () => undefined);
-      if (!failed) return resolve(bytes);
+      if (!failed) return void sink.finish().then(() => resolve(bytes), reject);
       if (!ended) {
         // As `pipeline` did, an unfinished body is destroyed; but one that already arrived in
         // full only needs draining, and then the error reply still reaches the client.
@@ -93,25 +79,8 @@ function receive(source: Readable, fh: FileHandle, hash: RemoteHash, limit: numb
       const chunks = batch;
       batch = [];
       batchBytes = 0;
-      fh.writev(chunks).then(
-        (res) => {
-          // Written: the bytes go to the hashing thread (moved when they are the socket's own copies).
-          if (!failed) hash.update(chunks, movable);
-          unflushed += res.bytesWritten;
-          if (unflushed >= FLUSH_EVERY_BYTES && !flushing && !failed) {
-            unflushed = 0;
-            flushing = fh.datasync().then(
-              () => {
-                flushing = null;
-              },
-              (err: unknown) => {
-                flushing = null;
-                fail(err);
-              },
-            );
-          }
-          hash.whenBelow(HASH_BACKLOG_BYTES, written);
-        },
+      sink.write(chunks, movable).then(
+        () => hash.whenBelow(HASH_BACKLOG_BYTES, written),
         (err: unknown) => {
           writing = false;
           fail(err);
@@ -157,7 +126,14 @@ interface LiveSession {
   busy: boolean;
 }
 
-export function createFsBlobStore(opts: { root: string }): BlobStore {
+/**
+ * Aligned buffers for direct writes: two per upload of a blob over 1 MiB, so 16 such uploads
+ * write directly at once (more go through the page cache). Made 16 (16 MiB) at a time.
+ */
+const DIRECT_BUFFERS = 32;
+
+/** `directIo` (default true): write blobs with O_DIRECT where the filesystem allows it (see blob-fs-sink.ts). */
+export function createFsBlobStore(opts: { root: string; directIo?: boolean }): BlobStore {
   const root = path.resolve(opts.root);
   const tmpDir = path.join(root, 'tmp');
   const uploadsDir = path.join(root, 'uploads');
@@ -165,6 +141,14 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
   fs.mkdirSync(uploadsDir, { recursive: true });
   const live = new Map<string, LiveSession>();
   const hasher = new HashThread();
+  /** The aligned buffers, once the first write found that direct I/O works here; null: it does not, or is off. */
+  let direct: Promise<AlignedPool | null> | null = null;
+  const directPool = () =>
+    (direct ??= (async () => {
+      if (opts.directIo === false) return null;
+      const pool = new AlignedPool(DIRECT_BUFFERS);
+      return (await probeDirectIo(tmpDir, pool)) ? pool : null;
+    })());
   /** Fan-out directories known to exist: a blob's install then costs no mkdir. */
   const dirs = new Set<string>();
 
@@ -211,16 +195,19 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
     const size = o.size ?? Number.MAX_SAFE_INTEGER;
     const hash = hasher.create();
     let fh: FileHandle | null = null;
+    let sink: BlobSink | null = null;
     try {
-      fh = await fsp.open(tmp, 'wx');
-      const bytes = await receive(source, fh, hash, size, (l) => new AppError('unprocessable', `blob is larger than its declared size of ${l} bytes`, { size: l }));
+      ({ fh, sink } = await openSink(tmp, 0, hash, await directPool(), { exclusive: true, expected: o.size }));
+      const bytes = await receive(source, sink, hash, size, (l) => new AppError('unprocessable', `blob is larger than its declared size of ${l} bytes`, { size: l }));
       const actual = await hash.digest();
       if (actual !== sha || (o.size !== undefined && bytes !== o.size)) throw mismatchError(sha, actual, bytes, o.size);
+      await sink.close();
       await fh.sync();
       await fh.close();
       fh = null;
       return { size: bytes, created: await install(tmp, sha) };
     } catch (err) {
+      await sink?.close();
       await fh?.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true });
       throw err;
@@ -300,9 +287,11 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
     // append rebuilds the hash from the file rather than trusting a hash of bytes not written.
     const hash = s.hash.copy();
     let fh: FileHandle | null = null;
+    let sink: BlobSink | null = null;
     try {
-      fh = await fsp.open(file, 'a');
-      const bytes = await receive(source, fh, hash, o.maxBytes, (l) => new AppError('too_large', `a chunk may carry at most ${l} bytes`, { maxBytes: l }));
+      ({ fh, sink } = await openSink(file, offset, hash, await directPool(), { exclusive: false }));
+      const bytes = await receive(source, sink, hash, o.maxBytes, (l) => new AppError('too_large', `a chunk may carry at most ${l} bytes`, { maxBytes: l }));
+      await sink.close();
       await fh.sync();
       s.hash.drop();
       s.hash = hash;
@@ -317,6 +306,7 @@ export function createFsBlobStore(opts: { root: string }): BlobStore {
       throw err;
     } finally {
       s.busy = false;
+      await sink?.close();
       await fh?.close().catch(() => undefined);
     }
   }
