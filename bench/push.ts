@@ -3,7 +3,9 @@
  *
  * Measures, end to end with the real binaries (`bin/steward up` as the server, `bin/steward push`
  * as the client, both built in dist/): the first push (cold hash cache, empty server; three runs,
- * each on a fresh server, median reported), a re-push of the same directory as a new version
+ * each on a fresh server, median reported; the CLI writes large files into the server's staging
+ * files, as it does towards a server on its host), the same with every byte over HTTP
+ * (STEWARD_UPLOAD_STAGING=off, for information, interleaved with the former), a re-push of the same directory as a new version
  * with the warm hash cache, and a re-push with a cold hash cache (server-side dedup alone); peak
  * memory of the server and of the CLI; CPU time (user + system) each spent on a push, a steadier
  * figure than wall time on a shared machine; blob bytes the server stored for each push.
@@ -273,7 +275,7 @@ interface PushResult {
   serverHwm: number;
 }
 
-async function push(dir: string, version: string, ctx: { url: string; dataDir: string; cacheDir: string; serverPid: number }): Promise<PushResult> {
+async function push(dir: string, version: string, ctx: { url: string; dataDir: string; cacheDir: string; serverPid: number; env?: Record<string, string> }): Promise<PushResult> {
   const hwmFile = path.join(tmpRoot, `cli-status-${version}.txt`);
   let cliPid = 0;
   let cliPeakRss = 0;
@@ -292,7 +294,7 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
   let cliCpu = 0;
   const timer = setInterval(sample, 50);
   const r = await run(process.execPath, ['--import', HWM_PRELOAD, BIN, 'push', dir, '--model', 'bench/push-model', '--version', version, '--no-progress', '--json'], {
-    env: cleanEnv({ STEWARD_URL: ctx.url, STEWARD_DATA: ctx.dataDir, STEWARD_CACHE_DIR: ctx.cacheDir, BENCH_HWM_FILE: hwmFile }),
+    env: cleanEnv({ STEWARD_URL: ctx.url, STEWARD_DATA: ctx.dataDir, STEWARD_CACHE_DIR: ctx.cacheDir, BENCH_HWM_FILE: hwmFile, ...ctx.env }),
     captureStdout: true,
     onSpawn: (c) => {
       cliPid = c.pid ?? 0;
@@ -315,6 +317,8 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
 
 interface PushSeries {
   firsts: PushResult[];
+  /** First pushes with staging off: every byte over HTTP (the local socket). */
+  overHttp: PushResult[];
   /** The median first push. */
   first: PushResult;
   warm: PushResult;
@@ -329,6 +333,7 @@ interface PushSeries {
 
 async function runPushes(modelDir: string): Promise<PushSeries> {
   const firsts: PushResult[] = [];
+  const overHttp: PushResult[] = [];
   let server: Awaited<ReturnType<typeof startStewardServer>> | null = null;
   let dataDir = '';
   let cacheA = '';
@@ -337,7 +342,9 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
     let serverIdle: PushSeries['serverIdle'] = null;
     let stored0 = { bytes: 0, files: 0 };
     let stored1 = stored0;
-    for (let r = 0; r < PUSH_RUNS; r++) {
+    // Interleaved, so drift on a shared machine touches both alike: over HTTP, then the default
+    // (staging files towards a server on this host); the re-pushes follow on the last server.
+    for (let r = 0; r < 2 * PUSH_RUNS; r++) {
       if (server) {
         await server.stop();
         fs.rmSync(dataDir, { recursive: true, force: true });
@@ -347,9 +354,11 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
       dataDir = path.join(tmpRoot, `data-${r}`);
       cacheA = path.join(tmpRoot, `cli-cache-${r}`);
       server = await startStewardServer(dataDir);
-      serverIdle = memOf(server.child.pid!);
+      const http = r % 2 === 0;
+      if (!http) serverIdle = memOf(server.child.pid!);
       stored0 = blobsOf(dataDir);
-      firsts.push(await push(modelDir, '1.0.0', { url: server.url, dataDir, cacheDir: cacheA, serverPid: server.child.pid! }));
+      const res = await push(modelDir, '1.0.0', { url: server.url, dataDir, cacheDir: cacheA, serverPid: server.child.pid!, ...(http ? { env: { STEWARD_UPLOAD_STAGING: 'off' } } : {}) });
+      (http ? overHttp : firsts).push(res);
       stored1 = blobsOf(dataDir);
     }
     const ctx = { url: server!.url, dataDir, serverPid: server!.child.pid! };
@@ -359,7 +368,7 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
     const stored3 = blobsOf(dataDir);
     const leftovers = dirBytes(path.join(dataDir, 'blobs', 'uploads')).files + dirBytes(path.join(dataDir, 'blobs', 'tmp')).files;
     const first = [...firsts].sort((a, b) => a.ms - b.ms)[firsts.length >> 1]!;
-    return { firsts, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers };
+    return { firsts, overHttp, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers };
   } catch (err) {
     if (server) console.error(`server stderr:\n${server.stderr()}`);
     throw err;
@@ -435,7 +444,7 @@ async function main(): Promise<void> {
   // Steward: the first push PUSH_RUNS times, each on a fresh server, data dir and hash cache
   // (the median is reported); the two re-pushes follow on the last server.
   const pushes = await runPushes(modelDir);
-  const { firsts, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers } = pushes;
+  const { firsts, overHttp, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers } = pushes;
   const newWarm = stored2.bytes - stored1.bytes;
   const newCold = stored3.bytes - stored2.bytes;
 
@@ -453,11 +462,20 @@ async function main(): Promise<void> {
     ],
   );
 
-  console.log(`\nSteward (bin/steward up + bin/steward push, wall clock; first push runs: ${firsts.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s)`);
+  console.log(`\nSteward (bin/steward up + bin/steward push, wall clock; first push runs: ${firsts.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s; over HTTP: ${overHttp.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s)`);
   printTable(
     ['run', 'time', 'MB/s', 'uploaded', 'new blob bytes', 'vs baseline', 'speed-up vs first'],
     [
       [`first push, empty server, cold hash cache (median of ${PUSH_RUNS})`, fmtSec(first.ms), mbps(first.ms), fmtBytes(first.uploadedBytes), fmtBytes(stored1.bytes - stored0.bytes), fmtRatio(first.ms / baseMs), '1.00×'],
+      [
+        `(info) first push, bytes over HTTP (STEWARD_UPLOAD_STAGING=off; median of ${PUSH_RUNS})`,
+        fmtSec(median(overHttp.map((p) => p.ms))),
+        mbps(median(overHttp.map((p) => p.ms))),
+        fmtBytes(overHttp[0]!.uploadedBytes),
+        '',
+        fmtRatio(median(overHttp.map((p) => p.ms)) / baseMs),
+        '',
+      ],
       ['re-push (new version), warm hash cache', fmtSec(warm.ms), mbps(warm.ms), fmtBytes(warm.uploadedBytes), `${newWarm} B`, fmtRatio(warm.ms / baseMs), fmtRatio(first.ms / warm.ms)],
       ['re-push (new version), cold hash cache', fmtSec(cold.ms), mbps(cold.ms), fmtBytes(cold.uploadedBytes), `${newCold} B`, fmtRatio(cold.ms / baseMs), fmtRatio(first.ms / cold.ms)],
     ],
@@ -473,6 +491,7 @@ async function main(): Promise<void> {
   const cpu = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
   console.log(
     `  CPU (user + system, all threads) of the first pushes: server ${cpu(firsts.map((f) => f.serverCpu))} s, CLI ${cpu(firsts.map((f) => f.cliCpu))} s ` +
+      `(over HTTP: server ${cpu(overHttp.map((f) => f.serverCpu))} s, CLI ${cpu(overHttp.map((f) => f.cliCpu))} s) ` +
       `(on a shared machine a steadier figure than wall time)`,
   );
 
@@ -482,15 +501,17 @@ async function main(): Promise<void> {
     ['process', 'idle RSS', 'peak RSS sampled', 'VmHWM'],
     [
       ['server (steward up), during first pushes', serverIdle ? mb(serverIdle.rss) : '-', mb(Math.max(...firsts.map((f) => f.serverPeakRss))), mb(Math.max(...firsts.map((f) => f.serverHwm)))],
+      ['server, during first pushes over HTTP', '', mb(Math.max(...overHttp.map((f) => f.serverPeakRss))), mb(Math.max(...overHttp.map((f) => f.serverHwm)))],
       ['server, during the re-pushes', '', mb(Math.max(warm.serverPeakRss, cold.serverPeakRss)), mb(cold.serverHwm)],
       ['CLI, first pushes', '', mb(Math.max(...firsts.map((f) => f.cliPeakRss))), mb(Math.max(...firsts.map((f) => f.cliHwm)))],
+      ['CLI, first pushes over HTTP', '', mb(Math.max(...overHttp.map((f) => f.cliPeakRss))), mb(Math.max(...overHttp.map((f) => f.cliHwm)))],
       ['CLI, warm re-push', '', mb(warm.cliPeakRss), mb(warm.cliHwm)],
       ['CLI, cold re-push', '', mb(cold.cliPeakRss), mb(cold.cliHwm)],
     ],
   );
 
-  const serverPeak = Math.max(...firsts.map((f) => f.serverHwm), cold.serverHwm);
-  const cliPeak = Math.max(...firsts.map((f) => f.cliHwm), warm.cliHwm, cold.cliHwm);
+  const serverPeak = Math.max(...firsts.map((f) => f.serverHwm), ...overHttp.map((f) => f.serverHwm), cold.serverHwm);
+  const cliPeak = Math.max(...firsts.map((f) => f.cliHwm), ...overHttp.map((f) => f.cliHwm), warm.cliHwm, cold.cliHwm);
   console.log('\nTargets');
   printTable(
     ['metric', 'measured', 'target', 'result'],

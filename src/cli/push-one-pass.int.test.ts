@@ -3,7 +3,9 @@
  * are sent, through sessions whose sha256 is declared at completion. What must hold: the server
  * stores exactly the files' bytes under their sha256; a blob the server may already hold (one
  * of the same size) is hashed first so no byte is sent twice; an interrupted one-pass upload
- * resumes from the server's offset; and the hash cache learns every file's hash.
+ * resumes from the server's offset; and the hash cache learns every file's hash. All of it
+ * twice: with the bytes written into the server's staging files (the default towards a server
+ * on this host) and sent over HTTP (STEWARD_UPLOAD_STAGING=off).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -53,33 +55,47 @@ async function undeclaredStarts(since: string): Promise<number> {
   return page.items.length;
 }
 
-describe('one-pass push', () => {
+/** Blob bytes the server received by `via` (put, chunk, staged), from /metrics. */
+async function receivedBytes(via: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(new RegExp(`^steward_upload_bytes_total\\{via="${via}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
+describe.each(['on', 'off'])('one-pass push (staging %s)', (staging) => {
+  const run = (args: string[], e: CliEnv) => runCli(args, e, { extraEnv: { STEWARD_UPLOAD_STAGING: staging } });
+  // Names and sizes of their own per mode: a session without a sha256 is refused while a blob has its size.
+  const name = (n: string) => `one-pass-${staging}/${n}`;
+  const extra = staging === 'on' ? 0 : 4096;
+
   it('sends a new version\'s large file in one pass, stores its exact bytes, and caches its hash', async () => {
     const since = new Date().toISOString();
-    const m = modelDir('one-pass/new', 66 * MiB + 17);
-    const push = await runCli(['push', m.dir, '--model', 'one-pass/new', '--version', '1.0.0', '--json'], env);
+    const via = staging === 'on' ? 'staged' : 'chunk';
+    const before = await receivedBytes(via);
+    const m = modelDir(name('new'), 66 * MiB + 17 + extra);
+    const push = await run(['push', m.dir, '--model', name('new'), '--version', '1.0.0', '--json'], env);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
     const out = PushOutput.parse(JSON.parse(push.stdout));
     expect(out).toMatchObject({ state: 'ready', uploadedBytes: m.big.length + m.small.length, resumed: false });
     expect(await undeclaredStarts(since)).toBe(1);
+    expect((await receivedBytes(via)) - before).toBe(m.big.length);
     expect(storedSha(m.bigSha)).toBe(m.bigSha);
-    const v = await sdk.getVersion('model', 'one-pass/new', '1.0.0', { files: true });
+    const v = await sdk.getVersion('model', name('new'), '1.0.0', { files: true });
     expect(v.files?.find((f) => f.path === 'big.bin')).toMatchObject({ sha256: m.bigSha, size: m.big.length });
 
     // The hash cache learned big.bin's hash from the upload: a re-push reads nothing and sends nothing.
-    const again = await runCli(['push', m.dir, '--model', 'one-pass/new', '--version', '1.0.1', '--json'], env);
+    const again = await run(['push', m.dir, '--model', name('new'), '--version', '1.0.1', '--json'], env);
     expect(again.code).toBe(0);
     expect(PushOutput.parse(JSON.parse(again.stdout))).toMatchObject({ state: 'ready', uploadedBytes: 0, digest: out.digest });
   });
 
   it('hashes first when the server holds a blob of the same size, and then sends nothing it holds', async () => {
-    const m = modelDir('one-pass/dedup', 65 * MiB + 5);
-    expect((await runCli(['push', m.dir, '--model', 'one-pass/dedup', '--version', '1.0.0', '--json'], env)).code).toBe(0);
+    const m = modelDir(name('dedup'), 65 * MiB + 5 + extra);
+    expect((await run(['push', m.dir, '--model', name('dedup'), '--version', '1.0.0', '--json'], env)).code).toBe(0);
     // Same bytes, new version, no hash cache: the server refuses a sha-less session for that size.
     const since = new Date().toISOString();
     const cold = { ...env, home: fs.mkdtempSync(path.join(env.home, 'cold-')) };
-    const push = await runCli(['push', m.dir, '--model', 'one-pass/dedup', '--version', '1.0.1', '--json'], cold);
+    const push = await run(['push', m.dir, '--model', name('dedup'), '--version', '1.0.1', '--json'], cold);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
     expect(PushOutput.parse(JSON.parse(push.stdout))).toMatchObject({ state: 'ready', uploadedBytes: 0 });
@@ -87,7 +103,7 @@ describe('one-pass push', () => {
   });
 
   it('resumes an interrupted one-pass upload from the offset the server holds', async () => {
-    const m = modelDir('one-pass/resume', 65 * MiB + 333);
+    const m = modelDir(name('resume'), 65 * MiB + 333 + extra);
     const abs = path.join(m.dir, 'big.bin');
     // The interrupted run had started a session without a sha256, sent the first 10 MiB, and
     // noted the session under the file's identity, as the CLI does.
@@ -101,7 +117,7 @@ describe('one-pass push', () => {
     const before = fs.existsSync(uploadsFile) ? (JSON.parse(fs.readFileSync(uploadsFile, 'utf8')) as Record<string, string>) : {};
     fs.writeFileSync(uploadsFile, JSON.stringify({ ...before, [`${sdk.url}|file:${abs}|${key}`]: session.id }));
 
-    const push = await runCli(['push', m.dir, '--model', 'one-pass/resume', '--version', '1.0.0', '--json'], env);
+    const push = await run(['push', m.dir, '--model', name('resume'), '--version', '1.0.0', '--json'], env);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
     expect(PushOutput.parse(JSON.parse(push.stdout))).toMatchObject({ state: 'ready', resumed: true, uploadedBytes: m.big.length + m.small.length });

@@ -12,6 +12,10 @@
  * against its own digest of what it stored, as for any session. It refuses such a session while
  * it holds a blob of the same size (the bytes might be that blob); the file is then hashed
  * first and sent, or skipped, like any other.
+ *
+ * To a server on this host (`staging`), a session's bytes skip HTTP: the server names a staging
+ * file, the queue writes each chunk into it (upload-staging.ts) and asks the server to take the
+ * chunk in (read it back, hash it, flush it). A path it cannot use sends them over HTTP.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +24,7 @@ import type { HashStream, HashWorker } from './hash-worker.js';
 import type { ByteProgress } from './progress.js';
 import type { LocalFile } from './push-fns.js';
 import { FileRange } from './upload-transport.js';
+import { openStaging, type StagingFile } from './upload-staging.js';
 
 /** Files above this go through resumable sessions: an interruption then costs at most one chunk. */
 export const SESSION_THRESHOLD = 64 * 1024 * 1024;
@@ -87,7 +92,16 @@ export class UploadQueue {
     private readonly bar: ByteProgress,
     /** For files sent in one pass: the hashing thread, and who learns each file's sha256. */
     private readonly onePass?: { hasher: HashWorker; hashed(f: LocalFile, key: string): void },
+    /** Ask the server for staging files (it is on this host). */
+    private readonly staging = false,
   ) {}
+
+  /** Sends one chunk of a session: written into its staging file and taken in, or PATCHed. Resolves with the new offset. */
+  private async sendChunk(id: string, offset: number, range: FileRange, staged: StagingFile | null): Promise<number> {
+    if (!staged) return (await this.client.appendUpload(id, offset, range, range.length)).offset;
+    await staged.write(range);
+    return (await this.client.stageUpload(id, offset, range.length)).offset;
+  }
 
   /** Queues a blob unless this push already queued or sent it. */
   offer(f: LocalFile): void {
@@ -215,7 +229,7 @@ export class UploadQueue {
         throw err;
       });
     }
-    session ??= await client.createUpload(f.sha256, f.size);
+    session ??= await client.createUpload(f.sha256, f.size, { staging: this.staging });
     if (session.complete) {
       bar.add(f.size);
       return 'present';
@@ -225,17 +239,22 @@ export class UploadQueue {
     if (offset > 0) this.resumedSession = true;
     bar.add(offset);
     const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
-    while (offset < f.size) {
-      const end = Math.min(offset + chunk, f.size);
-      let sent = 0;
-      try {
-        offset = (await client.appendUpload(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n))), end - offset)).offset;
-      } catch (err) {
-        // Another writer or an earlier attempt moved the session: continue from where the server is.
-        if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
-        bar.add(err.details.offset - offset - sent);
-        offset = err.details.offset;
+    const staged = this.staging ? await openStaging(session) : null;
+    try {
+      while (offset < f.size) {
+        const end = Math.min(offset + chunk, f.size);
+        let sent = 0;
+        try {
+          offset = await this.sendChunk(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n))), staged);
+        } catch (err) {
+          // Another writer or an earlier attempt moved the session: continue from where the server is.
+          if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
+          bar.add(err.details.offset - offset - sent);
+          offset = err.details.offset;
+        }
       }
+    } finally {
+      await staged?.close();
     }
     await client.completeUpload(session.id);
     sessions.set(key, undefined);
@@ -262,7 +281,7 @@ export class UploadQueue {
       });
     }
     if (!session && !this.undeclaredUnsupported) {
-      session = await client.createUndeclaredUpload(f.size).catch((err: unknown) => {
+      session = await client.createUndeclaredUpload(f.size, { staging: this.staging }).catch((err: unknown) => {
         if (!(err instanceof StewardApiError)) throw err;
         if (err.code === 'not_found') this.undeclaredUnsupported = true;
         else if (!(err.code === 'conflict' && err.details.sizeStored)) throw err;
@@ -284,13 +303,14 @@ export class UploadQueue {
     // The hash covers exactly the bytes the server holds: after any surprise it restarts from
     // the file's first `offset` bytes.
     let stream: HashStream = hasher.stream(f.abs, offset);
+    const staged = this.staging ? await openStaging(session) : null;
     try {
       const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
       while (offset < f.size) {
         const end = Math.min(offset + chunk, f.size);
         let sent = 0;
         try {
-          offset = (await client.appendUpload(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n)), stream), end - offset)).offset;
+          offset = await this.sendChunk(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n)), stream), staged);
         } catch (err) {
           if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
           bar.add(err.details.offset - offset - sent);
@@ -307,6 +327,7 @@ export class UploadQueue {
       return 'uploaded';
     } finally {
       stream.drop();
+      await staged?.close();
     }
   }
 }

@@ -218,12 +218,17 @@ export class StewardClient {
     return res.status === 200;
   }
   putBlob = (sha256: string, body: BodyBytes, size: number) => this.upload<BlobResponse>('PUT', `/api/v1/blobs/${sha256}`, body, { 'content-length': String(size) });
-  createUpload = (sha256: string, size: number) => this.call<UploadSessionResponse>('POST', `/api/v1/blobs/${sha256}/uploads`, { json: { size } });
+  /** `staging`: ask for a staging file to write the bytes into (granted to a caller on the server's host, by a filesystem store). */
+  createUpload = (sha256: string, size: number, o: { staging?: boolean } = {}) =>
+    this.call<UploadSessionResponse>('POST', `/api/v1/blobs/${sha256}/uploads`, { json: { size, ...(o.staging ? { staging: true } : {}) } });
   getUpload = (id: string) => this.call<UploadSessionResponse>('GET', `/api/v1/uploads/${enc(id)}`);
   appendUpload = (id: string, offset: number, body: BodyBytes, length: number) =>
     this.upload<UploadSessionResponse>('PATCH', `/api/v1/uploads/${enc(id)}`, body, { 'upload-offset': String(offset), 'content-length': String(length) });
   /** A session whose sha256 is declared at completion: for bytes hashed as they are sent. A 409 (`details.sizeStored`) asks to hash first. */
-  createUndeclaredUpload = (size: number) => this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size } });
+  createUndeclaredUpload = (size: number, o: { staging?: boolean } = {}) =>
+    this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size, ...(o.staging ? { staging: true } : {}) } });
+  /** Has the server take in `length` bytes written at `offset` of the session's staging file. */
+  stageUpload = (id: string, offset: number, length: number) => this.call<UploadSessionResponse>('POST', `/api/v1/uploads/${enc(id)}/staged`, { json: { offset, length } });
   /** `sha256` is required for a session started without one, and checked against the session's otherwise. */
   completeUpload = (id: string, sha256?: string) =>
     this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`, sha256 ? { json: { sha256 } } : {});

@@ -64,11 +64,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
   const store = await openBlobStore(config.blobs, log);
 
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
+
   const audit = wireAudit({ sql, clock });
   let assetsService: AssetsService | null = null;
   const uploads = wireUploads({
     sql,
     store,
+    metrics,
     audit: audit.service,
     clock,
     config,
@@ -93,9 +97,6 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const evals = wireEvals({ sql, assets: assets.service, prompts: prompts.service, audit: audit.service, clock, config, log });
   versionExtras = evals.versionExtras;
   const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
-
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
 
   const routes = [...assets.routes, ...prompts.routes, ...evals.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
   const app = buildHttpApp({

@@ -21,6 +21,7 @@ import { pushProgress } from '../progress.js';
 import { HashWorker } from '../hash-worker.js';
 import { HashCache, listFiles, type LocalFile } from '../push-fns.js';
 import { SESSION_THRESHOLD, SessionMemory, UploadQueue } from '../push-uploads.js';
+import { localApiBase } from '../upload-transport.js';
 import { parseLabels, UsageError } from '../cli-errors.js';
 
 interface PushOptions {
@@ -64,7 +65,13 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
   const bars = pushProgress(toHash.reduce((s, { f }) => s + f.size, 0), wantsProgress(g));
   const sessions = new SessionMemory(path.join(cacheDir(), 'uploads.json'));
   const hasher = toHash.length ? new HashWorker() : null;
-  const uploads = new UploadQueue(client, sessions, bars.uploading, hasher ? { hasher, hashed: (f, key) => cache.set(f.abs, key, f.sha256) } : undefined);
+  const uploads = new UploadQueue(
+    client,
+    sessions,
+    bars.uploading,
+    hasher ? { hasher, hashed: (f, key) => cache.set(f.abs, key, f.sha256) } : undefined,
+    stagingWanted(client.url),
+  );
 
   // Meanwhile, ask whether the asset and this version exist. Only a new version gets blobs
   // before its manifest: pushing an existing one must first compare manifests.
@@ -179,6 +186,14 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
       `pushed ${name}:${v.version} (${v.state}) ${v.digest}\n  ${local.length} files, ${formatBytes(total)}; uploaded ${formatBytes(uploadedBytes)}${resumed ? ' (resumed)' : ''}\n`,
     );
   }
+}
+
+/**
+ * Whether to ask the server for staging files: it is on this host (a loopback URL), unless
+ * STEWARD_UPLOAD_STAGING=off sends every byte over HTTP.
+ */
+export function stagingWanted(url: string): boolean {
+  return process.env.STEWARD_UPLOAD_STAGING !== 'off' && localApiBase(`${url}/api/v1/`) !== null;
 }
 
 /** Finalises; on a 409 listing missing blobs returns them instead of failing. */

@@ -1,5 +1,6 @@
 /** Builds the uploads feature (blob index, upload sessions, GC, the local upload socket) and its routes. */
 import path from 'node:path';
+import { Counter, type Registry } from 'prom-client';
 import type { BlobStore } from '../../platform/blob/blob-store.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Config } from '../../platform/config.js';
@@ -14,7 +15,24 @@ import { createUploadsService, type BlobReferences } from './uploads-service.js'
 
 export { uploadsMigrations };
 
-export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; audit: AuditService; clock: Clock; config: Config; log: Logger; references: () => BlobReferences }) {
+export function wireUploads(deps: {
+  sql: SqlDatabase;
+  store: BlobStore;
+  metrics?: Registry;
+  audit: AuditService;
+  clock: Clock;
+  config: Config;
+  log: Logger;
+  references: () => BlobReferences;
+}) {
+  const received = deps.metrics
+    ? new Counter({
+        name: 'steward_upload_bytes_total',
+        help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH), staged (written by a client on this host into a staging file)',
+        labelNames: ['via'],
+        registers: [deps.metrics],
+      })
+    : null;
   const service = createUploadsService({
     repo: createUploadsRepo(deps.sql.db, deps.sql.dialect),
     store: deps.store,
@@ -28,6 +46,7 @@ export function wireUploads(deps: { sql: SqlDatabase; store: BlobStore; audit: A
       gcGraceSeconds: deps.config.gcGraceSeconds,
     },
     references: deps.references,
+    onBytes: (via, bytes) => received?.inc({ via }, bytes),
   });
   // In the data dir: one per server, replaced by the next start after a crash.
   const local = createLocalSocket({ path: path.join(deps.config.dataDir, 'uploads.sock'), log: deps.log });

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HashThread } from './blob-fs-hash.js';
-import { AlignedPool, DIRECT_BLOCK_BYTES, openSink, probeDirectIo } from './blob-fs-sink.js';
+import { AlignedPool, DIRECT_BLOCK_BYTES } from '../aligned-buffers.js';
+import { openSink, probeDirectIo } from './blob-fs-sink.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-sink-'));
 const hasher = new HashThread();

@@ -12,6 +12,9 @@
  * copied) to a hashing thread (blob-fs-hash.ts), so the event loop that reads the sockets never
  * hashes and hashing runs beside the reads and the writes. No stream stages between. A blob is
  * verified against the digest of exactly the bytes written.
+ *
+ * Staging (`staging`, blob-fs-staging.ts): a client on this host may write a session's bytes
+ * straight into its file and have the store read back, hash and flush the range it wrote.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -20,11 +23,13 @@ import { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
-import type { BlobStore, ByteRange, PutResult } from './blob-store.js';
+import type { BlobStaging, BlobStore, ByteRange, PutResult } from './blob-store.js';
+import { hashStagedRange } from './blob-fs-staging.js';
 import { assertSessionId, mismatchError } from './blob-fns.js';
 import { SHA256_RE } from './blob-store.js';
 import { HASH_BACKLOG_BYTES, HashThread, type RemoteHash } from './blob-fs-hash.js';
-import { AlignedPool, openSink, probeDirectIo, type BlobSink } from './blob-fs-sink.js';
+import { AlignedPool } from '../aligned-buffers.js';
+import { openSink, probeDirectIo, type BlobSink } from './blob-fs-sink.js';
 
 /**
  * Bytes per write: a few socket chunks, so the bytes are still in cache when a pool thread
@@ -232,7 +237,17 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
     await fsp.rm(blobPath(sha), { force: true });
   }
 
+  /**
+   * What this process took in of the session when it holds its state (a staging file may hold
+   * more: written, not taken in yet), else the file's size.
+   */
   async function sessionOffset(id: string): Promise<number> {
+    const known = live.get(id);
+    if (known && !known.busy && known.hash.alive) return known.offset;
+    return fileSize(id);
+  }
+
+  async function fileSize(id: string): Promise<number> {
     try {
       return (await fsp.stat(sessionPath(id))).size;
     } catch (err) {
@@ -246,7 +261,7 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
    * grow (or the hashing thread that held it restarted).
    */
   async function liveSession(id: string): Promise<LiveSession> {
-    const onDisk = await sessionOffset(id);
+    const onDisk = await fileSize(id);
     const known = live.get(id);
     if (known?.busy) return known;
     if (known && known.offset === onDisk && known.hash.alive) return known;
@@ -338,6 +353,55 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
     await fsp.rm(sessionPath(id), { force: true });
   }
 
+  const staging: BlobStaging = {
+    async open(id) {
+      const file = sessionPath(id);
+      const created = await fsp.writeFile(file, '', { flag: 'wx', mode: 0o600 }).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      // A new session's state is known (nothing taken in): the client writes ahead of what the
+      // store took in, so a rebuild from the file would hash bytes nobody announced yet.
+      if (created && !live.has(id)) live.set(id, { hash: hasher.create(), offset: 0, busy: false });
+      return file;
+    },
+    async find(id) {
+      const file = sessionPath(id);
+      return fs.existsSync(file) ? file : null;
+    },
+    async ingest(id, offset, length) {
+      const file = sessionPath(id);
+      const known = live.get(id);
+      // A state this process holds is the truth; only without one is it rebuilt from the file.
+      const s = known && known.hash.alive ? known : await liveSession(id);
+      if (s.busy) throw new AppError('conflict', `upload session ${id} is taking in another range`, { offset: s.offset });
+      if (offset !== s.offset) throw new AppError('conflict', `upload session ${id} holds ${s.offset} bytes, not ${offset}`, { offset: s.offset });
+      const size = await fileSize(id);
+      if (size < offset + length) {
+        throw new AppError('invalid_argument', `the session file holds ${size} bytes, fewer than the ${offset + length} claimed: write the range before taking it in`, { offset: s.offset });
+      }
+      s.busy = true;
+      const hash = s.hash.copy();
+      try {
+        await hashStagedRange(file, offset, length, hash, await directPool());
+        s.hash.drop();
+        s.hash = hash;
+        s.offset += length;
+        if (live.get(id) !== s) hash.drop();
+        return s.offset;
+      } catch (err) {
+        // The file is as it was: the state stays, only the copy goes.
+        hash.drop();
+        throw err;
+      } finally {
+        s.busy = false;
+      }
+    },
+  };
+
   async function ping(): Promise<void> {
     await fsp.access(root, fs.constants.R_OK | fs.constants.W_OK);
   }
@@ -352,6 +416,7 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
     sessionAppend,
     sessionComplete,
     sessionAbort,
+    staging,
     ping,
     close: async () => {
       live.clear();
