@@ -48,8 +48,11 @@ Environment:
   STEWARD_BLOB_URL       s3://bucket/prefix (default: files in the data dir)
   STEWARD_S3_ENDPOINT    endpoint of an S3-compatible store (MinIO, R2, …)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION
+  STEWARD_S3_FORCE_PATH_STYLE=false   virtual-hosted bucket addressing (AWS S3 itself)
   STEWARD_DATA           data dir (admin.token is written there on first start)
-  STEWARD_HOST, STEWARD_PORT, STEWARD_LOG_LEVEL`,
+  STEWARD_HOST, STEWARD_PORT, STEWARD_LOG_LEVEL
+  STEWARD_PROMPT_SAFETY  prompt-injection check at render: off, warn (default), block
+  STEWARD_BLOB_DIRECT_IO=false        write blobs through the page cache (default: O_DIRECT where the filesystem allows it)`,
     )
     .action(async () => serve({ data: globals().data }));
 

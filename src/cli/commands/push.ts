@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { AssetKind, CreateVersionBody, VersionResponse } from '../../contracts/assets.js';
 import { StewardApiError, type StewardClient } from '../../sdk/client.js';
-import { cacheDir, clientFor, formatBytes, printJson, wantsProgress, type GlobalOptions } from '../cli-context.js';
+import { cacheDir, clientFor, env, formatBytes, printJson, wantsProgress, type GlobalOptions } from '../cli-context.js';
 import { pushProgress } from '../progress.js';
 import { HashWorker } from '../hash-worker.js';
 import { HashCache, listFiles, type LocalFile } from '../push-fns.js';
@@ -193,7 +193,7 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
  * STEWARD_UPLOAD_STAGING=off sends every byte over HTTP.
  */
 export function stagingWanted(url: string): boolean {
-  return process.env.STEWARD_UPLOAD_STAGING !== 'off' && localApiBase(`${url}/api/v1/`) !== null;
+  return env('STEWARD_UPLOAD_STAGING') !== 'off' && localApiBase(`${url}/api/v1/`) !== null;
 }
 
 /** Finalises; on a 409 listing missing blobs returns them instead of failing. */
@@ -225,7 +225,7 @@ export function registerPush(program: Command, globals: () => GlobalOptions): vo
     .option('--description <text>', 'description, when the model is created by this push')
     .option('--json', 'print the version as JSON')
     .option('--no-progress', 'no progress bars')
-    .addHelpText('after', '\nExamples:\n  steward push ./llama-3-8b --model meta-llama/Llama-3-8B --version 1.0.0 --meta meta.json --label team=nlp\n  steward push ./ft --model acme/support-bot --version 1.1.0 --parent acme/support-bot:1.0.0\n\nAn interrupted push resumes when run again with the same arguments.')
+    .addHelpText('after', '\nExamples:\n  steward push ./llama-3-8b --model meta-llama/Llama-3-8B --version 1.0.0 --meta meta.json --label team=nlp\n  steward push ./ft --model acme/support-bot --version 1.1.0 --parent acme/support-bot:1.0.0\n\nAn interrupted push resumes when run again with the same arguments. Towards a server on this host, large files are\nwritten straight into the server\'s staging files instead of going over HTTP (STEWARD_UPLOAD_STAGING=off: over HTTP).')
     .action(async (dir: string, o: PushOptions & GlobalOptions) => runPush(dir, o, { ...globals(), ...pickGlobals(o) }));
 }
 
