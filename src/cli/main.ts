@@ -7,15 +7,25 @@ import { StewardApiError } from '../sdk/client.js';
 import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
-import { registerDataset } from './commands/dataset.js';
-import { registerEval } from './commands/eval.js';
 import { registerLineage } from './commands/lineage.js';
-import { registerPrompt } from './commands/prompt.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRegistry } from './commands/registry.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+/**
+ * Command groups whose modules load what only they need (zod schemas, the CSV parser), imported
+ * when the command line names them, or all of them when it names no command (the full help, or
+ * an unknown command's suggestions): half of the CLI's start-up otherwise.
+ */
+const LAZY: Record<string, () => Promise<Register>> = {
+  prompt: async () => (await import('./commands/prompt.js')).registerPrompt,
+  dataset: async () => (await import('./commands/dataset.js')).registerDataset,
+  eval: async () => (await import('./commands/eval.js')).registerEval,
+};
+
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('steward');
   program
     .description('Steward: carry large language models from import to retirement — registry, artifacts, promotion, serving, audit')
@@ -31,10 +41,12 @@ export function buildProgram(): Command {
   registerPull(program, globals);
   registerRegistry(program, globals);
   registerAudit(program, globals);
-  registerPrompt(program, globals);
   registerLineage(program, globals);
-  registerDataset(program, globals);
-  registerEval(program, globals);
+  const args = argv.slice(2);
+  const core = new Set(program.commands.map((c) => c.name()));
+  const named = Object.keys(LAZY).filter((name) => args.includes(name));
+  const wanted = named.length || args.some((a) => core.has(a)) ? named : Object.keys(LAZY);
+  for (const name of wanted) (await LAZY[name]!())(program, globals);
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(
     'after',
@@ -51,7 +63,7 @@ Quick start:
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   let code = 0;
   try {
     await program.parseAsync(argv);

@@ -4,8 +4,13 @@
  * A push shows two bars at once, hashing and uploading, because it does both at once; the
  * upload bar's total grows as blobs are queued.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import { formatBytes } from './cli-context.js';
+
+/** cli-progress, loaded the first time a bar is shown: scripts and --json runs never pay its start-up. */
+let loaded: typeof CliProgress | null = null;
+const cliProgress = (): typeof CliProgress => (loaded ??= createRequire(import.meta.url)('cli-progress') as typeof CliProgress);
 
 export interface ByteProgress {
   add(bytes: number): void;
@@ -59,7 +64,7 @@ function tracked(bar: BarLike, initialTotal: number): ByteProgress & { payload()
 
 export function byteProgress(label: string, total: number, enabled: boolean): ByteProgress {
   if (!enabled || total === 0) return NONE;
-  const bar = new cliProgress.SingleBar(barOptions(label), cliProgress.Presets.shades_classic);
+  const bar = new (cliProgress().SingleBar)(barOptions(label), cliProgress().Presets.shades_classic);
   const t = tracked(bar, total);
   bar.start(total, 0, t.payload());
   return {
@@ -75,7 +80,7 @@ export function byteProgress(label: string, total: number, enabled: boolean): By
 /** The two bars of a push: `hashing` (only when something needs hashing) and `uploading`. */
 export function pushProgress(hashTotal: number, enabled: boolean): { hashing: ByteProgress; uploading: ByteProgress; stop(): void } {
   if (!enabled) return { hashing: NONE, uploading: NONE, stop: () => undefined };
-  const multi = new cliProgress.MultiBar({ ...barOptions(''), format: '{label} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}' }, cliProgress.Presets.shades_classic);
+  const multi = new (cliProgress().MultiBar)({ ...barOptions(''), format: '{label} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}' }, cliProgress().Presets.shades_classic);
   const make = (label: string, total: number): ByteProgress => {
     const bar = multi.create(total, 0, { label: label.padEnd(9), doneH: formatBytes(0), totalH: formatBytes(total), rate: formatBytes(0) });
     return tracked(bar, total);
@@ -101,9 +106,9 @@ export interface CountProgress {
 /** A bar counting items (evaluation cases): done/total, failures, rate and ETA. */
 export function countProgress(label: string, unit: string, enabled: boolean): CountProgress {
   if (!enabled) return { update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar(
+  const bar = new (cliProgress().SingleBar)(
     { ...barOptions(label), format: `${label.padEnd(9)} {bar} {percentage}% | {value}/{total} ${unit} | {failed} failed | {rate} ${unit}/s | ETA {eta_formatted}` },
-    cliProgress.Presets.shades_classic,
+    cliProgress().Presets.shades_classic,
   );
   let started = false;
   const t0 = Date.now();

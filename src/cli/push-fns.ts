@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { filePathProblem } from '../contracts/assets.js';
+import { filePathProblem } from '../contracts/asset-names.js';
 
 export interface LocalFile {
   /** Manifest path: relative, "/"-separated. */

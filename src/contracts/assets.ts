@@ -6,20 +6,11 @@
  */
 import { z } from 'zod';
 import { Cursor, LabelSelector, Labels, Limit, Timestamp, page } from './common.js';
+import { ASSET_KINDS, filePathProblem, NAME_RE, parseSemver } from './asset-names.js';
 
-export const ASSET_KINDS = ['model', 'dataset', 'prompt'] as const;
+export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceOf, parseSemver, type ParsedVersion } from './asset-names.js';
 export const AssetKind = z.enum(ASSET_KINDS);
 export type AssetKind = z.infer<typeof AssetKind>;
-/** URL collection for each kind. */
-export const ASSET_COLLECTION: Record<AssetKind, string> = { model: 'models', dataset: 'datasets', prompt: 'prompts' };
-
-// A name segment: letters, digits, ".", "_", "-"; starts with a letter or digit (Hugging Face style).
-const SEGMENT = '[A-Za-z0-9][A-Za-z0-9._-]*';
-const NAME_RE = new RegExp(`^${SEGMENT}(/${SEGMENT})?$`);
-/** The namespace of an asset name ("ns/name" → "ns"); null for a bare name or anything that is not a string. */
-export function namespaceOf(name: unknown): string | null {
-  return typeof name === 'string' && name.includes('/') ? name.slice(0, name.indexOf('/')) : null;
-}
 
 export const AssetName = z
   .string()
@@ -28,29 +19,6 @@ export const AssetName = z
   .regex(NAME_RE, 'name must be "name" or "namespace/name": letters, digits, ".", "_" and "-", each part starting with a letter or digit')
   .refine((n) => !n.includes('..'), 'name must not contain ".."')
   .describe('"name" or "namespace/name", e.g. meta-llama/Llama-3.1-8B-Instruct');
-
-// semver.org 2.0.0, with an optional leading "v" that is dropped.
-const SEMVER_RE =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-export interface ParsedVersion {
-  major: number;
-  minor: number;
-  patch: number;
-  prerelease: string | null;
-  build: string | null;
-  /** The normalised text: no leading "v". */
-  text: string;
-}
-
-export function parseSemver(input: string): ParsedVersion | null {
-  if (input.length > 64) return null;
-  const m = SEMVER_RE.exec(input);
-  if (!m) return null;
-  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (![major, minor, patch].every(Number.isSafeInteger)) return null;
-  return { major, minor, patch, prerelease: m[4] ?? null, build: m[5] ?? null, text: input.replace(/^v/, '') };
-}
 
 export const SemVer = z
   .string()
@@ -73,19 +41,6 @@ export const AliasName = z
 export const VersionRef = z.string().min(1).max(64);
 
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
-
-/** Why a manifest path is unsafe, or null when it is fine. */
-export function filePathProblem(p: string): string | null {
-  if (p.length === 0) return 'is empty';
-  if (p.length > 1024) return 'is longer than 1024 characters';
-  if (p.includes('\0')) return 'contains a NUL byte';
-  if (p.includes('\\')) return 'contains a backslash';
-  if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute';
-  const parts = p.split('/');
-  if (parts.some((s) => s === '..')) return 'contains ".."';
-  if (parts.some((s) => s === '' || s === '.')) return 'has an empty or "." segment';
-  return null;
-}
 
 export const FilePath = z.string().superRefine((p, ctx) => {
   const problem = filePathProblem(p);

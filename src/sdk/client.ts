@@ -24,7 +24,7 @@ import type {
   VersionPage,
   VersionResponse,
 } from '../contracts/assets.js';
-import { ASSET_COLLECTION } from '../contracts/assets.js';
+import { ASSET_COLLECTION } from '../contracts/asset-names.js';
 import type { CreatedTokenResponse, CreateTokenBody, TokenList, TokenResponse, WhoAmI } from '../contracts/auth.js';
 import type { AuditPage, AuditVerifyResponse, ListAuditQuery } from '../contracts/audit.js';
 import type { ErrorCode } from '../contracts/errors.js';

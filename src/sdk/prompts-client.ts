@@ -5,7 +5,8 @@
  * engine, so a cached prompt keeps working while the server is away. Browser-safe: fetch only.
  */
 import type { z } from 'zod';
-import { parseSemver, type AliasResponse, type AssetPage, type AliasHistory, type AliasList } from '../contracts/assets.js';
+import type { AliasResponse, AssetPage, AliasHistory, AliasList } from '../contracts/assets.js';
+import { parseSemver } from '../contracts/asset-names.js';
 import { bindVariables, compilePrompt, renderCompiled, type CompiledPrompt } from '../contracts/prompt-template.js';
 import type { PromptDiffResponse, PromptSpec, PromptSpecInput, RenderedMessage, RenderPromptBody, RenderPromptResponse } from '../contracts/prompts.js';
 import { StewardApiError, type StewardClient } from './client.js';

@@ -1,7 +1,7 @@
 /** `steward lineage NAME:REF`: the lineage graph around a version, printed as trees. */
 import type { Command } from 'commander';
 import type { AssetKind, LineageGraph } from '../../contracts/assets.js';
-import { ASSET_COLLECTION } from '../../contracts/assets.js';
+import { ASSET_COLLECTION } from '../../contracts/asset-names.js';
 import { clientFor, printJson, type GlobalOptions } from '../cli-context.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
