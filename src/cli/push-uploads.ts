@@ -96,11 +96,59 @@ export class UploadQueue {
     private readonly staging = false,
   ) {}
 
-  /** Sends one chunk of a session: written into its staging file and taken in, or PATCHed. Resolves with the new offset. */
-  private async sendChunk(id: string, offset: number, range: FileRange, staged: StagingFile | null): Promise<number> {
-    if (!staged) return (await this.client.appendUpload(id, offset, range, range.length)).offset;
-    await staged.write(range);
-    return (await this.client.stageUpload(id, offset, range.length)).offset;
+  /**
+   * Sends a file's bytes from `offset` (where the session is) to its end: a PATCH per chunk, or
+   * each chunk written into the staging file and announced while the next one is written, so
+   * the server reads one back as the CLI writes the other. Every byte also goes to `hash()`'s
+   * stream, if any. When the server says it holds something else (another writer, a restart),
+   * it continues from the server's offset and tells `restart` first (a one-pass hash starts over
+   * from there).
+   */
+  private async transfer(
+    id: string,
+    f: LocalFile,
+    offset: number,
+    maxChunkBytes: number,
+    staged: StagingFile | null,
+    hash: () => HashStream | undefined = () => undefined,
+    restart: (offset: number) => void = () => undefined,
+  ): Promise<void> {
+    const { client, bar } = this;
+    const chunk = Math.min(CHUNK_BYTES, maxChunkBytes);
+    /** Next byte to send or write, and how far the progress bar has been told. */
+    let pos = offset;
+    let shown = offset;
+    /** The staged chunk the server is taking in. */
+    let announced: Promise<unknown> | null = null;
+    const resync = (err: unknown) => {
+      if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
+      bar.add(err.details.offset - shown);
+      shown = pos = err.details.offset;
+      restart(pos);
+    };
+    const settle = async () => {
+      const a = announced;
+      announced = null;
+      await a?.catch(resync);
+    };
+    while (pos < f.size) {
+      const end = Math.min(pos + chunk, f.size);
+      const range = new FileRange(f.abs, pos, end - pos, (n) => ((shown += n), bar.add(n)), hash());
+      if (!staged) {
+        pos = await client.appendUpload(id, pos, range, end - pos).then((s) => s.offset, (err: unknown) => (resync(err), pos));
+        continue;
+      }
+      await staged.write(range);
+      const at = pos;
+      pos = end;
+      await settle();
+      // A conflict on the chunk before moved `pos`: write from there first.
+      if (pos !== end) continue;
+      announced = client.stageUpload(id, at, end - at);
+      announced.catch(() => undefined);
+      if (pos >= f.size) await settle();
+    }
+    await settle();
   }
 
   /** Queues a blob unless this push already queued or sent it. */
@@ -235,24 +283,12 @@ export class UploadQueue {
       return 'present';
     }
     sessions.set(key, session.id);
-    let offset = session.offset;
+    const offset = session.offset;
     if (offset > 0) this.resumedSession = true;
     bar.add(offset);
-    const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
     const staged = this.staging ? await openStaging(session) : null;
     try {
-      while (offset < f.size) {
-        const end = Math.min(offset + chunk, f.size);
-        let sent = 0;
-        try {
-          offset = await this.sendChunk(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n))), staged);
-        } catch (err) {
-          // Another writer or an earlier attempt moved the session: continue from where the server is.
-          if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
-          bar.add(err.details.offset - offset - sent);
-          offset = err.details.offset;
-        }
-      }
+      await this.transfer(session.id, f, offset, session.maxChunkBytes, staged);
     } finally {
       await staged?.close();
     }
@@ -297,7 +333,7 @@ export class UploadQueue {
       return 'requeued';
     }
     sessions.set(memo, session.id);
-    let offset = session.offset;
+    const offset = session.offset;
     if (offset > 0) this.resumedSession = true;
     bar.add(offset);
     // The hash covers exactly the bytes the server holds: after any surprise it restarts from
@@ -305,20 +341,10 @@ export class UploadQueue {
     let stream: HashStream = hasher.stream(f.abs, offset);
     const staged = this.staging ? await openStaging(session) : null;
     try {
-      const chunk = Math.min(CHUNK_BYTES, session.maxChunkBytes);
-      while (offset < f.size) {
-        const end = Math.min(offset + chunk, f.size);
-        let sent = 0;
-        try {
-          offset = await this.sendChunk(session.id, offset, new FileRange(f.abs, offset, end - offset, (n) => ((sent += n), bar.add(n)), stream), staged);
-        } catch (err) {
-          if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
-          bar.add(err.details.offset - offset - sent);
-          offset = err.details.offset;
-          stream.drop();
-          stream = hasher.stream(f.abs, offset);
-        }
-      }
+      await this.transfer(session.id, f, offset, session.maxChunkBytes, staged, () => stream, (at) => {
+        stream.drop();
+        stream = hasher.stream(f.abs, at);
+      });
       const sha = await stream.digest();
       await client.completeUpload(session.id, sha);
       sessions.set(memo, undefined);
