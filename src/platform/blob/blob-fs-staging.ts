@@ -12,11 +12,86 @@
  */
 import fs from 'node:fs';
 import fsp, { type FileHandle } from 'node:fs/promises';
-import { AlignedPool, DIRECT_ALIGN, DIRECT_BLOCK_BYTES } from '../aligned-buffers.js';
+import { DIRECT_ALIGN, DIRECT_BLOCK_BYTES, type AlignedPool } from '../aligned-buffers.js';
 import { AppError } from '../errors.js';
 import { HASH_BACKLOG_BYTES, type RemoteHash } from './blob-fs-hash.js';
+import type { BlobStaging } from './blob-store.js';
 
 const shrank = (pos: number) => new AppError('invalid_argument', `the session file ended at byte ${pos} while being read: it shrank`);
+
+/** A live upload session of the fs store: its running hash and the bytes it holds. */
+export interface LiveSession {
+  hash: RemoteHash;
+  offset: number;
+  /** One append (or one staged range) at a time per session; a second concurrent one is a conflict. */
+  busy: boolean;
+}
+
+/** What staging needs of the fs store that owns the sessions. */
+export interface FsStagingDeps {
+  sessionPath(id: string): string;
+  /** Session states this process holds, by id. */
+  live: Map<string, LiveSession>;
+  /** The state of a session, rebuilt from its file when this process holds none. */
+  liveSession(id: string): Promise<LiveSession>;
+  fileSize(id: string): Promise<number>;
+  newHash(): RemoteHash;
+  directPool(): Promise<AlignedPool | null>;
+}
+
+/** The fs store's `staging` (see `BlobStore.staging`). */
+export function createFsStaging(deps: FsStagingDeps): BlobStaging {
+  const { sessionPath, live, liveSession, fileSize, newHash, directPool } = deps;
+  return {
+    async open(id) {
+      const file = sessionPath(id);
+      const created = await fsp.writeFile(file, '', { flag: 'wx', mode: 0o600 }).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+          return false;
+        },
+      );
+      // A new session's state is known (nothing taken in): the client writes ahead of what the
+      // store took in, so a rebuild from the file would hash bytes nobody announced yet.
+      if (created && !live.has(id)) live.set(id, { hash: newHash(), offset: 0, busy: false });
+      return file;
+    },
+    async find(id) {
+      const file = sessionPath(id);
+      return fs.existsSync(file) ? file : null;
+    },
+    async ingest(id, offset, length) {
+      const file = sessionPath(id);
+      const known = live.get(id);
+      // A state this process holds is the truth; only without one is it rebuilt from the file.
+      const s = known && known.hash.alive ? known : await liveSession(id);
+      if (s.busy) throw new AppError('conflict', `upload session ${id} is taking in another range`, { offset: s.offset });
+      if (offset !== s.offset) throw new AppError('conflict', `upload session ${id} holds ${s.offset} bytes, not ${offset}`, { offset: s.offset });
+      const size = await fileSize(id);
+      if (size < offset + length) {
+        throw new AppError('invalid_argument', `the session file holds ${size} bytes, fewer than the ${offset + length} claimed: write the range before taking it in`, { offset: s.offset });
+      }
+      s.busy = true;
+      const hash = s.hash.copy();
+      try {
+        await hashStagedRange(file, offset, length, hash, await directPool());
+        s.hash.drop();
+        s.hash = hash;
+        s.offset += length;
+        if (live.get(id) !== s) hash.drop();
+        return s.offset;
+      } catch (err) {
+        // The file is as it was: the state stays, only the copy goes.
+        hash.drop();
+        throw err;
+      } finally {
+        s.busy = false;
+      }
+    },
+  };
+
+}
 
 /**
  * Feeds bytes [offset, offset + length) of `file` into `hash` and flushes the file, so the

@@ -23,8 +23,8 @@ import { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
-import type { BlobStaging, BlobStore, ByteRange, PutResult } from './blob-store.js';
-import { hashStagedRange } from './blob-fs-staging.js';
+import type { BlobStore, ByteRange, PutResult } from './blob-store.js';
+import { createFsStaging, type LiveSession } from './blob-fs-staging.js';
 import { assertSessionId, mismatchError } from './blob-fns.js';
 import { SHA256_RE } from './blob-store.js';
 import { HASH_BACKLOG_BYTES, HashThread, type RemoteHash } from './blob-fs-hash.js';
@@ -122,13 +122,6 @@ function receive(source: Readable, sink: BlobSink, hash: RemoteHash, limit: numb
     };
     source.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
-}
-
-interface LiveSession {
-  hash: RemoteHash;
-  offset: number;
-  /** One append at a time per session; a second concurrent append is a conflict. */
-  busy: boolean;
 }
 
 /**
@@ -353,54 +346,7 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
     await fsp.rm(sessionPath(id), { force: true });
   }
 
-  const staging: BlobStaging = {
-    async open(id) {
-      const file = sessionPath(id);
-      const created = await fsp.writeFile(file, '', { flag: 'wx', mode: 0o600 }).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code !== 'EEXIST') throw err;
-          return false;
-        },
-      );
-      // A new session's state is known (nothing taken in): the client writes ahead of what the
-      // store took in, so a rebuild from the file would hash bytes nobody announced yet.
-      if (created && !live.has(id)) live.set(id, { hash: hasher.create(), offset: 0, busy: false });
-      return file;
-    },
-    async find(id) {
-      const file = sessionPath(id);
-      return fs.existsSync(file) ? file : null;
-    },
-    async ingest(id, offset, length) {
-      const file = sessionPath(id);
-      const known = live.get(id);
-      // A state this process holds is the truth; only without one is it rebuilt from the file.
-      const s = known && known.hash.alive ? known : await liveSession(id);
-      if (s.busy) throw new AppError('conflict', `upload session ${id} is taking in another range`, { offset: s.offset });
-      if (offset !== s.offset) throw new AppError('conflict', `upload session ${id} holds ${s.offset} bytes, not ${offset}`, { offset: s.offset });
-      const size = await fileSize(id);
-      if (size < offset + length) {
-        throw new AppError('invalid_argument', `the session file holds ${size} bytes, fewer than the ${offset + length} claimed: write the range before taking it in`, { offset: s.offset });
-      }
-      s.busy = true;
-      const hash = s.hash.copy();
-      try {
-        await hashStagedRange(file, offset, length, hash, await directPool());
-        s.hash.drop();
-        s.hash = hash;
-        s.offset += length;
-        if (live.get(id) !== s) hash.drop();
-        return s.offset;
-      } catch (err) {
-        // The file is as it was: the state stays, only the copy goes.
-        hash.drop();
-        throw err;
-      } finally {
-        s.busy = false;
-      }
-    },
-  };
+  const staging = createFsStaging({ sessionPath, live, liveSession, fileSize, newHash: () => hasher.create(), directPool });
 
   async function ping(): Promise<void> {
     await fsp.access(root, fs.constants.R_OK | fs.constants.W_OK);
