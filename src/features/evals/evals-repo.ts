@@ -34,6 +34,16 @@ export interface EvalRunsTable {
   lease_expires_at: string | null;
 }
 
+/** Every column of eval_runs, named: a statement without `*` can be prepared once on PostgreSQL. */
+const RUN_COLUMNS = [
+  'id', 'suite_name', 'suite_version', 'suite_namespace', 'model_name', 'model_version', 'model_namespace', 'endpoint_url', 'endpoint_model',
+  'endpoint_auth', 'judge', 'spec', 'settings', 'state', 'total', 'done', 'failed', 'summary', 'error', 'labels', 'created_at', 'created_by',
+  'started_at', 'finished_at', 'lease_owner', 'lease_expires_at',
+] as const satisfies readonly (keyof EvalRunsTable)[];
+// A column added to the table and not to the list fails to compile here.
+const everyRunColumn: Exclude<keyof EvalRunsTable, (typeof RUN_COLUMNS)[number]> extends never ? true : never = true;
+void everyRunColumn;
+
 export interface EvalResultsTable {
   run_id: string;
   idx: number;
@@ -218,9 +228,10 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
     };
   }
 
+  // Run for every GET of a model version (its evaluations): named columns, so prepared on PostgreSQL.
   const succeededRuns = root
     .selectFrom('eval_runs')
-    .selectAll()
+    .select(RUN_COLUMNS)
     .where('model_name', '=', '')
     .where('model_version', '=', '')
     .where('state', '=', 'succeeded')
