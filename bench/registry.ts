@@ -21,6 +21,8 @@
  *
  * Env: BENCH_MODELS (1000), BENCH_VERSIONS (100), BENCH_SECONDS (10) scale the run down;
  * BENCH_BACKENDS (sqlite,postgres) and BENCH_ENDPOINTS (get,search,list-models,list-versions) pick a subset;
+ * BENCH_PROFILE=<dir> writes a V8 CPU profile of the server over each measured run
+ * (`<backend>-<endpoint>.cpuprofile`; open in Chrome DevTools or summarise with any profile reader);
  * STEWARD_TEST_PG_URL (postgres://postgres@127.0.0.1:5432/test) names the PostgreSQL server, in
  * which a private schema is created and dropped. The blob bytes themselves are not written:
  * these endpoints never read them.
@@ -32,6 +34,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import pg from 'pg';
@@ -85,6 +88,7 @@ const catalogue: Catalogue = { models: envInt('BENCH_MODELS', 1000), versions: e
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const BACKENDS = envList('BENCH_BACKENDS', ['sqlite', 'postgres'] as const);
 const ENDPOINTS = envList('BENCH_ENDPOINTS', SCENARIOS.map((s) => s.id));
+const PROFILE_DIR = process.env.BENCH_PROFILE || null;
 
 // --- cleanup ------------------------------------------------------------------------------------
 
@@ -108,12 +112,31 @@ let loader: ChildProcess | null = null;
 let nextId = 1;
 const pending = new Map<number, (r: LoadResult) => void>();
 const cpuAtStart = new Map<number, NodeJS.CpuUsage>();
+/** Where to write the CPU profile of a measured run (BENCH_PROFILE), by request id. */
+const profileTo = new Map<number, string>();
+let profiler: Session | null = null;
+
+async function startProfile(): Promise<void> {
+  if (!profiler) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  }
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile(file: string): Promise<void> {
+  const { profile } = await profiler!.post('Profiler.stop');
+  fs.writeFileSync(file, JSON.stringify(profile));
+}
 
 function startLoader(): void {
   loader = fork(path.join(HERE, 'registry-load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   loader.on('message', (msg: LoadResult | LoadStarted) => {
     if ('started' in msg) {
       cpuAtStart.set(msg.id, process.cpuUsage());
+      if (profileTo.has(msg.id)) void startProfile();
       return;
     }
     // This process is the server under test (the load generator is the child): its CPU time
@@ -124,8 +147,12 @@ function startLoader(): void {
       const used = process.cpuUsage(start);
       msg.cpuPerRequestMs = (used.user + used.system) / 1000 / msg.requests;
     }
-    pending.get(msg.id)?.(msg);
+    const file = profileTo.get(msg.id);
+    profileTo.delete(msg.id);
+    const done = pending.get(msg.id);
     pending.delete(msg.id);
+    if (file) void stopProfile(file).then(() => done?.(msg));
+    else done?.(msg);
   });
   loader.on('exit', (code) => {
     for (const [id, done] of pending) done(failedResult(id, `load generator exited ${code}`));
@@ -136,8 +163,12 @@ function startLoader(): void {
   });
 }
 
-function load(url: string, token: string, scenario: Scenario): Promise<LoadResult> {
+function load(url: string, token: string, scenario: Scenario, profileName?: string): Promise<LoadResult> {
   const req: LoadRequest = { id: nextId++, url, token, scenario, catalogue, connections: CONNECTIONS, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS };
+  if (PROFILE_DIR && profileName) {
+    fs.mkdirSync(PROFILE_DIR, { recursive: true });
+    profileTo.set(req.id, path.join(PROFILE_DIR, `${profileName}.cpuprofile`));
+  }
   return new Promise((resolve) => {
     pending.set(req.id, resolve);
     loader!.send(req);
@@ -273,7 +304,7 @@ async function runBackend(backend: Backend): Promise<BackendRun> {
   const results: BackendRun['results'] = [];
   for (const scenario of SCENARIOS.filter((s) => ENDPOINTS.includes(s.id))) {
     const itemsPerResponse = await preflight(server.url, token, scenario.id);
-    const res = await load(server.url, token, scenario.id);
+    const res = await load(server.url, token, scenario.id, `${backend}-${scenario.id}`);
     if (res.error) throw new Error(`${backend} ${scenario.id}: ${res.error}`);
     console.log(`  ${backend}: ${scenario.title.padEnd(16)} ${fmtInt(res.rps).padStart(6)} req/s, p99 ${fmtMs(res.p99)}, server CPU ${fmtCpu(res.cpuPerRequestMs)}/request`);
     results.push({ scenario, res, itemsPerResponse });

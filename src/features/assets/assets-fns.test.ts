@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalManifest, decodeCursor, diffManifests, encodeCursor, manifestDigest, metricDeltas, versionKey } from './assets-fns.js';
+import { canonicalManifest, decodeCursor, diffManifests, encodeCursor, manifestDigest, metricDeltas, pageJson, versionKey, withFieldsJson } from './assets-fns.js';
 
 const f = (path: string, sha = 'a'.repeat(64), size = 1) => ({ path, sha256: sha, size });
 
@@ -54,5 +54,28 @@ describe('comparison', () => {
     expect(deltas.find((d) => d.metric === 'accuracy_score')?.delta).toBeCloseTo(0.05);
     expect(deltas.find((d) => d.metric === 'benchmark_results.mmlu')?.delta).toBe(2);
     expect(deltas.find((d) => d.metric === 'benchmark_results.gsm8k')).toEqual({ metric: 'benchmark_results.gsm8k', before: null, after: 40, delta: null });
+  });
+});
+
+describe('JSON text around database-rendered documents', () => {
+  const doc = { kind: 'model', name: 'a/b', files: [{ path: 'x' }], updatedAt: 'T' };
+  const keys = new Set(Object.keys(doc));
+  const text = JSON.stringify(doc);
+
+  it('renders a page exactly as JSON.stringify renders the object', () => {
+    expect(pageJson([text, text], 'c"1')).toBe(JSON.stringify({ items: [doc, doc], nextCursor: 'c"1' }));
+    expect(pageJson([], null)).toBe(JSON.stringify({ items: [], nextCursor: null }));
+  });
+
+  it('appends fields as the spread { ...doc, ...fields } renders them', () => {
+    const fields = { evaluations: [{ run: 'r', metrics: { 'a"b': 0.1 + 0.2 } }], skipped: undefined, more: null };
+    expect(withFieldsJson(text, fields, keys)).toBe(JSON.stringify({ ...doc, ...fields }));
+    expect(withFieldsJson(text, {}, keys)).toBe(text);
+    expect(withFieldsJson(text, { skipped: undefined }, keys)).toBe(text);
+  });
+
+  it('keeps a replaced key in its place, as the spread does', () => {
+    expect(withFieldsJson(text, { name: 'c/d', evaluations: [] }, keys)).toBe(JSON.stringify({ ...doc, name: 'c/d', evaluations: [] }));
+    expect(withFieldsJson('{}', { evaluations: [] }, new Set())).toBe('{"evaluations":[]}');
   });
 });

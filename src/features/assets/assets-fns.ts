@@ -41,6 +41,28 @@ export function versionKey(version: string): string {
 
 export { encodeCursor, decodeCursor } from '../../platform/cursor.js';
 
+/** A page (`{ items, nextCursor }`) as JSON text around documents that already are JSON text. */
+export function pageJson(items: readonly string[], nextCursor: string | null): string {
+  return `{"items":[${items.join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
+}
+
+/**
+ * The JSON text of `{ ...doc, ...fields }` for a document given as compact JSON text whose
+ * keys are `docKeys`: new keys are appended in their order, as the spread appends them; a
+ * field that replaces one of the document's own keys (the spread keeps its position) or a
+ * document that is not an object takes the slow way, through parsing.
+ */
+export function withFieldsJson(doc: string, fields: Readonly<Record<string, unknown>>, docKeys: ReadonlySet<string>): string {
+  let tail = '';
+  for (const [k, v] of Object.entries(fields)) {
+    const text = JSON.stringify(v) as string | undefined; // undefined, functions: no key, as in JSON.stringify
+    if (text === undefined) continue;
+    if (docKeys.has(k) || !doc.endsWith('}') || doc === '{}') return JSON.stringify({ ...(JSON.parse(doc) as Record<string, unknown>), ...fields });
+    tail += `,${JSON.stringify(k)}:${text}`;
+  }
+  return tail ? `${doc.slice(0, -1)}${tail}}` : doc;
+}
+
 export interface Change {
   key: string;
   change: 'added' | 'removed' | 'changed';

@@ -10,7 +10,7 @@ import {
   type VersionState,
 } from '../../contracts/assets.js';
 import { AppError, errors } from '../../platform/errors.js';
-import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { AssetsRepo, AssetsTxRepo, VersionDoc } from './assets-repo.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
@@ -82,30 +82,40 @@ export function createAssetLookups(repo: AssetsRepo) {
   }
 
   /**
-   * A version document by number, alias or `latest`, in one statement when the ref names a
-   * version (two for `latest` without such an alias); a ref that names nothing takes the long
-   * way, through `resolve`, for the precise not-found error.
+   * A version document (JSON text, the response body as it is) by number, alias or `latest`,
+   * in one statement when the ref names a version (two for `latest` without such an alias); a
+   * ref that names nothing takes the long way, through `resolve`, for the precise not-found error.
    */
-  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
+  async function getVersionJson(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionDoc> {
     const withFiles = opts.files ?? false;
     const semver = parseSemver(ref);
     const doc = semver
       ? await repo.versionDocument(kind, name, { version: semver.text }, withFiles)
       : ((await repo.versionDocument(kind, name, { alias: ref }, withFiles)) ??
         (ref === 'latest' ? await repo.versionDocument(kind, name, { latestReady: true }, withFiles) : null));
-    if (doc) return doc;
+    if (doc !== null) return doc;
     const a = await requireAsset(kind, name);
     const v = await resolve(kind, a, ref);
     // Only reached when the version appeared between the two reads.
     const again = await repo.versionDocumentById(v.id, withFiles);
-    if (!again) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${v.version}`, { name: a.name, version: v.version });
+    if (again === null) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${v.version}`, { name: a.name, version: v.version });
     return again;
   }
 
-  async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
+  /** The same document as an object, for callers that read it. */
+  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
+    return JSON.parse((await getVersionJson(kind, name, ref, opts)).json) as VersionResponse;
+  }
+
+  /** An asset document as JSON text. */
+  async function getAssetJson(kind: AssetKind, name: string): Promise<string> {
     const doc = await repo.assetDocument(kind, name);
-    if (!doc) throw errors.notFound(KIND_LABEL[kind], name);
+    if (doc === null) throw errors.notFound(KIND_LABEL[kind], name);
     return doc;
+  }
+
+  async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
+    return JSON.parse(await getAssetJson(kind, name)) as AssetResponse;
   }
 
   async function getAlias(kind: AssetKind, name: string, alias: string) {
@@ -115,7 +125,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
-  return { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias };
+  return { assetView, rowView, requireAsset, resolve, getVersionJson, getVersion, getAssetJson, getAsset, getAlias };
 }
 
 export type AssetLookups = ReturnType<typeof createAssetLookups>;

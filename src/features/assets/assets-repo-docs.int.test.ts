@@ -137,26 +137,49 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         expiresAt: T,
         updatedAt: T,
       };
+      // The text is sent as the response body as it is: it must be exactly what JSON.stringify
+      // made of the document (same keys, same order, same values, same escapes, no whitespace).
       const doc = await repo.versionDocument('model', 'acme/bot', { version: '1.2.3-rc.1' }, true);
-      // Same text: same keys, same order, same values.
-      expect(JSON.stringify(doc)).toBe(JSON.stringify(expected));
+      expect(doc).toEqual({ json: JSON.stringify(expected), name: 'acme/bot', version: '1.2.3-rc.1' });
       const { files: _files, ...withoutFiles } = expected;
-      expect(JSON.stringify(await repo.versionDocument('model', 'acme/bot', { alias: 'canary' }, false))).toBe(JSON.stringify(withoutFiles));
-      expect(JSON.stringify(await repo.versionDocumentById(v.id, false))).toBe(JSON.stringify(withoutFiles));
+      expect((await repo.versionDocument('model', 'acme/bot', { alias: 'canary' }, false))?.json).toBe(JSON.stringify(withoutFiles));
+      expect((await repo.versionDocumentById(v.id, false))?.json).toBe(JSON.stringify(withoutFiles));
       expect(await repo.versionDocument('model', 'acme/bot', { alias: 'nope' }, false)).toBeNull();
       expect(await repo.versionDocument('dataset', 'acme/bot', { version: '1.2.3-rc.1' }, false)).toBeNull();
 
       const page = await repo.listVersions({ kind: 'model', assetName: 'acme/bot', sort: 'created', order: 'desc', limit: 10 });
       expect(page.map((r) => [r.id, r.key])).toEqual([[v.id, v.id]]);
-      expect(JSON.stringify(page[0]!.doc)).toBe(JSON.stringify(withoutFiles));
+      expect(page[0]!.doc).toBe(JSON.stringify(withoutFiles));
+    });
+
+    it('renders a version without files, lineage or aliases, and an asset, as JSON.stringify would', async () => {
+      const a = await repo.insertAsset(
+        { kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: '{}', created_at: T, created_by: null, updated_at: T },
+        {},
+      );
+      const v = await repo.insertVersion(version(a.id, '0.1.0', { file_count: 0, size: 0, metadata: '{}', labels: '{}', card: null, created_by: null, state: 'ready', ready_at: T, expires_at: null }));
+      const expected: VersionResponse = {
+        kind: 'prompt', name: 'plain', version: '0.1.0', state: 'ready', digest: v.digest, size: 0, fileCount: 0, files: [], metadata: {}, labels: {}, card: null,
+        lineage: [], aliases: [], createdAt: T, createdBy: null, readyAt: T, expiresAt: null, updatedAt: T,
+      };
+      expect((await repo.versionDocument('prompt', 'plain', { latestReady: true }, true))?.json).toBe(JSON.stringify(expected));
+      // In a page too, nulls included.
+      const { files: _none, ...listedDoc } = expected;
+      const [row] = await repo.listVersions({ kind: 'prompt', assetName: 'plain', sort: 'version', order: 'asc', limit: 5 });
+      expect(row?.doc).toBe(JSON.stringify(listedDoc));
+      expect(await repo.assetDocument('prompt', 'plain')).toBe(
+        JSON.stringify({ kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: {}, versionCount: 1, latestVersion: '0.1.0', createdAt: T, createdBy: null, updatedAt: T }),
+      );
+      const [listed] = await repo.listAssets({ kind: 'prompt', nameLike: 'PLA', sort: 'name', order: 'asc', limit: 5 });
+      expect(listed?.doc).toBe(await repo.assetDocument('prompt', 'plain'));
     });
 
     it('keeps the version count and the latest ready version equal to a recount through every state change', async () => {
       const a = await asset('stats/m');
       const check = async (count: number, latest: string | null) => {
-        expect(await repo.assetDocument('model', 'stats/m')).toMatchObject({ versionCount: count, latestVersion: latest });
+        expect(JSON.parse((await repo.assetDocument('model', 'stats/m'))!)).toMatchObject({ versionCount: count, latestVersion: latest });
         const [listed] = await repo.listAssets({ kind: 'model', namespace: 'stats', sort: 'name', order: 'asc', limit: 5 });
-        expect(listed?.doc).toMatchObject({ name: 'stats/m', versionCount: count, latestVersion: latest });
+        expect(JSON.parse(listed!.doc)).toMatchObject({ name: 'stats/m', versionCount: count, latestVersion: latest });
       };
       await check(0, null);
       const v1 = await repo.insertVersion(version(a.id, '1.0.0'));

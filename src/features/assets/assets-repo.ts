@@ -3,16 +3,23 @@
  * lineage and aliases lives here. Driver errors are translated at this edge (a unique
  * violation becomes a conflict); business rules live in the service.
  */
-import type { Kysely, Transaction } from 'kysely';
-import type { AssetResponse, VersionResponse } from '../../contracts/assets.js';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { createCompiledCache } from '../../platform/sql/sql-compiled.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
-import { assetDocSql, fromJson, versionDocSql } from './assets-repo-docs.js';
+import { assetDocSql, versionDocSql } from './assets-repo-docs.js';
 import { createListQueries, type AssetFilter, type RepoTables, type VersionFilter } from './assets-repo-lists.js';
 import type { AssetRow, NewVersionRow, VersionRow } from './assets-types.js';
 
 export type { AssetFilter, PageRow, VersionFilter } from './assets-repo-lists.js';
 
 type Db = Kysely<RepoTables>;
+
+/** A version document as JSON text, with the identity the caller may need without parsing it. */
+export interface VersionDoc {
+  json: string;
+  name: string;
+  version: string;
+}
 
 /** Which version of an asset a document query selects. */
 export type VersionSelector = { version: string } | { alias: string } | { latestReady: true };
@@ -22,6 +29,8 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
   const docs = versionDocSql(dialect);
   const assetDoc = assetDocSql(dialect);
   const lists = createListQueries(dialect);
+  /** The document reads, compiled once per shape (sql-compiled.ts). */
+  const compiled = createCompiledCache(32);
 
   function bind(db: Db | Transaction<RepoTables>) {
     return {
@@ -48,10 +57,15 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       listAssets: (f: AssetFilter) => lists.listAssets(db, f),
 
-      /** One asset as its API document (with its version statistics), or null. */
-      async assetDocument(kind: string, name: string): Promise<AssetResponse | null> {
-        const row = await db.selectFrom('assets as a').select(assetDoc.as('doc')).where('a.kind', '=', kind).where('a.name', '=', name).executeTakeFirst();
-        return row ? fromJson<AssetResponse>(row.doc) : null;
+      /** One asset as its API document (JSON text, with its version statistics), or null. */
+      async assetDocument(kind: string, name: string): Promise<string | null> {
+        const query = compiled.get<{ doc: string }>(
+          'asset',
+          (slot) => db.selectFrom('assets as a').select(assetDoc.as('doc')).where('a.kind', '=', slot<string>('kind')).where('a.name', '=', slot<string>('name')),
+          { kind, name },
+        );
+        const { rows } = await db.executeQuery(query);
+        return rows[0]?.doc ?? null;
       },
 
       /**
@@ -103,34 +117,43 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * A whole version document (row, files, aliases, lineage) as the API renders it, in one
-       * statement: on PostgreSQL every round trip costs more than the lookups themselves. Null
-       * when the asset, the version or the alias is missing (or, for `latestReady`, no version is ready).
+       * A whole version document (row, files, aliases, lineage) as the API renders it (JSON
+       * text), in one statement: on PostgreSQL every round trip costs more than the lookups
+       * themselves. Null when the asset, the version or the alias is missing (or, for
+       * `latestReady`, no version is ready).
        */
-      async versionDocument(kind: string, name: string, which: VersionSelector, withFiles: boolean): Promise<VersionResponse | null> {
-        let q = db
-          .selectFrom('versions as v')
-          .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .select((withFiles ? docs.docWithFiles : docs.doc).as('doc'))
-          .where('a.kind', '=', kind)
-          .where('a.name', '=', name);
-        if ('version' in which) q = q.where('v.version', '=', which.version);
-        else if ('alias' in which) {
-          q = q.where((eb) => eb.exists(eb.selectFrom('aliases as al').select('al.version_id').whereRef('al.asset_id', '=', 'a.id').where('al.alias', '=', which.alias).whereRef('al.version_id', '=', 'v.id')));
-        } else q = q.where('v.state', '=', 'ready').orderBy('v.version_key', 'desc').limit(1);
-        const row = await q.executeTakeFirst();
-        return row ? fromJson<VersionResponse>(row.doc) : null;
+      async versionDocument(kind: string, name: string, which: VersionSelector, withFiles: boolean): Promise<VersionDoc | null> {
+        const by = 'version' in which ? 'version' : 'alias' in which ? 'alias' : 'latest';
+        const query = compiled.get<{ json: string; name: string; version: string }>(
+          `version:${by}:${withFiles}`,
+          (slot) => {
+            const q = db
+              .selectFrom('versions as v')
+              .innerJoin('assets as a', 'a.id', 'v.asset_id')
+              .select([(withFiles ? docs.docWithFiles : docs.doc).as('json'), 'a.name', 'v.version'])
+              .where('a.kind', '=', slot<string>('kind'))
+              .where('a.name', '=', slot<string>('name'));
+            if (by === 'version') return q.where('v.version', '=', slot<string>('ref'));
+            if (by === 'alias') {
+              return q.where((eb) => eb.exists(eb.selectFrom('aliases as al').select('al.version_id').whereRef('al.asset_id', '=', 'a.id').where('al.alias', '=', slot<string>('ref')).whereRef('al.version_id', '=', 'v.id')));
+            }
+            return q.where('v.state', '=', 'ready').orderBy('v.version_key', 'desc').limit(sql.lit(1));
+          },
+          { kind, name, ref: 'version' in which ? which.version : 'alias' in which ? which.alias : undefined },
+        );
+        const { rows } = await db.executeQuery(query);
+        return rows[0] ?? null;
       },
 
       /** The document of a version already resolved to its id. */
-      async versionDocumentById(id: number, withFiles: boolean): Promise<VersionResponse | null> {
+      async versionDocumentById(id: number, withFiles: boolean): Promise<VersionDoc | null> {
         const row = await db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .select((withFiles ? docs.docWithFiles : docs.doc).as('doc'))
+          .select([(withFiles ? docs.docWithFiles : docs.doc).as('json'), 'a.name', 'v.version'])
           .where('v.id', '=', id)
           .executeTakeFirst();
-        return row ? fromJson<VersionResponse>(row.doc) : null;
+        return row ?? null;
       },
 
       async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
@@ -205,7 +228,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
-      /** A page of versions as API documents (aliases and lineage, no files), with their cursor keys. */
+      /** A page of versions as API documents (JSON text; aliases and lineage, no files), with their cursor keys. */
       listVersions: (f: VersionFilter) => lists.listVersions(db, f),
 
       async setAlias(assetId: number, alias: string, versionId: number, now: string, actor: string | null) {

@@ -33,6 +33,7 @@ import {
   encodeCursor,
   manifestDigest,
   namespaceOf,
+  pageJson,
   splitPointer,
   versionKey,
 } from './assets-fns.js';
@@ -89,7 +90,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const target = (kind: AssetKind, name: string, version?: string) => `${kind}:${name}${version ? `@${version}` : ''}`;
 
   const lookups = createAssetLookups(repo);
-  const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
+  const { assetView, rowView, requireAsset, resolve, getVersion, getVersionJson, getAsset, getAssetJson, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
@@ -153,6 +154,7 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     getAsset,
+    getAssetJson,
 
     async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>, actor: Actor) {
       const a = await requireAsset(kind, name);
@@ -172,18 +174,15 @@ export function createAssetsService(deps: AssetsDeps) {
       return getAsset(kind, name);
     },
 
-    /** `namespaces`: the caller's grant; null lists everything. */
-    async listAssets(kind: AssetKind, q: z.output<typeof ListAssetsQuery>, namespaces: string[] | null = null) {
+    /** A page of assets (`AssetPage`) as JSON text. `namespaces`: the caller's grant; null lists everything. */
+    async listAssetsJson(kind: AssetKind, q: z.output<typeof ListAssetsQuery>, namespaces: string[] | null = null): Promise<string> {
       const order = q.order ?? (q.sort === 'name' ? 'asc' : 'desc');
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listAssets({ kind, nameLike: q.q, namespace: q.namespace, namespaces, labels: q.label, sort: q.sort, order, after, limit: q.limit + 1 });
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
-      return {
-        items: items.map((r) => r.doc),
-        nextCursor: more && last ? encodeCursor([last.key, last.id]) : null,
-      };
+      return pageJson(items.map((r) => r.doc), more && last ? encodeCursor([last.key, last.id]) : null);
     },
 
     async createVersion(kind: AssetKind, name: string, input: CreateVersionInput, actor: Actor): Promise<CreateVersionResponse> {
@@ -262,6 +261,7 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     getVersion,
+    getVersionJson,
 
     /**
      * The first of `refs` (versions, aliases, `latest`) that names a version, read with as few
@@ -287,7 +287,8 @@ export function createAssetsService(deps: AssetsDeps) {
       return prev?.version ?? null;
     },
 
-    async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null) {
+    /** A page of versions (`VersionPage`) as JSON text. `namespaces`: the caller's grant; null lists everything. */
+    async listVersionsJson(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null): Promise<string> {
       const states = q.state === undefined ? undefined : Array.isArray(q.state) ? q.state : [q.state];
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listVersions({
@@ -313,10 +314,7 @@ export function createAssetsService(deps: AssetsDeps) {
       const last = items[items.length - 1];
       // No rows may mean no such asset: only then is it looked up, for the right 404.
       if (!rows.length && name !== '-') await requireAsset(kind, name);
-      return {
-        items: items.map((r) => r.doc),
-        nextCursor: more && last ? encodeCursor([last.key, last.id]) : null,
-      };
+      return pageJson(items.map((r) => r.doc), more && last ? encodeCursor([last.key, last.id]) : null);
     },
 
     async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {
