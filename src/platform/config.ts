@@ -5,12 +5,19 @@
  * Backends are discriminated unions (`{kind:'sqlite'} | {kind:'postgres'}`), derived from
  * STEWARD_DATABASE_URL / STEWARD_BLOB_URL, or from the data dir for the embedded default.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
 export const DatabaseConfig = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('sqlite'), path: z.string().min(1) }),
-  z.object({ kind: z.literal('postgres'), url: z.string().min(1), schema: z.string().optional() }),
+  z.object({
+    kind: z.literal('postgres'),
+    url: z.string().min(1),
+    schema: z.string().optional(),
+    /** Connections per server (STEWARD_DATABASE_POOL_SIZE); default `defaultPoolSize()`. */
+    poolSize: z.number().int().min(1).max(1000).optional(),
+  }),
 ]);
 export type DatabaseConfig = z.infer<typeof DatabaseConfig>;
 
@@ -83,9 +90,23 @@ export interface ConfigInput {
   overrides?: Partial<z.input<typeof ConfigSchema>>;
 }
 
-export function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+/**
+ * Connections per server to PostgreSQL by default: twice this host's cores, at least 4 (the
+ * usual sizing, cores × 2 plus spindles). More connections than the database can run at once
+ * only queue inside it: on 2 cores, registry searches at 16 concurrent requests had a p99 of
+ * 29–31 ms with 16 connections and 21–22 ms with 4, at the same throughput.
+ */
+export function defaultPoolSize(): number {
+  return Math.max(4, 2 * os.availableParallelism());
+}
+
+export function parseDatabaseUrl(url: string | undefined, dataDir: string, env: ConfigInput['env'] = {}): DatabaseConfig {
   if (!url) return { kind: 'sqlite', path: path.join(dataDir, 'steward.db') };
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return { kind: 'postgres', url };
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pool = env.STEWARD_DATABASE_POOL_SIZE;
+    // Checked with the rest of the configuration (an error names database.poolSize).
+    return { kind: 'postgres', url, ...(pool ? { poolSize: Number(pool) } : {}) };
+  }
   if (url.startsWith('sqlite:')) return { kind: 'sqlite', path: url.slice('sqlite:'.length).replace(/^\/\//, '') };
   throw new Error(`STEWARD_DATABASE_URL must start with postgres://, postgresql:// or sqlite: (got ${JSON.stringify(url.split(':')[0])})`);
 }
@@ -120,7 +141,7 @@ export function loadConfig(input: ConfigInput): Config {
     dataDir,
     host: flags.host ?? env.STEWARD_HOST ?? undefined,
     port: flags.port ?? (env.STEWARD_PORT ? Number(env.STEWARD_PORT) : undefined),
-    database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir),
+    database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir, env),
     blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,

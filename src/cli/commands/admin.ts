@@ -45,6 +45,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
       `
 Environment:
   STEWARD_DATABASE_URL   postgres://user@host/db (default: SQLite in the data dir)
+  STEWARD_DATABASE_POOL_SIZE          PostgreSQL connections (default: 2 × cores, at least 4)
   STEWARD_BLOB_URL       s3://bucket/prefix (default: files in the data dir)
   STEWARD_S3_ENDPOINT    endpoint of an S3-compatible store (MinIO, R2, …)
   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION

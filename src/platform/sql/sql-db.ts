@@ -19,7 +19,7 @@ import {
   type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config.js';
+import { defaultPoolSize, type DatabaseConfig } from '../config.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -85,8 +85,7 @@ export async function openDatabase(config: DatabaseConfig, opts: OpenOptions = {
   }
   const pool = new pg.Pool({
     connectionString: config.url,
-    // 16 connections serve the control plane's concurrency on one replica; more only adds lock contention.
-    max: 16,
+    max: config.poolSize ?? defaultPoolSize(),
     options: schema ? `-c search_path=${schema}` : undefined,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') => {

@@ -1,0 +1,29 @@
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultPoolSize, loadConfig } from './config.js';
+
+const dataDir = path.join(os.tmpdir(), 'steward-config-test');
+
+describe('loadConfig', () => {
+  it('defaults to SQLite and files in the data dir, with direct I/O allowed', () => {
+    const c = loadConfig({ env: {}, flags: { dataDir } });
+    expect(c.database).toEqual({ kind: 'sqlite', path: path.join(dataDir, 'steward.db') });
+    expect(c.blobs).toEqual({ kind: 'fs', root: path.join(dataDir, 'blobs'), directIo: true });
+    expect(loadConfig({ env: { STEWARD_BLOB_DIRECT_IO: 'false' }, flags: { dataDir } }).blobs).toMatchObject({ directIo: false });
+  });
+
+  it('takes the PostgreSQL pool size from STEWARD_DATABASE_POOL_SIZE, and names it when it is wrong', () => {
+    const env = { STEWARD_DATABASE_URL: 'postgres://u@db/steward' };
+    expect(loadConfig({ env, flags: { dataDir } }).database).toEqual({ kind: 'postgres', url: env.STEWARD_DATABASE_URL });
+    expect(loadConfig({ env: { ...env, STEWARD_DATABASE_POOL_SIZE: '6' }, flags: { dataDir } }).database).toMatchObject({ poolSize: 6 });
+    for (const bad of ['0', 'many', '2.5']) {
+      expect(() => loadConfig({ env: { ...env, STEWARD_DATABASE_POOL_SIZE: bad }, flags: { dataDir } })).toThrow(/database\.poolSize/);
+    }
+  });
+
+  it('sizes the default pool by this host\'s cores, never below 4', () => {
+    expect(defaultPoolSize()).toBe(Math.max(4, 2 * os.availableParallelism()));
+    expect(defaultPoolSize()).toBeGreaterThanOrEqual(4);
+  });
+});
