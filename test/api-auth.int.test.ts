@@ -4,11 +4,11 @@
  * Prometheus text format) and the OpenAPI document, whose every operation must be served.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AssetPage, VersionPage } from '../src/contracts/assets.js';
 import { CreatedTokenResponse, TokenResponse, WhoAmI } from '../src/contracts/auth.js';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import { apiClient, createModel, expectBody, expectError, modelPath, uid, type Api } from './helpers/test-api.js';
+import { BACKENDS, type TestServer } from './helpers/test-server.js';
+import { createModel, expectBody, expectError, modelPath, uid, type Api, serveSuite } from './helpers/test-api.js';
 
 /** One line of the Prometheus text exposition format (0.0.4): a comment, or `name{labels} value [timestamp]`. */
 const PROM_LINE = /^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)( -?\d+)?)$/;
@@ -16,13 +16,7 @@ const PROM_LINE = /^(#.*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\
 describe.each(BACKENDS)('auth and public endpoints on %s', (backend) => {
   let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (s, a) => ((server = s), (api = a)));
 
   it('answers 401 with the error envelope when no token is sent, and changes nothing', async () => {
     const name = `anon-${uid()}`;

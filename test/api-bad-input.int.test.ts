@@ -3,36 +3,14 @@
  * the matching status, and leaves nothing half-written: each test reads back afterwards that
  * no model, version or blob appeared and that what existed is unchanged.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AssetPage, AssetResponse, CreateVersionResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import {
-  apiClient,
-  blob,
-  createModel,
-  createVersion,
-  expectBody,
-  expectError,
-  manifest,
-  modelPath,
-  pushVersion,
-  putBlob,
-  randomBlob,
-  uid,
-  versionPath,
-  type Api,
-} from './helpers/test-api.js';
+import { BACKENDS } from './helpers/test-server.js';
+import { blob, createModel, createVersion, expectBody, expectError, manifest, modelPath, pushVersion, putBlob, randomBlob, uid, versionPath, type Api, serveSuite } from './helpers/test-api.js';
 
 describe.each(BACKENDS)('bad input on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   /** The model's versions, as the API lists them (pending ones included). */
   const versionsOf = async (name: string) => expectBody(await api.get(`${modelPath(name)}/versions`), 200, VersionPage).items;

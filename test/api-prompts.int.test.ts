@@ -4,12 +4,12 @@
  * the prompt-injection check, and every bad input refused with the error envelope and nothing
  * half-created (no version, no alias, no audit event).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AliasHistory, AliasResponse, AssetResponse, CreateVersionResponse, VersionResponse } from '../src/contracts/assets.js';
 import { AuditPage } from '../src/contracts/audit.js';
 import { PromptDiffResponse, RenderPromptResponse, type PromptSpecInput } from '../src/contracts/prompts.js';
-import { apiClient, enc, expectBody, expectError, uid, type Api } from './helpers/test-api.js';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
+import { enc, expectBody, expectError, uid, type Api, serveSuite } from './helpers/test-api.js';
+import { BACKENDS } from './helpers/test-server.js';
 
 const promptPath = (name: string) => `/api/v1/prompts/${enc(name)}`;
 
@@ -31,15 +31,8 @@ const support: PromptSpecInput = {
 };
 
 describe.each(BACKENDS)('prompts API on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   async function createPrompt(name: string) {
     return expectBody(await api.post('/api/v1/prompts', { name }), 201, AssetResponse);

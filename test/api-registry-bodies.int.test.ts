@@ -6,11 +6,11 @@
  * writes put in: escapes, non-BMP text, big and fractional numbers, lineage and aliases, and
  * the evaluations another feature appends to a model version.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AssetPage, AssetResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
 import type { z } from 'zod';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import { apiClient, blob, createModel, modelPath, pushVersion, uid, versionPath, type Api, type ApiResponse } from './helpers/test-api.js';
+import { BACKENDS } from './helpers/test-server.js';
+import { blob, createModel, modelPath, pushVersion, uid, versionPath, type Api, type ApiResponse, serveSuite } from './helpers/test-api.js';
 
 const METADATA = {
   zeta: 1,
@@ -33,15 +33,8 @@ function canonical<T extends z.ZodType>(res: ApiResponse, schema: T): z.output<T
 }
 
 describe.each(BACKENDS)('registry read bodies on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   it('sends database-rendered documents as canonical JSON that matches the contract', async () => {
     const tag = uid();

@@ -3,7 +3,7 @@
  * read by number, alias and `latest`, downloads with Range and ETag, dedup, aliases, state
  * transitions, comparison and lineage. Bodies are checked against the contract schemas.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AliasHistory,
   AliasList,
@@ -13,35 +13,12 @@ import {
   CreateVersionResponse,
   VersionResponse,
 } from '../src/contracts/assets.js';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import {
-  apiClient,
-  blob,
-  createModel,
-  createVersion,
-  expectBody,
-  expectError,
-  finalize,
-  manifest,
-  modelPath,
-  pushVersion,
-  putBlob,
-  randomBlob,
-  uid,
-  versionPath,
-  type Api,
-} from './helpers/test-api.js';
+import { BACKENDS } from './helpers/test-server.js';
+import { blob, createModel, createVersion, expectBody, expectError, finalize, manifest, modelPath, pushVersion, putBlob, randomBlob, uid, versionPath, type Api, serveSuite } from './helpers/test-api.js';
 
 describe.each(BACKENDS)('registry API on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   it('pushes a namespaced model: create, upload the missing blobs, finalize, read back', async () => {
     const name = `org-${uid()}/llama-3-8b`;

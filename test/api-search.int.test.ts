@@ -5,10 +5,10 @@
  * Every test tags its data with a fresh id and filters on it, so tests sharing a server never
  * see each other's rows.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AssetPage, VersionPage, type AssetResponse, type ModelMetadata, type VersionResponse } from '../src/contracts/assets.js';
-import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import { apiClient, blob, createModel, createVersion, expectBody, expectError, finalize, manifest, putBlob, uid, type Api } from './helpers/test-api.js';
+import { BACKENDS } from './helpers/test-server.js';
+import { blob, createModel, createVersion, expectBody, expectError, finalize, manifest, putBlob, uid, type Api, serveSuite } from './helpers/test-api.js';
 
 /** Follows nextCursor from the first page to the last; answers every page's items. */
 async function walk<T>(api: Api, path: string, schema: typeof VersionPage | typeof AssetPage): Promise<{ pages: T[][] }> {
@@ -27,15 +27,8 @@ async function walk<T>(api: Api, path: string, schema: typeof VersionPage | type
 const ref = (v: VersionResponse) => `${v.name}:${v.version}`;
 
 describe.each(BACKENDS)('search API on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   /** A ready version whose one file is shared by every version of the test (stored once). */
   async function readyVersion(name: string, version: string, metadata: ModelMetadata, labels: Record<string, string> = {}) {

@@ -7,34 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
 import { BlobResponse, GcResponse, UploadSessionResponse } from '../src/contracts/uploads.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
-import {
-  apiClient,
-  blob,
-  createModel,
-  createVersion,
-  expectBody,
-  expectError,
-  finalize,
-  manifest,
-  pushVersion,
-  putBlob,
-  randomBlob,
-  uid,
-  versionPath,
-  type Api,
-  type TestBlob,
-} from './helpers/test-api.js';
+import { apiClient, blob, createModel, createVersion, expectBody, expectError, finalize, manifest, pushVersion, putBlob, randomBlob, uid, versionPath, type Api, type TestBlob, serveSuite } from './helpers/test-api.js';
 
 describe.each(BACKENDS)('blob uploads on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   const startSession = async (b: TestBlob, size = b.size) =>
     expectBody(await api.post(`/api/v1/blobs/${b.sha256}/uploads`, { size }), 201, UploadSessionResponse);

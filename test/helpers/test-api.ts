@@ -4,7 +4,7 @@
  * shared by the SDK and the server cannot hide.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { z } from 'zod';
 import {
   AssetResponse,
@@ -15,6 +15,8 @@ import {
 } from '../../src/contracts/assets.js';
 import { BlobResponse } from '../../src/contracts/uploads.js';
 import { ErrorEnvelope } from '../../src/contracts/errors.js';
+import type { Config } from '../../src/platform/config.js';
+import { startTestServer, type Backend, type TestServer } from './test-server.js';
 
 export interface ApiResponse {
   status: number;
@@ -34,6 +36,21 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Bearer token; `null` sends no Authorization header. Defaults to the server's admin token. */
   token?: string | null;
+}
+
+/**
+ * A real server of `backend` for the enclosing describe: started before its tests (then handed
+ * to `ready` with an API client for it), stopped after them.
+ */
+export function serveSuite(backend: Backend, ready: (server: TestServer, api: Api) => void, overrides: Partial<Config> = {}): void {
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    server = await startTestServer(backend, overrides);
+    ready(server, apiClient(server));
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
 }
 
 export function apiClient(server: { url: string; token: string }) {

@@ -10,19 +10,12 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobResponse, LocalSocketResponse, UploadSessionResponse } from '../../contracts/uploads.js';
 import { BACKENDS, startTestServer, type TestServer } from '../../../test/helpers/test-server.js';
-import { apiClient, expectBody, expectError, randomBlob, type Api } from '../../../test/helpers/test-api.js';
+import { apiClient, expectBody, expectError, randomBlob, type Api, serveSuite } from '../../../test/helpers/test-api.js';
 import { isLocalCaller } from './uploads-local-socket.js';
 
 describe.each(BACKENDS)('sessions with the sha256 declared at completion on %s', (backend) => {
-  let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (_server, a) => (api = a));
 
   const patch = (id: string, offset: number, bytes: Buffer) => api.call('PATCH', `/api/v1/uploads/${id}`, { bytes, headers: { 'upload-offset': String(offset) } });
   // Sizes no other test of this server uses: a session is refused while a blob has its size.

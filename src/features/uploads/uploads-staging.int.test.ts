@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlobResponse, UploadSessionResponse } from '../../contracts/uploads.js';
-import { BACKENDS, startTestServer, type TestServer } from '../../../test/helpers/test-server.js';
-import { apiClient, expectBody, expectError, randomBlob, type Api } from '../../../test/helpers/test-api.js';
+import { BACKENDS, type TestServer } from '../../../test/helpers/test-server.js';
+import { expectBody, expectError, randomBlob, type Api, serveSuite } from '../../../test/helpers/test-api.js';
 
 /** Writes `bytes` into the staging file at `at`, as a local client does. */
 function writeStaged(file: string, at: number, bytes: Buffer): void {
@@ -31,13 +31,7 @@ async function receivedBytes(server: TestServer, via: string): Promise<number> {
 describe.each(BACKENDS)('staged uploads on %s', (backend) => {
   let server: TestServer;
   let api: Api;
-  beforeAll(async () => {
-    server = await startTestServer(backend);
-    api = apiClient(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  serveSuite(backend, (s, a) => ((server = s), (api = a)));
   // Sizes no other test of this server uses: an undeclared session is refused while a blob has its size.
   let nextSize = 500_001;
   const fresh = () => randomBlob(nextSize++);
