@@ -60,9 +60,11 @@ function scriptedServer(source: Buffer, conflictAt?: { announce: number; serverH
       fs.closeSync(fd);
       expect(got.equals(source.subarray(at, at + length))).toBe(true);
       held += length;
-      // Answer a little later, noting how much of the file is written by then: the next chunk
-      // is written while the server takes this one in.
-      await new Promise((r) => setTimeout(r, 5));
+      // Answer once the next chunk is in the file (or after a second): the next chunk is written
+      // while the server takes this one in, so a queue that waited for the answer first would
+      // leave the file one chunk short here.
+      const next = Math.min(at + 2 * length, source.length);
+      for (const until = Date.now() + 1000; fs.statSync(file).size < next && Date.now() < until; ) await new Promise((r) => setTimeout(r, 2));
       log.push(`answered ${at}+${length} with ${fs.statSync(file).size} bytes written`);
       return session();
     },
