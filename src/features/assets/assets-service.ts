@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import {
-  parseSemver,
   type AssetKind,
   type CreateVersionBody as CreateVersionBodyIn,
   type CreateVersionResponse,
@@ -37,6 +36,7 @@ import {
   splitPointer,
   versionKey,
 } from './assets-fns.js';
+import { createAssetAliases } from './assets-alias-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
@@ -92,6 +92,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const lookups = createAssetLookups(repo);
   const { assetView, rowView, requireAsset, resolve, getVersion, getVersionJson, getAsset, getAssetJson, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
+  const aliases = createAssetAliases({ repo, lookups, clock, audit, target });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -346,47 +347,8 @@ export function createAssetsService(deps: AssetsDeps) {
       return getVersion(kind, name, ref);
     },
 
-    async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
-      if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
-      await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
-        const v = await resolve(kind, a, version, r);
-        if (v.state !== 'ready' && v.state !== 'deprecated') {
-          throw errors.precondition(`${name}:${v.version} is ${v.state}; an alias may point only at a ready or deprecated version`, { state: v.state });
-        }
-        const prev = await r.findAlias(a.id, alias);
-        const now = iso(clock.now());
-        await r.setAlias(a.id, alias, v.id, now, actor.name);
-        await r.recordAliasEvent({ asset_id: a.id, alias, version: v.version, previous_version: prev?.version ?? null, at: now, actor: actor.name });
-        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.set`, target: target(kind, name), change: { alias, version: v.version, previous: prev?.version ?? null } });
-      });
-      return getAlias(kind, name, alias);
-    },
-
+    ...aliases,
     getAlias,
-
-    async deleteAlias(kind: AssetKind, name: string, alias: string, actor: Actor) {
-      await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
-        const prev = await r.findAlias(a.id, alias);
-        if (!prev) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
-        await r.deleteAlias(a.id, alias);
-        await r.recordAliasEvent({ asset_id: a.id, alias, version: null, previous_version: prev.version, at: iso(clock.now()), actor: actor.name });
-        await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.delete`, target: target(kind, name), change: { alias, previous: prev.version } });
-      });
-    },
-
-    async listAliases(kind: AssetKind, name: string) {
-      const a = await requireAsset(kind, name);
-      const rows = await repo.listAliases(a.id);
-      return { items: rows.map((r) => ({ name, alias: r.alias, version: r.version, updatedAt: r.updated_at, updatedBy: r.updated_by })) };
-    },
-
-    async aliasHistory(kind: AssetKind, name: string, alias?: string) {
-      const a = await requireAsset(kind, name);
-      const rows = await repo.aliasHistory(a.id, alias);
-      return { items: rows.map((r) => ({ alias: r.alias, version: r.version, previousVersion: r.previous_version, at: r.at, actor: r.actor })) };
-    },
 
     compare: graph.compare,
     lineage: graph.lineage,
