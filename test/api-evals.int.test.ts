@@ -237,6 +237,13 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     await pushSuite(api, judged, '1.0.0', qa(1), { metrics: [{ metric: 'llm_judge', params: { rubric: 'Is it right?' } }] });
     e = expectError(await api.post('/api/v1/evals/runs', { suite: judged, model: `${model}:1.0.0`, endpoint: { url: fake.url } }), 400, 'invalid_argument');
     expect(e.message).toMatch(/judge/);
+    // Cloud metadata and other link-local addresses are never called, as endpoint or as judge.
+    const good1 = `good-${uid()}`;
+    await pushSuite(api, good1, '1.0.0', qa(1), { metrics: [{ metric: 'exact_match' }] });
+    e = expectError(await api.post('/api/v1/evals/runs', { suite: good1, model: `${model}:1.0.0`, endpoint: { url: 'http://169.254.169.254/latest' } }), 400, 'invalid_argument');
+    expect(e.message).toMatch(/link-local.*STEWARD_EVAL_ENDPOINT_ALLOW/);
+    e = expectError(await api.post('/api/v1/evals/runs', { suite: judged, model: `${model}:1.0.0`, endpoint: { url: fake.url }, judge: { url: 'http://[fe80::1]:8080/v1' } }), 400, 'invalid_argument');
+    expect(e.message).toMatch(/^judge endpoint/);
     expectError(await api.get('/api/v1/evals/runs/run_doesnotexist'), 404, 'not_found');
     const runs = expectBody(await api.get(`/api/v1/evals/runs?model=${model}`), 200, RunPage);
     expect(runs.items).toEqual([]);

@@ -79,6 +79,12 @@ export const ConfigSchema = z.object({
   evalRetryBaseMs: z.number().int().nonnegative().default(250),
   /** Runs executing at once on this replica; further runs wait queued. */
   evalMaxActiveRuns: z.number().int().positive().default(4),
+  /**
+   * Hosts, `*.suffixes`, addresses or CIDRs that evaluation endpoints and judges may be
+   * (STEWARD_EVAL_ENDPOINT_ALLOW, comma-separated). Empty: anything but link-local and
+   * unspecified addresses (see features/evals/evals-endpoint-policy.ts).
+   */
+  evalEndpointAllow: z.array(z.string().min(1)).default([]),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
@@ -145,6 +151,7 @@ export function loadConfig(input: ConfigInput): Config {
     blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
+    evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(raw);

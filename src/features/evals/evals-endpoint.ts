@@ -5,6 +5,7 @@
  * (connection errors, timeouts, 408/409/429/5xx; `Retry-After` honoured). Anything else is the
  * case's final answer: a 4xx with the endpoint's own message, or a 200 that is not JSON.
  */
+import type net from 'node:net';
 import { Pool } from 'undici';
 import type { OutcomeMessage } from './metrics/metric-types.js';
 
@@ -125,11 +126,19 @@ export interface EndpointClient {
   close(): Promise<void>;
 }
 
-export function createEndpointClient(target: EndpointTarget, opts: { connections: number; timeoutMs: number }): EndpointClient {
+/** `lookup`: resolves the endpoint's host for every connection (the endpoint policy's, which refuses some addresses). */
+export function createEndpointClient(target: EndpointTarget, opts: { connections: number; timeoutMs: number; lookup?: net.LookupFunction }): EndpointClient {
   const url = chatUrl(target.url);
   const origin = url.origin;
   const path = `${url.pathname}${url.search}`;
-  const pool = new Pool(origin, { connections: opts.connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  const pool = new Pool(origin, {
+    connections: opts.connections,
+    pipelining: 1,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    ...(opts.lookup ? { connect: { lookup: opts.lookup } } : {}),
+  });
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
   if (target.apiKey) headers.authorization = `Bearer ${target.apiKey}`;
 

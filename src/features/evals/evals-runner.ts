@@ -5,6 +5,7 @@
  * claim and stores progress). A run whose claim is lost (cancelled, or taken over after a stall)
  * stops at its next batch; finished cases stay stored, so a resumed run does not redo them.
  */
+import type net from 'node:net';
 import { setMaxListeners } from 'node:events';
 import type { EvalSuiteSpec, ParsedCase, RunSummary } from '../../contracts/evals.js';
 import { iso, type Clock } from '../../platform/clock.js';
@@ -39,6 +40,8 @@ export interface RunnerDeps {
   clock: Clock;
   log: Logger;
   settings: { leaseSeconds: number; retryBaseMs: number };
+  /** Resolves endpoint hosts for every connection (refusing what the endpoint policy refuses). */
+  lookup?: net.LookupFunction;
   loadCases(run: RunRow, spec: EvalSuiteSpec): Promise<ParsedCase[]>;
   /** Renders a registry prompt (NAME[:REF]) into chat messages. */
   render(ref: string, variables: Record<string, unknown>): Promise<OutcomeMessage[]>;
@@ -117,9 +120,9 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   let consecutiveFailures = 0;
   let firstFailure: string | null = null;
 
-  const endpoint = createEndpointClient({ url: run.endpoint_url, model: run.endpoint_model, ...(keys.apiKey ? { apiKey: keys.apiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs });
+  const endpoint = createEndpointClient({ url: run.endpoint_url, model: run.endpoint_model, ...(keys.apiKey ? { apiKey: keys.apiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
   let judgeClient: EndpointClient | null = null;
-  if (judge) judgeClient = createEndpointClient({ url: judge.url, model: judge.model, ...(keys.judgeApiKey ? { apiKey: keys.judgeApiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs });
+  if (judge) judgeClient = createEndpointClient({ url: judge.url, model: judge.model, ...(keys.judgeApiKey ? { apiKey: keys.judgeApiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
 
   const stop = new AbortController();
   // Every request in flight (and every backoff sleep) listens for the run's abort.

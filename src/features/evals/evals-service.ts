@@ -5,6 +5,7 @@
  * claims them (`evals-scheduler.ts`); this module owns the rules around them.
  */
 import { randomBytes } from 'node:crypto';
+import type { EndpointPolicy } from './evals-endpoint-policy.js';
 import type { z } from 'zod';
 import { namespaceOf, type VersionResponse } from '../../contracts/assets.js';
 import {
@@ -84,6 +85,8 @@ export interface EvalsDeps {
   assets: Pick<AssetsService, 'getVersion' | 'openFile'>;
   audit: Pick<AuditService, 'record'>;
   clock: Clock;
+  /** Refuses endpoint and judge URLs the server must not call (see evals-endpoint-policy.ts). */
+  policy?: Pick<EndpointPolicy, 'check'>;
   /** Tells the scheduler a run became claimable (created or resumed) or must stop (cancelled). */
   scheduler: { poke(): void; stop(runId: string): void; setKeys(runId: string, keys: RunKeys): void };
 }
@@ -180,6 +183,8 @@ export function createEvalsService(deps: EvalsDeps) {
         throw errors.invalid(`dataset ${suite.name}:${suite.version} is not an evaluation suite: its metadata has no evalSuite (push one with \`steward eval suite push\`)`);
       }
       const { spec, metrics } = checkSuiteSpec(suite.metadata.evalSuite);
+      await deps.policy?.check(input.endpoint.url, 'endpoint');
+      if (input.judge) await deps.policy?.check(input.judge.url, 'judge endpoint');
       const needsJudge = metrics.filter((m) => m.def.needs.judge).map((m) => m.id);
       if (needsJudge.length && !input.judge) {
         throw errors.invalid(`suite metric${needsJudge.length > 1 ? 's' : ''} ${needsJudge.join(', ')} need${needsJudge.length > 1 ? '' : 's'} a judge model: pass judge.url (CLI: --judge-endpoint URL)`, { metrics: needsJudge });

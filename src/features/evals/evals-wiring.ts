@@ -4,6 +4,7 @@
  * written) and may show `versionExtras` in a model version's document.
  */
 import type { Clock } from '../../platform/clock.js';
+import { createEndpointPolicy } from './evals-endpoint-policy.js';
 import type { Config } from '../../platform/config.js';
 import type { Logger } from '../../platform/log.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
@@ -31,6 +32,7 @@ export function wireEvals(deps: {
   environments?: EnvironmentResolver;
 }) {
   const repo = createEvalsRepo(deps.sql.db, deps.sql.dialect);
+  const policy = createEndpointPolicy(deps.config.evalEndpointAllow);
   const scheduler = createEvalsScheduler({
     repo,
     clock: deps.clock,
@@ -41,6 +43,7 @@ export function wireEvals(deps: {
       clock: deps.clock,
       log: deps.log,
       settings: { leaseSeconds: deps.config.evalLeaseSeconds, retryBaseMs: deps.config.evalRetryBaseMs },
+      lookup: policy.lookup,
       loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
       render: async (ref, variables) => {
         const [name, version] = ref.lastIndexOf(':') > 0 ? splitRef(ref, null, 'prompt') : [ref, undefined];
@@ -57,7 +60,7 @@ export function wireEvals(deps: {
       },
     }),
   });
-  const service = createEvalsService({ repo, assets: deps.assets, audit: deps.audit, clock: deps.clock, scheduler });
+  const service = createEvalsService({ repo, assets: deps.assets, audit: deps.audit, clock: deps.clock, scheduler, policy });
   const gates = createGates({ repo, assets: deps.assets, environments: deps.environments ?? aliasEnvironments(deps.assets) });
   return {
     service,
