@@ -27,6 +27,19 @@ export interface LiveSession {
   busy: boolean;
 }
 
+/**
+ * Makes `hash`, a copy of the session's hash that took in `bytes` more, the session's state
+ * (an append or a staged range succeeded). Frees it at once if the session was aborted
+ * meanwhile: nothing will ask for it again. Returns the new offset.
+ */
+export function advanceSession(live: ReadonlyMap<string, LiveSession>, id: string, s: LiveSession, hash: RemoteHash, bytes: number): number {
+  s.hash.drop();
+  s.hash = hash;
+  s.offset += bytes;
+  if (live.get(id) !== s) hash.drop();
+  return s.offset;
+}
+
 /** What staging needs of the fs store that owns the sessions. */
 export interface FsStagingDeps {
   sessionPath(id: string): string;
@@ -76,11 +89,7 @@ export function createFsStaging(deps: FsStagingDeps): BlobStaging {
       const hash = s.hash.copy();
       try {
         await hashStagedRange(file, offset, length, hash, await directPool());
-        s.hash.drop();
-        s.hash = hash;
-        s.offset += length;
-        if (live.get(id) !== s) hash.drop();
-        return s.offset;
+        return advanceSession(live, id, s, hash, length);
       } catch (err) {
         // The file is as it was: the state stays, only the copy goes.
         hash.drop();
@@ -90,7 +99,6 @@ export function createFsStaging(deps: FsStagingDeps): BlobStaging {
       }
     },
   };
-
 }
 
 /**

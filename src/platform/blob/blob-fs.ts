@@ -24,7 +24,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { BlobStore, ByteRange, PutResult } from './blob-store.js';
-import { createFsStaging, type LiveSession } from './blob-fs-staging.js';
+import { advanceSession, createFsStaging, type LiveSession } from './blob-fs-staging.js';
 import { assertSessionId, mismatchError } from './blob-fns.js';
 import { SHA256_RE } from './blob-store.js';
 import { HASH_BACKLOG_BYTES, HashThread, type RemoteHash } from './blob-fs-hash.js';
@@ -301,12 +301,7 @@ export function createFsBlobStore(opts: { root: string; directIo?: boolean }): B
       const bytes = await receive(source, sink, hash, o.maxBytes, (l) => new AppError('too_large', `a chunk may carry at most ${l} bytes`, { maxBytes: l }));
       await sink.close();
       await fh.sync();
-      s.hash.drop();
-      s.hash = hash;
-      s.offset += bytes;
-      // Aborted meanwhile: nothing will ask for this state again.
-      if (live.get(id) !== s) hash.drop();
-      return s.offset;
+      return advanceSession(live, id, s, hash, bytes);
     } catch (err) {
       hash.drop();
       s.hash.drop();
