@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import { wireAudit } from '../src/features/audit/audit-wiring.js';
-import { wireAuth } from '../src/features/auth/auth-wiring.js';
+import { createAuditService } from '../src/features/audit/audit-service.js';
+import { createAuthService } from '../src/features/auth/auth-service.js';
 import { systemClock } from '../src/platform/clock.js';
 import { loadConfig } from '../src/platform/config.js';
 import type { Actor } from '../src/platform/http/http-route.js';
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   loader.disconnect();
 
   // The checks alone, through the auth service as the server wires it (a second wiring over the same database).
-  const auth = wireAuth({ sql: db, clock: systemClock, log: createLogger({ level: 'silent' }), audit: wireAudit({ sql: db, clock: systemClock }).service, failuresPerMinute: 20 }).service;
+  const audit = createAuditService({ db: db.db, dialect: db.dialect, clock: systemClock });
+  const auth = createAuthService({ db: db.db, clock: systemClock, log: createLogger({ level: 'silent' }), audit, failuresPerMinute: 20 });
   const header = `Bearer ${token}`;
   const check = async () => auth.authorize(await auth.authenticate(header, '127.0.0.1', 'bench'), 'asset:read');
   for (let i = 0; i < 20_000; i++) await check();

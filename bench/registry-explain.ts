@@ -125,6 +125,7 @@ async function runBackend(backend: string): Promise<void> {
       repo,
       audit: { record: async () => undefined } as unknown as AssetsDeps['audit'],
       uploads: {} as AssetsDeps['uploads'],
+      events: { emit: async () => 0 },
       clock: systemClock,
       limits: { maxMetadataBytes: 1 << 20, pendingTtlSeconds: 86400 },
     });

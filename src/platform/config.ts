@@ -85,6 +85,12 @@ export const ConfigSchema = z.object({
    * unspecified addresses (see features/evals/evals-endpoint-policy.ts).
    */
   evalEndpointAllow: z.array(z.string().min(1)).default([]),
+  /**
+   * How often a replica looks for events other replicas committed (subscribers, long polls).
+   * Events of this replica are delivered at once; 200 ms bounds the delay across replicas for
+   * one indexed `max(seq)` read per poll.
+   */
+  eventPollMs: z.number().int().positive().default(200),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

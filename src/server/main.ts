@@ -1,33 +1,33 @@
 /**
- * Composition root of the control plane: opens the database and blob store, runs the
- * migrations, wires each feature, serves HTTP, runs the background sweeper, and shuts down
- * gracefully (in-flight requests finish; an interrupted upload stays resumable).
+ * Composition root of the control plane: opens the database and blob store, runs every
+ * module's migrations, composes the feature modules in dependency order, serves HTTP, starts
+ * the modules' background work, and shuts down gracefully (background work first, then
+ * in-flight requests finish; an interrupted upload stays resumable).
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.js';
-import { wireAudit, auditMigrations } from '../features/audit/audit-wiring.js';
-import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
-import { evalsMigrations, suiteVersionHook, wireEvals } from '../features/evals/evals-wiring.js';
-import { promptVersionHook, wirePrompts } from '../features/prompts/prompts-wiring.js';
-import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
+import { assetsModule } from '../features/assets/assets-wiring.js';
+import { auditModule } from '../features/audit/audit-wiring.js';
+import { authModule } from '../features/auth/auth-wiring.js';
+import { evalsModule } from '../features/evals/evals-wiring.js';
+import { eventsModule } from '../features/events/events-wiring.js';
+import { promptsModule } from '../features/prompts/prompts-wiring.js';
+import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
 import { createLogger, type Logger } from '../platform/log.js';
+import { composeModules, migrationsOf, type FeatureModule, type Provided } from '../platform/module.js';
 import { openDatabase } from '../platform/sql/sql-db.js';
 import { migrate } from '../platform/sql/sql-migrations.js';
-import type { AssetsService } from '../features/assets/assets-service.js';
-import type { AuditService } from '../features/audit/audit-service.js';
-import type { PromptsService } from '../features/prompts/prompts-service.js';
-import type { EvalsService } from '../features/evals/evals-service.js';
-import type { Gates } from '../features/evals/evals-gates.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
-export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations, ...evalsMigrations];
+/** Every feature of the control plane, in any order: each names what it needs. */
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule];
+export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);
 export const STEWARD_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -39,7 +39,8 @@ export interface RunningServer {
   log: Logger;
   /** The admin token created on this start (first start only); printed once by the CLI. */
   bootstrapToken: { token: string; file: string } | null;
-  services: { assets: AssetsService; audit: AuditService; prompts: PromptsService; evals: EvalsService; gates: Gates };
+  /** What each module provides, by module name. */
+  services: Provided;
   /** The route table, for tests that sweep every route (the permission matrix). */
   routes: readonly RouteDef[];
   close(): Promise<void>;
@@ -67,43 +68,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
 
-  const audit = wireAudit({ sql, clock });
-  let assetsService: AssetsService | null = null;
-  const uploads = wireUploads({
-    sql,
-    store,
-    metrics,
-    audit: audit.service,
-    clock,
-    config,
-    log,
-    references: () => {
-      if (!assetsService) throw new Error('assets service not wired');
-      return assetsService;
-    },
-  });
-  let versionExtras: ReturnType<typeof wireEvals>['versionExtras'] | null = null;
-  const assets = wireAssets({
-    sql,
-    uploads: uploads.service,
-    audit: audit.service,
-    clock,
-    config,
-    versionHooks: { prompt: promptVersionHook, dataset: suiteVersionHook },
-    versionExtras: () => versionExtras,
-  });
-  assetsService = assets.service;
-  const prompts = wirePrompts({ assets: assets.service, config });
-  const evals = wireEvals({ sql, assets: assets.service, prompts: prompts.service, audit: audit.service, clock, config, log });
-  versionExtras = evals.versionExtras;
-  const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
-
-  const routes = [...assets.routes, ...prompts.routes, ...evals.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
+  const features = await composeModules({ sql, store, clock, config, log, metrics }, MODULES);
+  const services = features.provided as Provided;
+  const routes = features.routes;
   const app = buildHttpApp({
     logger: log,
     routes,
-    authenticate: auth.service.authenticate,
-    authorize: auth.service.authorize,
+    authenticate: services.auth.authenticate,
+    authorize: services.auth.authorize,
     metrics,
     version: STEWARD_VERSION,
     ready: async () => {
@@ -113,26 +85,25 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
   });
 
-  const bootstrapToken = await auth.service.bootstrap(config.dataDir);
+  const bootstrapToken = await services.auth.bootstrap(config.dataDir);
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url, database: sql.dialect, blobs: store.kind }, 'steward control plane listening');
 
-  const sweeper = setInterval(() => {
-    Promise.all([assets.service.expirePendingVersions(), sql.optimize()])
-      .then(([expired]) => expired && log.info({ expired }, 'expired pending versions'))
-      .catch((err: unknown) => log.error({ err }, 'sweeper failed'));
-  }, config.sweepIntervalSeconds * 1000);
-  sweeper.unref();
+  await features.start();
+  // Planner statistics (SQLite; PostgreSQL's autovacuum keeps its own).
+  const optimizer = setInterval(() => sql.optimize().catch((err: unknown) => log.error({ err }, 'database optimize failed')), config.sweepIntervalSeconds * 1000);
+  optimizer.unref();
 
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
-      clearInterval(sweeper);
-      // Runs in flight write what they finished and release their claim: the next start resumes them.
-      await evals.scheduler.close();
+      clearInterval(optimizer);
+      // Background work stops first: runs in flight write what they finished and release their
+      // claim, so the next start resumes them.
+      await features.stop();
       const timer = setTimeout(() => {
         log.warn('shutdown grace period over; closing remaining connections (their uploads stay resumable)');
         app.server.closeAllConnections();
@@ -159,5 +130,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, services: { assets: assets.service, audit: audit.service, prompts: prompts.service, evals: evals.service, gates: evals.gates }, routes, close };
+  return { url, app, config, log, bootstrapToken, services, routes, close };
 }

@@ -3,12 +3,13 @@
  * alias history and audited in the same transaction.
  */
 import type { AssetKind } from '../../contracts/assets.js';
-import { parseSemver } from '../../contracts/asset-names.js';
+import { namespaceOf, parseSemver } from '../../contracts/asset-names.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { EventsService } from '../events/events-service.js';
 import { KIND_LABEL, type AssetLookups } from './assets-lookup-service.js';
 import type { AssetsRepo } from './assets-repo.js';
 
@@ -17,10 +18,13 @@ export function createAssetAliases(deps: {
   lookups: AssetLookups;
   clock: Clock;
   audit: Pick<AuditService, 'record'>;
+  events: Pick<EventsService, 'emit'>;
   /** The audit target of an asset. */
   target: (kind: AssetKind, name: string) => string;
 }) {
-  const { repo, clock, audit, target } = deps;
+  const { repo, clock, audit, events, target } = deps;
+  const moved = (tx: AnyDb, kind: AssetKind, name: string, alias: string, version: string | null, previous: string | null) =>
+    events.emit(tx, { type: 'alias.moved', subject: target(kind, name), namespace: namespaceOf(name), data: { kind, name, alias, version, previous } });
   const { requireAsset, resolve, getAlias } = deps.lookups;
   return {
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
@@ -36,6 +40,7 @@ export function createAssetAliases(deps: {
         await r.setAlias(a.id, alias, v.id, now, actor.name);
         await r.recordAliasEvent({ asset_id: a.id, alias, version: v.version, previous_version: prev?.version ?? null, at: now, actor: actor.name });
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.set`, target: target(kind, name), change: { alias, version: v.version, previous: prev?.version ?? null } });
+        await moved(trx as unknown as AnyDb, kind, a.name, alias, v.version, prev?.version ?? null);
       });
       return getAlias(kind, name, alias);
     },
@@ -49,6 +54,7 @@ export function createAssetAliases(deps: {
         await r.deleteAlias(a.id, alias);
         await r.recordAliasEvent({ asset_id: a.id, alias, version: null, previous_version: prev.version, at: iso(clock.now()), actor: actor.name });
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.alias.delete`, target: target(kind, name), change: { alias, previous: prev.version } });
+        await moved(trx as unknown as AnyDb, kind, a.name, alias, null, prev.version);
       });
     },
 

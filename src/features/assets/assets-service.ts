@@ -26,6 +26,7 @@ import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { isUniqueViolation } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
+import type { EventsService } from '../events/events-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
 import {
   decodeCursor,
@@ -51,6 +52,8 @@ export interface AssetsDeps {
   limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
   /** Per-kind rules for new versions (prompts: a validated spec, no files); none for models. */
   versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
+  /** Domain events (version.ready, version.state.changed, alias.moved), in each change's transaction. */
+  events: Pick<EventsService, 'emit'>;
 }
 
 type CreateVersionInput = z.output<typeof CreateVersionBody>;
@@ -86,13 +89,14 @@ const TRANSITIONS: Record<VersionState, VersionState[]> = {
 };
 
 export function createAssetsService(deps: AssetsDeps) {
-  const { repo, uploads, clock, limits, audit } = deps;
+  const { repo, uploads, clock, limits, audit, events } = deps;
   const target = (kind: AssetKind, name: string, version?: string) => `${kind}:${name}${version ? `@${version}` : ''}`;
+  const subject = (kind: AssetKind, name: string, version: string) => ({ subject: target(kind, name, version), namespace: namespaceOf(name) });
 
   const lookups = createAssetLookups(repo);
   const { assetView, rowView, requireAsset, resolve, getVersion, getVersionJson, getAsset, getAssetJson, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
-  const aliases = createAssetAliases({ repo, lookups, clock, audit, target });
+  const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -234,6 +238,7 @@ export function createAssetsService(deps: AssetsDeps) {
             target: target(kind, name, input.version),
             change: { digest: v.digest, state: v.state, size, files: input.files.length, labels: input.labels ?? {}, lineage: edges.map((e) => `${e.relation}:${e.ref}`), metadataDigest: createHash('sha256').update(v.metadata).digest('hex') },
           });
+          if (readyAtOnce) await events.emit(trx as unknown as AnyDb, { type: 'version.ready', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, digest: v.digest } });
           const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
           // Built from what this transaction wrote: a query through the pool here would wait on
           // the transaction's own connection (SQLite has one).
@@ -257,6 +262,7 @@ export function createAssetsService(deps: AssetsDeps) {
         }
         if (!(await r.markReady(v.id, iso(clock.now())))) throw errors.conflict(`${name}:${v.version} changed state while finalising; retry`);
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.finalize`, target: target(kind, name, v.version), change: { digest: v.digest, state: 'ready' } });
+        await events.emit(trx as unknown as AnyDb, { type: 'version.ready', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, digest: v.digest } });
       });
       return getVersion(kind, name, version, { files: true });
     },
@@ -337,6 +343,7 @@ export function createAssetsService(deps: AssetsDeps) {
           }
           await r.updateVersion(v.id, { state: body.state, updated_at: now });
           await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.${body.state === 'ready' ? 'restore' : body.state === 'deprecated' ? 'deprecate' : 'archive'}`, target: target(kind, name, v.version), change: { from: v.state, to: body.state } });
+          await events.emit(trx as unknown as AnyDb, { type: 'version.state.changed', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, from, to: body.state } });
         }
         if (body.labels) {
           await r.updateVersion(v.id, { labels: JSON.stringify(body.labels), updated_at: now });

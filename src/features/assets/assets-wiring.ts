@@ -1,35 +1,87 @@
-/** Builds the assets feature (registry of models, datasets, prompts) and its routes. */
-import { ASSET_KINDS, type AssetKind } from '../../contracts/assets.js';
-import type { Clock } from '../../platform/clock.js';
-import type { Config } from '../../platform/config.js';
-import type { SqlDatabase } from '../../platform/sql/sql-db.js';
-import type { AuditService } from '../audit/audit-service.js';
-import type { UploadsService } from '../uploads/uploads-service.js';
+/**
+ * The assets module: the registry of models, datasets and prompts. Other features extend it
+ * while they are set up, never through fields of its own: a kind's version checks
+ * (`registerKindHook`: prompts, evaluation suites) and what a version document shows of them
+ * (`contributeToVersion`: evaluations of a model version). It keeps every blob its versions list
+ * (registered with uploads for GC) and expires abandoned pending versions in the background.
+ */
+import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import { ASSET_KINDS } from '../../contracts/assets.js';
+import { defineModule } from '../../platform/module.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
 import { assetRoutes, type VersionExtras } from './assets-routes.js';
-import { createAssetsService, type VersionKindHook } from './assets-service.js';
+import { createAssetsService, type AssetsService, type VersionKindHook } from './assets-service.js';
 
-export { assetsMigrations };
-
-export function wireAssets(deps: {
-  sql: SqlDatabase;
-  uploads: UploadsService;
-  audit: AuditService;
-  clock: Clock;
-  config: Config;
-  versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
-  /** Late-bound: features wired after assets (evals) add to a version's document. */
-  versionExtras?: () => VersionExtras | null;
-}) {
-  const repo = createAssetsRepo(deps.sql.db, deps.sql.dialect);
-  const service = createAssetsService({
-    repo,
-    uploads: deps.uploads,
-    audit: deps.audit,
-    clock: deps.clock,
-    limits: { maxMetadataBytes: deps.config.maxMetadataBytes, pendingTtlSeconds: deps.config.pendingTtlSeconds },
-    ...(deps.versionHooks ? { versionHooks: deps.versionHooks } : {}),
-  });
-  return { service, routes: ASSET_KINDS.flatMap((k) => assetRoutes(k, service, deps.versionExtras)) };
+/** What another feature adds to the document of a version of one kind, under its own key. */
+export interface VersionContributor {
+  kind: AssetKind;
+  key: string;
+  load(doc: Pick<VersionResponse, 'name' | 'version'>): Promise<unknown>;
 }
+
+export type AssetsFeature = AssetsService & {
+  registerKindHook(kind: AssetKind, hook: VersionKindHook): void;
+  contributeToVersion(contributor: VersionContributor): void;
+};
+
+declare module '../../platform/module.js' {
+  interface Provided {
+    assets: AssetsFeature;
+  }
+}
+
+export const assetsModule = defineModule({
+  name: 'assets',
+  needs: ['audit', 'uploads', 'events'],
+  migrations: assetsMigrations,
+  setup({ sql, clock, config, log, need }) {
+    const uploads = need('uploads');
+    const hooks: Partial<Record<AssetKind, VersionKindHook>> = {};
+    const contributors: VersionContributor[] = [];
+    const service = createAssetsService({
+      repo: createAssetsRepo(sql.db, sql.dialect),
+      uploads,
+      audit: need('audit'),
+      events: need('events'),
+      clock,
+      limits: { maxMetadataBytes: config.maxMetadataBytes, pendingTtlSeconds: config.pendingTtlSeconds },
+      versionHooks: hooks,
+    });
+    uploads.holdBlobs(service);
+    const extras: VersionExtras = async (kind, doc) => {
+      const mine = contributors.filter((c) => c.kind === kind);
+      if (!mine.length) return {};
+      const values = await Promise.all(mine.map((c) => c.load(doc)));
+      return Object.fromEntries(mine.map((c, i) => [c.key, values[i]])) as Partial<VersionResponse>;
+    };
+    const feature: AssetsFeature = {
+      ...service,
+      registerKindHook(kind, hook) {
+        if (hooks[kind]) throw new Error(`a version hook for kind ${kind} is registered already`);
+        hooks[kind] = hook;
+      },
+      contributeToVersion(c) {
+        if (contributors.some((o) => o.kind === c.kind && o.key === c.key)) throw new Error(`${c.key} of ${c.kind} versions is contributed twice`);
+        contributors.push(c);
+      },
+    };
+    let sweeper: NodeJS.Timeout | null = null;
+    return {
+      provides: feature,
+      routes: () => ASSET_KINDS.flatMap((k) => assetRoutes(k, service, () => extras)),
+      start() {
+        sweeper = setInterval(() => {
+          service
+            .expirePendingVersions()
+            .then((expired) => expired && log.info({ expired }, 'expired pending versions'))
+            .catch((err: unknown) => log.error({ err }, 'expiring pending versions failed'));
+        }, config.sweepIntervalSeconds * 1000);
+        sweeper.unref();
+      },
+      stop() {
+        if (sweeper) clearInterval(sweeper);
+      },
+    };
+  },
+});

@@ -2,7 +2,7 @@
  * The audit trail: every mutation appends one event in the same transaction as the change,
  * so a rolled-back change leaves no event and a committed one always has one. Events are
  * hash-chained; `verify` recomputes the chain and names the first event that breaks it.
- * Appends are serialised (PostgreSQL: a transaction-scoped advisory lock; SQLite: one writer).
+ * Appends are serialised by the append lock (platform/sql/sql-locks.ts), shared with the event log.
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { z } from 'zod';
@@ -11,6 +11,7 @@ import { iso, type Clock } from '../../platform/clock.js';
 import { AppError } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
+import { lockAppendLogs } from '../../platform/sql/sql-locks.js';
 import { ChainVerifier, digestOf, eventHash, GENESIS, type StoredEvent } from './audit-fns.js';
 
 interface AuditEventsTable {
@@ -32,9 +33,6 @@ interface AuditTables {
   audit_head: { id: number; seq: number; hash: string };
 }
 type Row = Selectable<AuditEventsTable>;
-
-/** Any number will do as long as nothing else in the database uses it as an advisory lock key. */
-const PG_AUDIT_LOCK = 74_65_77_61_72_64;
 
 /** The actor of changes the server makes by itself (expiry, sweeps). */
 export const SYSTEM_ACTOR: Actor = { tokenId: null, name: 'system', role: 'system', namespaces: null, clientAddress: '', requestId: '' };
@@ -69,7 +67,7 @@ export function createAuditService(deps: { db: AnyDb; dialect: Dialect; clock: C
   /** Appends one event on `tx`, which must be the transaction that makes the change. */
   async function record(tx: AnyDb, actor: Actor, entry: AuditEntry): Promise<void> {
       const db = tx as unknown as Kysely<AuditTables>;
-      if (deps.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${PG_AUDIT_LOCK})`.execute(db);
+      await lockAppendLogs(tx, deps.dialect);
       const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
       const fields = {
         seq: (head?.seq ?? 0) + 1,

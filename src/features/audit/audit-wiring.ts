@@ -1,13 +1,21 @@
-/** Builds the audit feature (hash-chained event log) and its routes. */
-import type { Clock } from '../../platform/clock.js';
-import type { SqlDatabase } from '../../platform/sql/sql-db.js';
+/** The audit module: the hash-chained event log every mutation records into, and its routes. */
+import { defineModule } from '../../platform/module.js';
 import { auditMigrations } from './audit-migrations.js';
 import { auditRoutes } from './audit-routes.js';
-import { createAuditService } from './audit-service.js';
+import { createAuditService, type AuditService } from './audit-service.js';
 
-export { auditMigrations };
-
-export function wireAudit(deps: { sql: SqlDatabase; clock: Clock }) {
-  const service = createAuditService({ db: deps.sql.db, dialect: deps.sql.dialect, clock: deps.clock });
-  return { service, routes: auditRoutes(service) };
+declare module '../../platform/module.js' {
+  interface Provided {
+    audit: AuditService;
+  }
 }
+
+export const auditModule = defineModule({
+  name: 'audit',
+  needs: [],
+  migrations: auditMigrations,
+  setup({ sql, clock }) {
+    const service = createAuditService({ db: sql.db, dialect: sql.dialect, clock });
+    return { provides: service, routes: () => auditRoutes(service) };
+  },
+});

@@ -1,15 +1,21 @@
-/** Builds the auth feature (tokens, roles) and its routes. */
-import type { Clock } from '../../platform/clock.js';
-import type { Logger } from '../../platform/log.js';
-import type { SqlDatabase } from '../../platform/sql/sql-db.js';
-import type { AuditService } from '../audit/audit-service.js';
+/** The auth module: API tokens, roles and namespace limits; the HTTP app authenticates through it. */
+import { defineModule } from '../../platform/module.js';
 import { authMigrations } from './auth-migrations.js';
 import { authRoutes } from './auth-routes.js';
-import { createAuthService } from './auth-service.js';
+import { createAuthService, type AuthService } from './auth-service.js';
 
-export { authMigrations };
-
-export function wireAuth(deps: { sql: SqlDatabase; clock: Clock; log: Logger; audit: AuditService; failuresPerMinute: number }) {
-  const service = createAuthService({ db: deps.sql.db, clock: deps.clock, log: deps.log, audit: deps.audit, failuresPerMinute: deps.failuresPerMinute });
-  return { service, routes: authRoutes(service) };
+declare module '../../platform/module.js' {
+  interface Provided {
+    auth: AuthService;
+  }
 }
+
+export const authModule = defineModule({
+  name: 'auth',
+  needs: ['audit'],
+  migrations: authMigrations,
+  setup({ sql, clock, log, config, need }) {
+    const service = createAuthService({ db: sql.db, clock, log, audit: need('audit'), failuresPerMinute: config.authFailuresPerMinute });
+    return { provides: service, routes: () => authRoutes(service) };
+  },
+});

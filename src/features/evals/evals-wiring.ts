@@ -1,73 +1,78 @@
 /**
- * Builds the evals feature: service, gates, background scheduler and routes. The registry must
- * be wired with `suiteVersionHook` for kind `dataset` (so a suite's spec is checked before it is
- * written) and may show `versionExtras` in a model version's document.
+ * The evals module: suites (checked by `suiteVersionHook`, registered for kind `dataset`),
+ * runs executed in the background, gates, and the evaluations shown in a model version's
+ * document (contributed to the registry). A finished run emits `eval.run.finished`.
  */
-import type { Clock } from '../../platform/clock.js';
-import { createEndpointPolicy } from './evals-endpoint-policy.js';
-import type { Config } from '../../platform/config.js';
-import type { Logger } from '../../platform/log.js';
-import type { SqlDatabase } from '../../platform/sql/sql-db.js';
-import type { AssetsService } from '../assets/assets-service.js';
-import type { AuditService } from '../audit/audit-service.js';
+import { defineModule } from '../../platform/module.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
-import type { PromptsService } from '../prompts/prompts-service.js';
-import { aliasEnvironments, createGates, type EnvironmentResolver } from './evals-gates.js';
+import { createEndpointPolicy } from './evals-endpoint-policy.js';
+import { aliasEnvironments, createGates, type Gates } from './evals-gates.js';
 import { evalsMigrations } from './evals-migrations.js';
 import { createEvalsRepo } from './evals-repo.js';
 import { evalRoutes } from './evals-routes.js';
 import { createEvalsScheduler } from './evals-scheduler.js';
-import { checkSuiteSpec, createEvalsService, splitRef, suiteVersionHook } from './evals-service.js';
+import { checkSuiteSpec, createEvalsService, splitRef, suiteVersionHook, type EvalsService } from './evals-service.js';
 
-export { evalsMigrations, suiteVersionHook };
+export type EvalsFeature = EvalsService & { gates: Gates };
 
-export function wireEvals(deps: {
-  sql: SqlDatabase;
-  assets: AssetsService;
-  prompts: PromptsService;
-  audit: AuditService;
-  clock: Clock;
-  config: Config;
-  log: Logger;
-  environments?: EnvironmentResolver;
-}) {
-  const repo = createEvalsRepo(deps.sql.db, deps.sql.dialect);
-  const policy = createEndpointPolicy(deps.config.evalEndpointAllow);
-  const scheduler = createEvalsScheduler({
-    repo,
-    clock: deps.clock,
-    log: deps.log,
-    settings: { leaseSeconds: deps.config.evalLeaseSeconds, maxActiveRuns: deps.config.evalMaxActiveRuns },
-    runner: () => ({
-      repo,
-      clock: deps.clock,
-      log: deps.log,
-      settings: { leaseSeconds: deps.config.evalLeaseSeconds, retryBaseMs: deps.config.evalRetryBaseMs },
-      lookup: policy.lookup,
-      loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
-      render: async (ref, variables) => {
-        const [name, version] = ref.lastIndexOf(':') > 0 ? splitRef(ref, null, 'prompt') : [ref, undefined];
-        const out = await deps.prompts.render(name, { ...(version ? { ref: version } : {}), variables });
-        return out.messages.map((m) => ({ role: m.role, content: m.content }));
-      },
-      metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
-      onFinished: async (tx, run, state, summary, error) => {
-        await deps.audit.record(tx, SYSTEM_ACTOR, {
-          action: 'eval.run.finish',
-          target: `eval-run:${run.id}`,
-          change: { state, passed: summary?.passed ?? null, done: run.done, failed: run.failed, ...(error ? { error: error.slice(0, 500) } : {}) },
-        });
-      },
-    }),
-  });
-  const service = createEvalsService({ repo, assets: deps.assets, audit: deps.audit, clock: deps.clock, scheduler, policy });
-  const gates = createGates({ repo, assets: deps.assets, environments: deps.environments ?? aliasEnvironments(deps.assets) });
-  return {
-    service,
-    gates,
-    scheduler,
-    routes: evalRoutes(service, gates),
-    versionExtras: async (kind: string, doc: { name: string; version: string }) =>
-      kind === 'model' ? { evaluations: await service.versionEvaluations(doc.name, doc.version) } : {},
-  };
+declare module '../../platform/module.js' {
+  interface Provided {
+    evals: EvalsFeature;
+  }
 }
+
+export const evalsModule = defineModule({
+  name: 'evals',
+  needs: ['assets', 'prompts', 'audit', 'events'],
+  migrations: evalsMigrations,
+  setup({ sql, clock, config, log, need }) {
+    const assets = need('assets');
+    const prompts = need('prompts');
+    const audit = need('audit');
+    const events = need('events');
+    assets.registerKindHook('dataset', suiteVersionHook);
+    const repo = createEvalsRepo(sql.db, sql.dialect);
+    const policy = createEndpointPolicy(config.evalEndpointAllow);
+    const scheduler = createEvalsScheduler({
+      repo,
+      clock,
+      log,
+      settings: { leaseSeconds: config.evalLeaseSeconds, maxActiveRuns: config.evalMaxActiveRuns },
+      runner: () => ({
+        repo,
+        clock,
+        log,
+        settings: { leaseSeconds: config.evalLeaseSeconds, retryBaseMs: config.evalRetryBaseMs },
+        lookup: policy.lookup,
+        loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
+        render: async (ref, variables) => {
+          const [name, version] = ref.lastIndexOf(':') > 0 ? splitRef(ref, null, 'prompt') : [ref, undefined];
+          const out = await prompts.render(name, { ...(version ? { ref: version } : {}), variables });
+          return out.messages.map((m) => ({ role: m.role, content: m.content }));
+        },
+        metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
+        onFinished: async (tx, run, state, summary, error) => {
+          await audit.record(tx, SYSTEM_ACTOR, {
+            action: 'eval.run.finish',
+            target: `eval-run:${run.id}`,
+            change: { state, passed: summary?.passed ?? null, done: run.done, failed: run.failed, ...(error ? { error: error.slice(0, 500) } : {}) },
+          });
+          await events.emit(tx, {
+            type: 'eval.run.finished',
+            subject: `eval-run:${run.id}`,
+            namespace: run.model_namespace,
+            data: { runId: run.id, model: { name: run.model_name, version: run.model_version }, suite: { name: run.suite_name, version: run.suite_version }, state, passed: summary?.passed ?? null },
+          });
+        },
+      }),
+    });
+    const service = createEvalsService({ repo, assets, audit, clock, scheduler, policy });
+    const gates = createGates({ repo, assets, environments: aliasEnvironments(assets) });
+    assets.contributeToVersion({ kind: 'model', key: 'evaluations', load: (doc) => service.versionEvaluations(doc.name, doc.version) });
+    return {
+      provides: { ...service, gates },
+      routes: () => evalRoutes(service, gates),
+      stop: () => scheduler.close(),
+    };
+  },
+});

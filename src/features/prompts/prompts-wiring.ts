@@ -1,18 +1,28 @@
 /**
- * Builds the prompts feature. The registry must be wired with `promptVersionHook` for kind
- * `prompt` (so a version is checked before it is written); this wires render and diff on top.
+ * The prompts module: prompt versions are registry versions checked by `promptVersionHook`
+ * (registered for kind `prompt`, so a version is checked before it is written); render and diff
+ * on top.
  */
-import type { Config } from '../../platform/config.js';
-import type { AssetsService } from '../assets/assets-service.js';
+import { defineModule } from '../../platform/module.js';
 import { promptRoutes } from './prompts-routes.js';
-import { createPromptsService, promptVersionHook } from './prompts-service.js';
+import { createPromptsService, promptVersionHook, type PromptsService } from './prompts-service.js';
 
-export { promptVersionHook };
-
-export function wirePrompts(deps: { assets: AssetsService; config: Config }) {
-  const service = createPromptsService({
-    assets: deps.assets,
-    settings: { defaultSafety: deps.config.promptSafety, compiledCacheEntries: deps.config.promptCacheEntries },
-  });
-  return { service, routes: promptRoutes(service) };
+declare module '../../platform/module.js' {
+  interface Provided {
+    prompts: PromptsService;
+  }
 }
+
+export const promptsModule = defineModule({
+  name: 'prompts',
+  needs: ['assets'],
+  setup({ config, need }) {
+    const assets = need('assets');
+    assets.registerKindHook('prompt', promptVersionHook);
+    const service = createPromptsService({
+      assets,
+      settings: { defaultSafety: config.promptSafety, compiledCacheEntries: config.promptCacheEntries },
+    });
+    return { provides: service, routes: () => promptRoutes(service) };
+  },
+});

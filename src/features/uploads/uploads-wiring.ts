@@ -1,54 +1,74 @@
-/** Builds the uploads feature (blob index, upload sessions, GC, the local upload socket) and its routes. */
+/**
+ * The uploads module: the blob index, upload sessions, GC and the local upload socket. Features
+ * whose records reference blobs register with `holdBlobs` during their setup; GC keeps every blob
+ * any holder references, and refuses to run while no holder is registered (it would take every
+ * blob for garbage).
+ */
 import path from 'node:path';
-import { Counter, type Registry } from 'prom-client';
-import type { BlobStore } from '../../platform/blob/blob-store.js';
-import type { Clock } from '../../platform/clock.js';
-import type { Config } from '../../platform/config.js';
-import type { Logger } from '../../platform/log.js';
-import type { SqlDatabase } from '../../platform/sql/sql-db.js';
-import type { AuditService } from '../audit/audit-service.js';
+import { Counter } from 'prom-client';
+import { AppError } from '../../platform/errors.js';
+import { defineModule } from '../../platform/module.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { uploadsMigrations } from './uploads-migrations.js';
 import { createLocalSocket } from './uploads-local-socket.js';
 import { createUploadsRepo } from './uploads-repo.js';
 import { uploadRoutes } from './uploads-routes.js';
-import { createUploadsService, type BlobReferences } from './uploads-service.js';
+import { createUploadsService, type BlobReferences, type UploadsService } from './uploads-service.js';
 
-export { uploadsMigrations };
+export type UploadsFeature = UploadsService & {
+  /** Registers a feature whose records keep blobs alive (the registry's versions). */
+  holdBlobs(holder: BlobReferences): void;
+};
 
-export function wireUploads(deps: {
-  sql: SqlDatabase;
-  store: BlobStore;
-  metrics?: Registry;
-  audit: AuditService;
-  clock: Clock;
-  config: Config;
-  log: Logger;
-  references: () => BlobReferences;
-}) {
-  const received = deps.metrics
-    ? new Counter({
-        name: 'steward_upload_bytes_total',
-        help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH), staged (written by a client on this host into a staging file)',
-        labelNames: ['via'],
-        registers: [deps.metrics],
-      })
-    : null;
-  const service = createUploadsService({
-    repo: createUploadsRepo(deps.sql.db, deps.sql.dialect),
-    store: deps.store,
-    audit: deps.audit,
-    clock: deps.clock,
-    log: deps.log,
-    limits: {
-      maxChunkBytes: deps.config.maxChunkBytes,
-      // An upload session lives as long as a pending version: both serve one push.
-      sessionTtlSeconds: deps.config.pendingTtlSeconds,
-      gcGraceSeconds: deps.config.gcGraceSeconds,
-    },
-    references: deps.references,
-    onBytes: (via, bytes) => received?.inc({ via }, bytes),
-  });
-  // In the data dir: one per server, replaced by the next start after a crash.
-  const local = createLocalSocket({ path: path.join(deps.config.dataDir, 'uploads.sock'), log: deps.log });
-  return { service, routes: uploadRoutes(service, local) };
+declare module '../../platform/module.js' {
+  interface Provided {
+    uploads: UploadsFeature;
+  }
 }
+
+export const uploadsModule = defineModule({
+  name: 'uploads',
+  needs: ['audit'],
+  migrations: uploadsMigrations,
+  setup({ sql, store, metrics, clock, config, log, need }) {
+    const received = new Counter({
+      name: 'steward_upload_bytes_total',
+      help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH), staged (written by a client on this host into a staging file)',
+      labelNames: ['via'],
+      registers: [metrics],
+    });
+    const holders: BlobReferences[] = [];
+    const references: BlobReferences = {
+      async referencedAmong(shas: readonly string[], tx?: AnyDb) {
+        if (!holders.length) throw new AppError('internal', 'no feature holds blob references; garbage collection refused');
+        const all = new Set<string>();
+        for (const h of holders) for (const s of await h.referencedAmong(shas, tx)) all.add(s);
+        return all;
+      },
+      async expirePendingVersions() {
+        let n = 0;
+        for (const h of holders) n += await h.expirePendingVersions();
+        return n;
+      },
+    };
+    const service = createUploadsService({
+      repo: createUploadsRepo(sql.db, sql.dialect),
+      store,
+      audit: need('audit'),
+      clock,
+      log,
+      limits: {
+        maxChunkBytes: config.maxChunkBytes,
+        // An upload session lives as long as a pending version: both serve one push.
+        sessionTtlSeconds: config.pendingTtlSeconds,
+        gcGraceSeconds: config.gcGraceSeconds,
+      },
+      references: () => references,
+      onBytes: (via, bytes) => received.inc({ via }, bytes),
+    });
+    // In the data dir: one per server, replaced by the next start after a crash.
+    const local = createLocalSocket({ path: path.join(config.dataDir, 'uploads.sock'), log });
+    const feature: UploadsFeature = { ...service, holdBlobs: (h) => void holders.push(h) };
+    return { provides: feature, routes: () => uploadRoutes(service, local) };
+  },
+});

@@ -1,0 +1,101 @@
+/**
+ * Domain events: what happened, recorded in the transaction that made it happen, readable in
+ * order by in-process subscribers and by other processes through `GET /api/v1/events`. This
+ * file is the one owner of every event's name and payload shape.
+ */
+import { z } from 'zod';
+import { AssetKind, VersionState } from './assets.js';
+import { RunState } from './evals.js';
+import { Timestamp } from './common.js';
+
+const VersionRef = { kind: AssetKind, name: z.string(), version: z.string() };
+
+/** Payload schema of every event type, by name. */
+export const EVENT_DATA = {
+  'version.ready': z.object({ ...VersionRef, digest: z.string() }).strict(),
+  'version.state.changed': z.object({ ...VersionRef, from: VersionState, to: VersionState }).strict(),
+  'alias.moved': z
+    .object({
+      kind: AssetKind,
+      name: z.string(),
+      alias: z.string(),
+      version: z.string().nullable().describe('null when the alias was deleted'),
+      previous: z.string().nullable(),
+    })
+    .strict(),
+  'eval.run.finished': z
+    .object({
+      runId: z.string(),
+      model: z.object({ name: z.string(), version: z.string() }).strict(),
+      suite: z.object({ name: z.string(), version: z.string() }).strict(),
+      state: RunState,
+      passed: z.boolean().nullable(),
+    })
+    .strict(),
+} as const;
+
+export type EventType = keyof typeof EVENT_DATA;
+export const EVENT_TYPES = Object.keys(EVENT_DATA) as EventType[];
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_DATA)[T]>;
+
+/** An event as emitted: the subject names what it is about (`model:acme/bot@1.0.0`). */
+export interface NewEvent<T extends EventType = EventType> {
+  type: T;
+  subject: string;
+  /** The namespace of the subject (null for bare names): limited tokens see only theirs. */
+  namespace: string | null;
+  data: EventData<T>;
+}
+
+export const DomainEvent = z
+  .object({
+    seq: z.number().int().describe('position in the event log, from 1, without gaps'),
+    at: Timestamp,
+    type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+    subject: z.string(),
+    namespace: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+  })
+  .strict();
+export type DomainEvent = z.infer<typeof DomainEvent>;
+
+export const ListEventsQuery = z
+  .object({
+    after: z.coerce.number().int().min(0).default(0).describe('the `next` of the previous answer; 0 reads from the start'),
+    types: z
+      .string()
+      .max(512)
+      .optional()
+      .describe('comma-separated event types; a trailing "*" matches a prefix (e.g. "version.*")'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    wait: z.coerce.number().int().min(0).max(60).default(0).describe('seconds to wait for an event when none is there yet (long poll)'),
+  })
+  .strict();
+
+export const EventPage = z
+  .object({
+    items: z.array(DomainEvent),
+    next: z.number().int().describe('pass as `after` to read on; it moves past events this token may not see'),
+  })
+  .strict();
+export type EventPage = z.infer<typeof EventPage>;
+
+/** Parses a `types` filter into exact names and prefixes; unknown names are refused. */
+export function parseTypeFilter(spec: string | undefined): { exact: EventType[]; prefixes: string[] } | null {
+  if (!spec) return null;
+  const exact: EventType[] = [];
+  const prefixes: string[] = [];
+  for (const raw of spec.split(',')) {
+    const t = raw.trim();
+    if (!t) continue;
+    if (t.endsWith('*')) prefixes.push(t.slice(0, -1));
+    else if ((EVENT_TYPES as string[]).includes(t)) exact.push(t as EventType);
+    else throw new Error(`unknown event type ${JSON.stringify(t)}; known: ${EVENT_TYPES.join(', ')}`);
+  }
+  return { exact, prefixes };
+}
+
+export function matchesTypes(filter: { exact: EventType[]; prefixes: string[] } | null, type: string): boolean {
+  if (!filter) return true;
+  return (filter.exact as string[]).includes(type) || filter.prefixes.some((p) => type.startsWith(p));
+}
