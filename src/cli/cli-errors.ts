@@ -1,4 +1,6 @@
 /** CLI-side errors: bad usage (exit 2) as distinct from a failed operation (exit 1). */
+import { parseAssetRef } from '../contracts/asset-names.js';
+
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -18,11 +20,7 @@ export function parseLabels(list: readonly string[]): Record<string, string> {
 
 /** Splits `NAME:REF` (the name may contain one "/"; REF is a version or an alias). */
 export function parseRef(s: string, defaultRef?: string): { name: string; ref: string } {
-  const i = s.lastIndexOf(':');
-  if (i === -1) {
-    if (defaultRef) return { name: s, ref: defaultRef };
-    throw new UsageError(`${JSON.stringify(s)} must look like NAME:VERSION or NAME:ALIAS`);
-  }
-  if (i === 0 || i === s.length - 1) throw new UsageError(`${JSON.stringify(s)} must look like NAME:VERSION or NAME:ALIAS`);
-  return { name: s.slice(0, i), ref: s.slice(i + 1) };
+  const r = parseAssetRef(s, defaultRef ? { defaultRef } : { requireRef: true });
+  if (typeof r === 'string') throw new UsageError(r);
+  return { name: r.name, ref: r.ref! };
 }

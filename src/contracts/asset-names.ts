@@ -53,3 +53,32 @@ export function filePathProblem(p: string): string | null {
   if (parts.some((s) => s === '' || s === '.')) return 'has an empty or "." segment';
   return null;
 }
+
+/** The namespace of the name in a `NAME[:REF]` text (null for a bare name or a non-string). */
+export function namespaceOfRef(text: unknown): string | null {
+  if (typeof text !== 'string') return null;
+  const i = text.lastIndexOf(':');
+  return namespaceOf(i > 0 ? text.slice(0, i) : text);
+}
+
+/** A `NAME[:REF]` reference: REF is a version, an alias or `latest`; null when the text has none. */
+export interface AssetRef {
+  name: string;
+  ref: string | null;
+}
+
+/**
+ * The one parser of `NAME[:REF]` (API bodies and queries, CLI arguments, lineage pointers). A
+ * name holds no ":" (it may hold one "/"), nor does a ref, so the last ":" splits them. Returns
+ * the problem as text when the reference is malformed (empty name or ref, or a required ref
+ * missing), so each caller raises it as its own kind of error.
+ */
+export function parseAssetRef(text: string, opts: { requireRef?: boolean; defaultRef?: string } = {}): AssetRef | string {
+  const i = text.lastIndexOf(':');
+  const shape = opts.requireRef && opts.defaultRef === undefined ? 'NAME:VERSION or NAME:ALIAS' : 'NAME or NAME:REF';
+  if (i === 0 || i === text.length - 1 || text.length === 0) return `${JSON.stringify(text)} must look like ${shape}`;
+  if (i > 0) return { name: text.slice(0, i), ref: text.slice(i + 1) };
+  if (opts.defaultRef !== undefined) return { name: text, ref: opts.defaultRef };
+  if (opts.requireRef) return `${JSON.stringify(text)} must look like ${shape}`;
+  return { name: text, ref: null };
+}

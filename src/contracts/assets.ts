@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Cursor, LabelSelector, Labels, Limit, Timestamp, page } from './common.js';
 import { ASSET_KINDS, filePathProblem, NAME_RE, parseSemver } from './asset-names.js';
 
-export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceOf, parseSemver, type ParsedVersion } from './asset-names.js';
+export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
 export const AssetKind = z.enum(ASSET_KINDS);
 export type AssetKind = z.infer<typeof AssetKind>;
 

@@ -74,6 +74,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     const appErr = toAppError(err);
     if (appErr.code === 'internal') req.log.error({ err: appErr.cause ?? err }, 'request failed');
     if (appErr.code === 'rate_limited' && typeof appErr.details?.retryAfterSeconds === 'number') void reply.header('retry-after', String(appErr.details.retryAfterSeconds));
+    // RFC 9110 §15.5.17: a 416 names the representation's length.
+    if (appErr.code === 'range_not_satisfiable' && typeof appErr.details?.size === 'number') void reply.header('content-range', `bytes */${appErr.details.size}`);
     if (!reply.sent) void reply.code(appErr.status).send(envelope(appErr, req.id));
   });
   app.setNotFoundHandler((req, reply) => {

@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { parseAssetRef } from '../../contracts/asset-names.js';
 import { AliasName } from '../../contracts/assets.js';
 import { PromptSpec, SAFETY_MODES, type RenderPromptResponse, type SafetyMode } from '../../contracts/prompts.js';
 import { StewardApiError } from '../../sdk/client.js';
@@ -17,10 +18,9 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** `NAME` or `NAME:REF`; the name may hold one "/", the ref never a ":". */
 function splitRef(s: string): { name: string; ref: string | undefined } {
-  const i = s.lastIndexOf(':');
-  if (i === -1) return { name: s, ref: undefined };
-  if (i === 0 || i === s.length - 1) throw new UsageError(`${JSON.stringify(s)} must look like NAME or NAME:REF`);
-  return { name: s.slice(0, i), ref: s.slice(i + 1) };
+  const r = parseAssetRef(s);
+  if (typeof r === 'string') throw new UsageError(r);
+  return { name: r.name, ref: r.ref ?? undefined };
 }
 
 function readJsonFile(file: string, what: string): unknown {

@@ -3,7 +3,7 @@
  * identity), the sort key that orders semantic versions as text, cursors, and comparison.
  */
 import { createHash } from 'node:crypto';
-import { parseSemver, type ManifestFile } from '../../contracts/assets.js';
+import { parseAssetRef, parseSemver, type ManifestFile } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
 
 /**
@@ -128,13 +128,11 @@ export function metricDeltas(a: Record<string, unknown>, b: Record<string, unkno
   });
 }
 
-/** Splits `NAME:REF`; the name may hold one "/", the ref never a ":". */
+/** Splits `NAME:REF` (a lineage pointer, a compare target); 400 when it has no REF. */
 export function splitPointer(pointer: string): { name: string; ref: string } {
-  const i = pointer.lastIndexOf(':');
-  if (i <= 0 || i === pointer.length - 1) {
-    throw new AppError('invalid_argument', `${JSON.stringify(pointer)} must look like NAME:VERSION or NAME:ALIAS`);
-  }
-  return { name: pointer.slice(0, i), ref: pointer.slice(i + 1) };
+  const r = parseAssetRef(pointer, { requireRef: true });
+  if (typeof r === 'string') throw new AppError('invalid_argument', r);
+  return { name: r.name, ref: r.ref! };
 }
 
 export function namespaceOf(name: string): string | null {

@@ -12,6 +12,7 @@ export function createAssetGraph(deps: { repo: AssetsRepo; lookups: AssetLookups
   const { getVersion, requireAsset, resolve } = deps.lookups;
   return {
     async compare(kind: AssetKind, name: string, ref: string, other: string): Promise<CompareResponse> {
+      // `other` is a REF of this asset, or NAME:REF.
       const b = other.includes(':') ? splitPointer(other) : { name, ref: other };
       const [va, vb] = await Promise.all([getVersion(kind, name, ref, { files: true }), getVersion(kind, b.name, b.ref, { files: true })]);
       const files = diffManifests(va.files ?? [], vb.files ?? []);

@@ -29,10 +29,9 @@ import {
   VersionRef,
   VersionResponse,
   namespaceOf,
+  namespaceOfRef,
   type AssetKind,
 } from '../../contracts/assets.js';
-import { AppError } from '../../platform/errors.js';
-import { envelope } from '../../platform/http/http-errors.js';
 import { jsonText } from '../../platform/http/http-json.js';
 import { parseRange } from '../../platform/http/http-range.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
@@ -42,7 +41,7 @@ import type { AssetsService } from './assets-service.js';
 /** The namespace of an asset name ("ns/name" → "ns"; a bare name has none). */
 const ns = namespaceOf;
 /** Namespaces a `NAME:VERSION` pointer reaches into. */
-const pointerNs = (p: string | undefined): (string | null)[] => (p && /^[^:\s]+:[^:\s]+$/.test(p) ? [ns(p.slice(0, p.lastIndexOf(':')))] : []);
+const pointerNs = (p: string | undefined): (string | null)[] => (p && /^[^:\s]+:[^:\s]+$/.test(p) ? [namespaceOfRef(p)] : []);
 const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];
 
 const NameParams = z.object({ name: AssetName }).strict();
@@ -135,16 +134,7 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras?: () => 
         reply.header('etag', etag).header('accept-ranges', 'bytes').header('x-steward-sha256', f.sha256).header('cache-control', 'private, max-age=31536000, immutable');
         if (req.headers['if-none-match'] === etag) return reply.code(304).send();
         const ifRange = req.headers['if-range'];
-        let range: { start: number; end: number } | null = null;
-        try {
-          range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, f.size);
-        } catch (err) {
-          // Answered here: the error handler would replace 416 with the code's own status (400).
-          if (err instanceof AppError && err.details?.rangeNotSatisfiable) {
-            return reply.code(416).header('content-range', `bytes */${f.size}`).send(envelope(err, req.id));
-          }
-          throw err;
-        }
+        const range = ifRange && ifRange !== etag ? null : parseRange(req.headers.range, f.size);
         reply.header('content-type', 'application/octet-stream');
         if (range) {
           reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${f.size}`).header('content-length', range.end - range.start + 1);

@@ -397,7 +397,8 @@ export function createAssetsService(deps: AssetsDeps) {
 /** Lineage as written by `lineageEdges`: a parent has the version's own kind, a base model is a model. */
 function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
   return edges.map((e) => {
-    const [n, v] = e.targetVersionId !== null ? [e.ref.slice(0, e.ref.lastIndexOf(':')), e.ref.slice(e.ref.lastIndexOf(':') + 1)] : [null, null];
+    const p = e.targetVersionId !== null ? splitPointer(e.ref) : null;
+    const [n, v] = p ? [p.name, p.ref] : [null, null];
     const kind: AssetKind | null = e.targetVersionId === null ? null : e.relation === 'dataset' ? 'dataset' : e.relation === 'parent' ? own : 'model';
     return { relation: e.relation as 'parent' | 'base_model' | 'dataset', kind, name: n, version: v, ref: e.ref };
   });

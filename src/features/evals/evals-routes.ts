@@ -18,18 +18,17 @@ import {
   RunPage,
   RunResponse,
 } from '../../contracts/evals.js';
+import { namespaceOfRef } from '../../contracts/asset-names.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { Gates } from './evals-gates.js';
-import { nsOf, type EvalsService } from './evals-service.js';
+import type { EvalsService } from './evals-service.js';
 import { METRICS } from './metrics/metrics-registry.js';
 
 /** Suites the gates of a raw body name (each must be in a granted namespace too). */
 const gateSuites = (gates: unknown): string[] =>
-  Array.isArray(gates) ? gates.flatMap((g: unknown) => (g && typeof g === 'object' && typeof (g as { suite?: unknown }).suite === 'string' ? [nameOf((g as { suite: string }).suite)] : [])) : [];
+  Array.isArray(gates) ? gates.flatMap((g: unknown) => (g && typeof g === 'object' && typeof (g as { suite?: unknown }).suite === 'string' ? [(g as { suite: string }).suite] : [])) : [];
 
 const RunParams = z.object({ id: z.string().min(1).max(64) }).strict();
-/** The asset name of `NAME[:REF]`; the scope check sees the raw body, so anything may arrive. */
-const nameOf = (ref: unknown): string => (typeof ref !== 'string' ? '' : ref.lastIndexOf(':') > 0 ? ref.slice(0, ref.lastIndexOf(':')) : ref);
 
 export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
   const base = '/api/v1/evals';
@@ -53,7 +52,7 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
     }),
     defineRoute({
       method: 'POST', url: `${base}/runs`, summary: 'Start an evaluation run of a model version\'s endpoint against a suite', tags,
-      permission: 'asset:write', scope: ({ body }) => [nsOf(nameOf(body.model)), nsOf(nameOf(body.suite))], body: CreateRunBody, responses: { 201: RunResponse },
+      permission: 'asset:write', scope: ({ body }) => [namespaceOfRef(body.model), namespaceOfRef(body.suite)], body: CreateRunBody, responses: { 201: RunResponse },
       handler: async ({ body, actor, reply }) => {
         reply.code(201);
         return svc.createRun(body, actor);
@@ -91,7 +90,7 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
     }),
     defineRoute({
       method: 'POST', url: `${base}/gates/evaluate`, summary: 'Evaluate gates (metric thresholds, no regression against an environment) for a model version, with evidence', tags,
-      permission: 'asset:read', scope: ({ body }) => [nsOf(nameOf(body.model)), ...gateSuites(body.gates).map(nsOf)], body: EvaluateGatesBody, responses: { 200: GateEvaluation },
+      permission: 'asset:read', scope: ({ body }) => [namespaceOfRef(body.model), ...gateSuites(body.gates).map(namespaceOfRef)], body: EvaluateGatesBody, responses: { 200: GateEvaluation },
       handler: async ({ body }) => gates.evaluate(body),
     }),
   ];

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointPolicy } from './evals-endpoint-policy.js';
 import type { z } from 'zod';
-import { namespaceOf, type VersionResponse } from '../../contracts/assets.js';
+import { namespaceOf, parseAssetRef, type VersionResponse } from '../../contracts/assets.js';
 import {
   CreateRunBody,
   EvalSuiteSpec,
@@ -41,10 +41,9 @@ export const nsOf = namespaceOf;
 
 /** `NAME:REF` → [name, ref]; `NAME` → [name, fallback] (a name holds no ':'). */
 export function splitRef(text: string, fallback: string | null, what: string): [string, string] {
-  const i = text.lastIndexOf(':');
-  if (i > 0) return [text.slice(0, i), text.slice(i + 1)];
-  if (i === 0 || fallback === null) throw errors.invalid(`${what} ${JSON.stringify(text)} must look like NAME:VERSION or NAME:ALIAS`);
-  return [text, fallback];
+  const r = parseAssetRef(text, fallback === null ? { requireRef: true } : { defaultRef: fallback });
+  if (typeof r === 'string') throw errors.invalid(`${what} ${r}`);
+  return [r.name, r.ref!];
 }
 
 function invalidSpec(err: z.ZodError, prefix: string): AppError {

@@ -4,14 +4,14 @@
  * `asset:read` and are scoped by the prompt's namespace (and the other side's, for a diff).
  */
 import { z } from 'zod';
-import { AssetName, namespaceOf, VersionRef } from '../../contracts/assets.js';
+import { AssetName, namespaceOf, namespaceOfRef, VersionRef } from '../../contracts/assets.js';
 import { PromptDiffQuery, PromptDiffResponse, RenderPromptBody, RenderPromptResponse } from '../../contracts/prompts.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import type { PromptsService } from './prompts-service.js';
 
 const ns = namespaceOf;
-/** Namespaces of `other` when it is NAME:REF (a REF alone stays in this prompt). */
-const otherNs = (other: string | undefined): (string | null)[] => (other && other.lastIndexOf(':') > 0 ? [ns(other.slice(0, other.lastIndexOf(':')))] : []);
+/** `other` is a REF of this prompt (no namespace of its own) or NAME:REF. */
+const otherNs = (other: string | undefined): (string | null)[] => (other?.includes(':') ? [namespaceOfRef(other)] : []);
 
 const NameParams = z.object({ name: AssetName }).strict();
 const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict();

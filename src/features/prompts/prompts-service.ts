@@ -6,6 +6,7 @@
  * the prompt-injection check, and the diff of two versions. Labels are the registry's aliases.
  */
 import type { z } from 'zod';
+import { parseAssetRef } from '../../contracts/asset-names.js';
 import { compilePrompt, bindVariables, renderCompiled, type CompiledPrompt } from '../../contracts/prompt-template.js';
 import {
   PromptSpec,
@@ -129,9 +130,10 @@ export function createPromptsService(deps: PromptsDeps) {
       let a: Loaded;
       let b: Loaded;
       if (other !== undefined) {
-        const i = other.lastIndexOf(':');
-        const [bName, bRef] = i > 0 ? [other.slice(0, i), other.slice(i + 1)] : [name, other];
-        if (!bRef) throw errors.invalid(`other ${JSON.stringify(other)} must be REF or NAME:REF`);
+        const r = parseAssetRef(other);
+        if (typeof r === 'string') throw errors.invalid(`other: ${r}`);
+        // A bare text is a REF of this prompt.
+        const [bName, bRef] = r.ref === null ? [name, r.name] : [r.name, r.ref];
         [a, b] = await Promise.all([load(name, [ref], 'read'), load(bName, [bRef], 'read')]);
       } else {
         b = await load(name, [ref], 'read');

@@ -11,7 +11,6 @@ import { z } from 'zod';
 import { Sha256 } from '../../contracts/assets.js';
 import { BlobResponse, CompleteUploadBody, CreateUploadBody, GcBody, GcResponse, LocalSocketResponse, StagedRangeBody, UploadSessionResponse } from '../../contracts/uploads.js';
 import { AppError } from '../../platform/errors.js';
-import { envelope } from '../../platform/http/http-errors.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import { parseRange } from '../../platform/http/http-range.js';
 import { isLocalCaller, type LocalSocket } from './uploads-local-socket.js';
@@ -45,16 +44,7 @@ export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[
       handler: async ({ params, req, reply }) => {
         const stat = await svc.statBlob(params.sha256);
         if (!stat) throw new AppError('not_found', `blob ${params.sha256} not found`, { sha256: params.sha256 });
-        let range: { start: number; end: number } | null;
-        try {
-          range = parseRange(req.headers.range, stat.size);
-        } catch (err) {
-          // Answered here, as for version files: the error handler would turn 416 into 400.
-          if (err instanceof AppError && err.details?.rangeNotSatisfiable) {
-            return reply.code(416).header('content-range', `bytes */${stat.size}`).send(envelope(err, req.id));
-          }
-          throw err;
-        }
+        const range = parseRange(req.headers.range, stat.size);
         reply.header('etag', `"${params.sha256}"`).header('accept-ranges', 'bytes').header('content-type', 'application/octet-stream');
         if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${stat.size}`).header('content-length', range.end - range.start + 1);
         else reply.header('content-length', stat.size);

@@ -16,7 +16,7 @@ export function parseRange(header: string | undefined, size: number): { start: n
     end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   }
   if (start >= size || start > end) {
-    throw new AppError('invalid_argument', `range ${header} is outside the file's ${size} bytes`, { size, rangeNotSatisfiable: true });
+    throw new AppError('range_not_satisfiable', `range ${header} is outside the file's ${size} bytes`, { size });
   }
   return { start, end };
 }
