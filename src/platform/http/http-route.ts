@@ -6,17 +6,9 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { Endpoint, HandlerInput, HttpMethod, Permission, Scope } from '../../contracts/endpoint.js';
 
-/** What a route needs from the caller's token. `public` routes need none (health, metrics). */
-export type Permission =
-  | 'public'
-  | 'authenticated'
-  | 'asset:read'
-  | 'asset:write'
-  | 'asset:admin'
-  | 'token:admin'
-  | 'audit:read'
-  | 'system:admin';
+export type { Permission } from '../../contracts/endpoint.js';
 
 /** The caller, as the auth hook resolved it. */
 export interface Actor {
@@ -40,25 +32,13 @@ export interface RouteContext<P, Q, B> {
   reply: FastifyReply;
 }
 
-type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/**
- * How a route relates to namespaces, for tokens limited to some (`Actor.namespaces`):
- * - a function: the namespaces of what the request touches (null = a name without one);
- *   every one must be granted, checked before any lookup so a 403 never reveals existence;
- * - `filter`: a listing; the service narrows results to the granted namespaces;
- * - `any`: not tied to a namespace (whoami, content-addressed uploads);
- * - absent: needs a token with no namespace limit (token admin, GC, audit).
- */
-export type RouteScope<P, Q, B> = ((input: { params: P; query: Q; body: B }) => (string | null)[]) | 'filter' | 'any';
-
 export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
-  method: Method;
+  method: HttpMethod;
   url: string;
   summary: string;
-  tags: string[];
+  tags: readonly string[];
   permission: Permission;
-  scope?: RouteScope<P, Q, B>;
+  scope?: Scope<P, Q, B>;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
@@ -69,6 +49,11 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   /** Response schemas by status, for the OpenAPI document and contract tests. */
   responses: Record<number, z.ZodType | null>;
   handler(ctx: RouteContext<P, Q, B>): Promise<unknown>;
+}
+
+/** A handler for a declared endpoint (contracts): the route is the declaration plus the handler. */
+export function route<E extends Endpoint>(endpoint: E, handler: (ctx: RouteContext<HandlerInput<E>['params'], HandlerInput<E>['query'], HandlerInput<E>['body']>) => Promise<unknown>): RouteDef {
+  return { ...endpoint, handler } as unknown as RouteDef;
 }
 
 /** Identity function that infers P/Q/B from the schemas, so handlers are typed without annotations. */
