@@ -1,38 +1,12 @@
-/**
- * REST routes of evaluations under `/api/v1/evals`. Starting, cancelling and resuming a run
- * change state (`asset:write`); everything else reads (`asset:read`). Runs are scoped by the
- * namespaces of their model and suite: a run outside the caller's namespaces is a 404.
- */
+/** Handlers of the evaluation endpoints (contracts/evals-endpoints.ts). */
 import { z } from 'zod';
-import {
-  CaseResultPage,
-  CompareRunsQuery,
-  CompareRunsResponse,
-  CreateRunBody,
-  EvaluateGatesBody,
-  GateEvaluation,
-  ListResultsQuery,
-  ListRunsQuery,
-  MetricList,
-  ResumeRunBody,
-  RunPage,
-  RunResponse,
-} from '../../contracts/evals.js';
-import { namespaceOfRef } from '../../contracts/asset-names.js';
-import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
+import { evalsEndpoints as E } from '../../contracts/evals-endpoints.js';
+import { route, type RouteDef } from '../../platform/http/http-route.js';
 import type { Gates } from './evals-gates.js';
 import type { EvalsService } from './evals-service.js';
 import { METRICS } from './metrics/metrics-registry.js';
 
-/** Suites the gates of a raw body name (each must be in a granted namespace too). */
-const gateSuites = (gates: unknown): string[] =>
-  Array.isArray(gates) ? gates.flatMap((g: unknown) => (g && typeof g === 'object' && typeof (g as { suite?: unknown }).suite === 'string' ? [(g as { suite: string }).suite] : [])) : [];
-
-const RunParams = z.object({ id: z.string().min(1).max(64) }).strict();
-
 export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
-  const base = '/api/v1/evals';
-  const tags = ['evals'];
   const metricList = {
     items: [...METRICS.values()].map((m) => ({
       name: m.name,
@@ -45,53 +19,19 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
     })),
   };
   return [
-    defineRoute({
-      method: 'GET', url: `${base}/metrics`, summary: 'The metrics library: names, directions, units and parameters', tags,
-      permission: 'asset:read', scope: 'any', responses: { 200: MetricList },
-      handler: async () => metricList,
+    route(E.listMetrics, async () => metricList),
+    route(E.createRun, async ({ body, actor, reply }) => {
+      reply.code(201);
+      return svc.createRun(body, actor);
     }),
-    defineRoute({
-      method: 'POST', url: `${base}/runs`, summary: 'Start an evaluation run of a model version\'s endpoint against a suite', tags,
-      permission: 'asset:write', scope: ({ body }) => [namespaceOfRef(body.model), namespaceOfRef(body.suite)], body: CreateRunBody, responses: { 201: RunResponse },
-      handler: async ({ body, actor, reply }) => {
-        reply.code(201);
-        return svc.createRun(body, actor);
-      },
-    }),
-    defineRoute({
-      method: 'GET', url: `${base}/runs`, summary: 'List evaluation runs, newest first (filter by model, suite, state)', tags,
-      permission: 'asset:read', scope: 'filter', query: ListRunsQuery, responses: { 200: RunPage },
-      handler: async ({ query, actor }) => svc.listRuns(query, actor.namespaces),
-    }),
-    defineRoute({
-      method: 'GET', url: `${base}/runs/:id`, summary: 'An evaluation run: progress, aggregate metrics with confidence intervals, thresholds', tags,
-      permission: 'asset:read', scope: 'filter', params: RunParams, responses: { 200: RunResponse },
-      handler: async ({ params, actor }) => svc.getRun(params.id, actor.namespaces),
-    }),
-    defineRoute({
-      method: 'GET', url: `${base}/runs/:id/results`, summary: 'Per-case results of a run (failed=true: failed requests and binary metrics that scored 0)', tags,
-      permission: 'asset:read', scope: 'filter', params: RunParams, query: ListResultsQuery, responses: { 200: CaseResultPage },
-      handler: async ({ params, query, actor }) => svc.listResults(params.id, query, actor.namespaces),
-    }),
-    defineRoute({
-      method: 'POST', url: `${base}/runs/:id/cancel`, summary: 'Cancel a queued or running run (finished cases are kept)', tags,
-      permission: 'asset:write', scope: 'filter', params: RunParams, responses: { 200: RunResponse },
-      handler: async ({ params, actor }) => svc.cancelRun(params.id, actor),
-    }),
-    defineRoute({
-      method: 'POST', url: `${base}/runs/:id/resume`, summary: 'Resume a cancelled, interrupted or failed run: answered cases are not re-run', tags,
-      permission: 'asset:write', scope: 'filter', params: RunParams, body: ResumeRunBody, responses: { 200: RunResponse },
-      handler: async ({ params, body, actor }) => svc.resumeRun(params.id, { ...(body.apiKey ? { apiKey: body.apiKey } : {}), ...(body.judgeApiKey ? { judgeApiKey: body.judgeApiKey } : {}) }, actor),
-    }),
-    defineRoute({
-      method: 'GET', url: `${base}/compare`, summary: 'Compare run b against run a: per-metric deltas with paired-bootstrap intervals, and the cases that flipped', tags,
-      permission: 'asset:read', scope: 'filter', query: CompareRunsQuery, responses: { 200: CompareRunsResponse },
-      handler: async ({ query, actor }) => svc.compare(query.a, query.b, actor.namespaces),
-    }),
-    defineRoute({
-      method: 'POST', url: `${base}/gates/evaluate`, summary: 'Evaluate gates (metric thresholds, no regression against an environment) for a model version, with evidence', tags,
-      permission: 'asset:read', scope: ({ body }) => [namespaceOfRef(body.model), ...gateSuites(body.gates).map(namespaceOfRef)], body: EvaluateGatesBody, responses: { 200: GateEvaluation },
-      handler: async ({ body }) => gates.evaluate(body),
-    }),
+    route(E.listRuns, async ({ query, actor }) => svc.listRuns(query, actor.namespaces)),
+    route(E.getRun, async ({ params, actor }) => svc.getRun(params.id, actor.namespaces)),
+    route(E.listResults, async ({ params, query, actor }) => svc.listResults(params.id, query, actor.namespaces)),
+    route(E.cancelRun, async ({ params, actor }) => svc.cancelRun(params.id, actor)),
+    route(E.resumeRun, async ({ params, body, actor }) =>
+      svc.resumeRun(params.id, { ...(body.apiKey ? { apiKey: body.apiKey } : {}), ...(body.judgeApiKey ? { judgeApiKey: body.judgeApiKey } : {}) }, actor),
+    ),
+    route(E.compareRuns, async ({ query, actor }) => svc.compare(query.a, query.b, actor.namespaces)),
+    route(E.evaluateGates, async ({ body }) => gates.evaluate(body)),
   ];
 }
