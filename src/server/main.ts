@@ -11,6 +11,7 @@ import { wireAssets, assetsMigrations } from '../features/assets/assets-wiring.j
 import { wireAudit, auditMigrations } from '../features/audit/audit-wiring.js';
 import { wireAuth, authMigrations } from '../features/auth/auth-wiring.js';
 import { evalsMigrations, suiteVersionHook, wireEvals } from '../features/evals/evals-wiring.js';
+import { jobsMigrations, wireJobs } from '../features/jobs/jobs-wiring.js';
 import { promptVersionHook, wirePrompts } from '../features/prompts/prompts-wiring.js';
 import { wireUploads, uploadsMigrations } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
@@ -27,7 +28,7 @@ import type { Gates } from '../features/evals/evals-gates.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
-export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations, ...evalsMigrations];
+export const MIGRATIONS = [...assetsMigrations, ...uploadsMigrations, ...authMigrations, ...auditMigrations, ...jobsMigrations, ...evalsMigrations];
 
 const require = createRequire(import.meta.url);
 export const STEWARD_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -94,11 +95,12 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   assetsService = assets.service;
   const prompts = wirePrompts({ assets: assets.service, config });
-  const evals = wireEvals({ sql, assets: assets.service, prompts: prompts.service, audit: audit.service, clock, config, log });
+  const jobs = wireJobs({ sql, clock, log, config });
+  const evals = wireEvals({ sql, assets: assets.service, prompts: prompts.service, audit: audit.service, clock, config, log, jobs: jobs.service });
   versionExtras = evals.versionExtras;
   const auth = wireAuth({ sql, clock, log, audit: audit.service, failuresPerMinute: config.authFailuresPerMinute });
 
-  const routes = [...assets.routes, ...prompts.routes, ...evals.routes, ...uploads.routes, ...auth.routes, ...audit.routes];
+  const routes = [...assets.routes, ...prompts.routes, ...evals.routes, ...uploads.routes, ...auth.routes, ...audit.routes, ...jobs.routes];
   const app = buildHttpApp({
     logger: log,
     routes,
@@ -119,6 +121,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   log.info({ url, database: sql.dialect, blobs: store.kind }, 'steward control plane listening');
+  jobs.service.start();
 
   const sweeper = setInterval(() => {
     Promise.all([assets.service.expirePendingVersions(), sql.optimize()])
@@ -131,8 +134,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(sweeper);
-      // Runs in flight write what they finished and release their claim: the next start resumes them.
-      await evals.scheduler.close();
+      // Jobs in flight (eval runs) write what they finished and go back to the queue: the next start resumes them.
+      await jobs.service.stop();
       const timer = setTimeout(() => {
         log.warn('shutdown grace period over; closing remaining connections (their uploads stay resumable)');
         app.server.closeAllConnections();

@@ -1,0 +1,59 @@
+/**
+ * The `eval.run` job kind: one evaluation run executed by the job runner, which gives a run one
+ * execution at a time across replicas and takes it over when its replica dies. The handler
+ * checks that this replica holds the run's API keys (held in memory only: a run that needs one
+ * it lacks becomes `interrupted` until resumed with the key), then takes the run's own lease
+ * with the job's owner token and runs it: the runner's heartbeats are fenced by that token, so
+ * an older execution of the run stops at its next batch.
+ */
+import { addSeconds, iso, type Clock } from '../../platform/clock.js';
+import type { JobKind } from '../jobs/jobs-service.js';
+import type { EvalsRepo } from './evals-repo.js';
+import { executeRun, type JudgeSettings, type RunKeys, type RunnerDeps } from './evals-runner.js';
+
+export const EVAL_RUN_JOB = 'eval.run';
+/** One unfinished job per run. */
+export const evalRunKey = (runId: string): string => `eval-run:${runId}`;
+
+export interface EvalRunPayload {
+  runId: string;
+}
+
+export const MISSING_KEY_ERROR =
+  'this run needs its endpoint API key again (keys are never stored): resume it with `steward eval resume RUN` and STEWARD_ENDPOINT_API_KEY set';
+
+export function evalRunJob(deps: {
+  repo: Pick<EvalsRepo, 'getRun' | 'setState' | 'takeOver'>;
+  clock: Clock;
+  /** API keys of runs, by run id, given at create or resume on this replica. */
+  keys: Map<string, RunKeys>;
+  settings: { leaseSeconds: number; maxActiveRuns: number };
+  runner: RunnerDeps;
+}): JobKind<EvalRunPayload> {
+  const { repo, clock, keys, settings } = deps;
+  return {
+    kind: EVAL_RUN_JOB,
+    concurrency: settings.maxActiveRuns,
+    leaseSeconds: settings.leaseSeconds,
+    async run(ctx) {
+      const { runId } = ctx.payload;
+      const run = await repo.getRun(runId);
+      // Finished, cancelled or interrupted meanwhile: nothing left to do.
+      if (!run || (run.state !== 'queued' && run.state !== 'running')) return;
+      const k = keys.get(runId) ?? {};
+      const judgeAuth = run.judge ? (JSON.parse(run.judge) as JudgeSettings).auth : false;
+      if ((run.endpoint_auth === 1 && !k.apiKey) || (judgeAuth && !k.judgeApiKey)) {
+        const stopped = await repo.setState(runId, { state: 'interrupted', lease_owner: null, lease_expires_at: null, error: MISSING_KEY_ERROR }, { states: [run.state] });
+        if (stopped) ctx.log.warn({ run: runId }, 'eval run interrupted: its API key is not held by this replica');
+        return;
+      }
+      // Unconditional: the job's lease already makes this the only execution that should run it.
+      const now = clock.now();
+      if (!(await repo.takeOver(runId, ctx.owner, iso(now), iso(addSeconds(now, settings.leaseSeconds))))) return;
+      ctx.log.info({ run: runId, attempt: ctx.attempt }, 'eval run started');
+      await executeRun(deps.runner, runId, ctx.owner, k, ctx.signal);
+      // Kept after a shutdown or a cancel: a resume on this replica needs them again.
+      if (!ctx.signal.aborted) keys.delete(runId);
+    },
+  };
+}
