@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
 import type { JobsTable } from '../jobs/jobs-repo.js';
-import { EVAL_RUN_JOB, evalRunKey } from './evals-run-job.js';
+import { EVAL_RUN_JOB, EVAL_RUN_MAX_ATTEMPTS, evalRunKey } from './evals-run-job.js';
 
 export const evalsMigrations: StewardMigration[] = [
   {
@@ -83,7 +83,7 @@ export const evalsMigrations: StewardMigration[] = [
             payload: JSON.stringify({ runId: r.id }),
             state: 'queued',
             attempts: 0,
-            max_attempts: 5,
+            max_attempts: EVAL_RUN_MAX_ATTEMPTS,
             run_after: r.created_at,
             lease_owner: null,
             lease_expires_at: null,

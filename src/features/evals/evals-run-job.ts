@@ -7,11 +7,14 @@
  * an older execution of the run stops at its next batch.
  */
 import { addSeconds, iso, type Clock } from '../../platform/clock.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { JobKind } from '../jobs/jobs-service.js';
 import type { EvalsRepo } from './evals-repo.js';
 import { executeRun, type JudgeSettings, type RunKeys, type RunnerDeps } from './evals-runner.js';
 
 export const EVAL_RUN_JOB = 'eval.run';
+/** Executions of a run that ended in a runner error (a database outage) before the run fails. */
+export const EVAL_RUN_MAX_ATTEMPTS = 5;
 /** One unfinished job per run. */
 export const evalRunKey = (runId: string): string => `eval-run:${runId}`;
 
@@ -23,7 +26,7 @@ export const MISSING_KEY_ERROR =
   'this run needs its endpoint API key again (keys are never stored): resume it with `steward eval resume RUN` and STEWARD_ENDPOINT_API_KEY set';
 
 export function evalRunJob(deps: {
-  repo: Pick<EvalsRepo, 'getRun' | 'setState' | 'takeOver'>;
+  repo: Pick<EvalsRepo, 'getRun' | 'setState' | 'takeOver' | 'transaction'>;
   clock: Clock;
   /** API keys of runs, by run id, given at create or resume on this replica. */
   keys: Map<string, RunKeys>;
@@ -31,8 +34,20 @@ export function evalRunJob(deps: {
   runner: RunnerDeps;
 }): JobKind<EvalRunPayload> {
   const { repo, clock, keys, settings } = deps;
+
+  async function failRun(runId: string, owner: string, error: string): Promise<void> {
+    await repo.transaction(async (r, trx) => {
+      const run = await r.getRun(runId);
+      const patch = { state: 'failed', error, finished_at: iso(clock.now()), lease_owner: null, lease_expires_at: null } as const;
+      if (run && (await r.setState(runId, patch, { owner, states: ['running'] }))) {
+        await deps.runner.onFinished(trx as unknown as AnyDb, { ...run, ...patch }, 'failed', null, error);
+      }
+    });
+  }
+
   return {
     kind: EVAL_RUN_JOB,
+    maxAttempts: EVAL_RUN_MAX_ATTEMPTS,
     concurrency: settings.maxActiveRuns,
     leaseSeconds: settings.leaseSeconds,
     async run(ctx) {
@@ -51,7 +66,13 @@ export function evalRunJob(deps: {
       const now = clock.now();
       if (!(await repo.takeOver(runId, ctx.owner, iso(now), iso(addSeconds(now, settings.leaseSeconds))))) return;
       ctx.log.info({ run: runId, attempt: ctx.attempt }, 'eval run started');
-      await executeRun(deps.runner, runId, ctx.owner, k, ctx.signal);
+      try {
+        await executeRun(deps.runner, runId, ctx.owner, k, ctx.signal);
+      } catch (err) {
+        // The job retries the run (answered cases are kept); once it gives up, the run fails with it.
+        if (ctx.attempt >= EVAL_RUN_MAX_ATTEMPTS) await failRun(runId, ctx.owner, `runner error: ${(err as Error).message}`);
+        throw err;
+      }
       // Kept after a shutdown or a cancel: a resume on this replica needs them again.
       if (!ctx.signal.aborted) keys.delete(runId);
     },

@@ -135,7 +135,7 @@ export function createJobsService(deps: { db: AnyDb; dialect: Dialect; clock: Cl
   };
 
   const scanner = serialised(scan, (err) => log.error({ err }, 'job scan failed'));
-  const leases = serialised(checkLeases, (err) => log.error({ err }, 'job lease renewal failed'));
+  const leases = serialised(checkLeases, (err) => log.error({ err }, 'job lease check failed'));
 
   async function scan(): Promise<void> {
     for (const def of kinds.values()) {
@@ -226,12 +226,17 @@ export function createJobsService(deps: { db: AnyDb; dialect: Dialect; clock: Cl
   /** Renews the lease of every execution here; one that no longer holds its job is aborted. */
   async function checkLeases(): Promise<void> {
     for (const e of [...executions.values()]) {
-      const now = clock.now();
-      if (await repo.renew(e.id, e.owner, iso(addSeconds(now, e.leaseSeconds)), iso(now))) continue;
-      if (e.ctl.signal.aborted) continue;
-      const row = await repo.get(e.id);
-      e.ctl.abort(new JobAbortedError(row?.state === 'cancelled' ? 'cancelled' : 'lost'));
-      log.info({ job: e.id, state: row?.state }, 'job execution stopped: it no longer holds the job');
+      try {
+        const now = clock.now();
+        if (await repo.renew(e.id, e.owner, iso(addSeconds(now, e.leaseSeconds)), iso(now))) continue;
+        if (e.ctl.signal.aborted) continue;
+        const row = await repo.get(e.id);
+        e.ctl.abort(new JobAbortedError(row?.state === 'cancelled' ? 'cancelled' : 'lost'));
+        log.info({ job: e.id, state: row?.state }, 'job execution stopped: it no longer holds the job');
+      } catch (err) {
+        // The next renewal tries again; the others of this round still get theirs.
+        log.error({ err, job: e.id }, 'job lease renewal failed');
+      }
     }
   }
 
