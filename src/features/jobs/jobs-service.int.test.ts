@@ -1,106 +1,13 @@
 /**
- * The job runner on both engines: enqueue in the caller's transaction, key dedup, claims shared
- * by two runners on one database, take-over after a lost replica, retries, final errors,
- * cancellation seen by a running execution (here and on another replica), release at shutdown,
- * run_after. Time is a clock the test moves; the runners are poked instead of polling.
+ * The job runner on both engines, one replica: enqueue in the caller's transaction, key dedup,
+ * retries with backoff, final errors, cancellation of a running execution, run_after, the admin
+ * listing. Time is a clock the test moves; the runner is poked instead of polling.
  */
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../platform/log.js';
-import { openDatabase, type SqlDatabase } from '../../platform/sql/sql-db.js';
-import { migrate } from '../../platform/sql/sql-migrations.js';
-import { jobsMigrations } from './jobs-migrations.js';
-import { createJobsService, finalError, JobAbortedError, type JobContext, type JobKind, type JobsService } from './jobs-service.js';
+import { cleanUp, freshDatabase, holding, runner, TestClock, waitFor, type Engine } from '../../../test/helpers/jobs-fixtures.js';
+import { finalError, JobAbortedError } from './jobs-service.js';
 
-const PG_URL = process.env.STEWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-type Engine = 'sqlite' | 'postgres';
-
-class TestClock {
-  t = Date.parse('2030-01-01T00:00:00.000Z');
-  now = () => new Date(this.t);
-  advance(ms: number) {
-    this.t += ms;
-  }
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-/** A fresh database of `engine`; `connect()` opens another connection (another replica) to it. */
-async function freshDatabase(engine: Engine): Promise<{ connect(): Promise<SqlDatabase> }> {
-  let connect: () => Promise<SqlDatabase>;
-  if (engine === 'sqlite') {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-jobs-'));
-    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
-    connect = () => openDatabase({ kind: 'sqlite', path: path.join(dir, 'jobs.db') });
-  } else {
-    const schema = `jobs_${randomBytes(6).toString('hex')}`;
-    cleanups.push(async () => {
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await admin.end();
-      }
-    });
-    connect = () => openDatabase({ kind: 'postgres', url: PG_URL, schema, poolSize: 4 });
-  }
-  const opened = async () => {
-    const db = await connect();
-    // Closed after the runners using it are stopped (cleanups run last in, first out).
-    cleanups.push(() => db.close().catch(() => undefined));
-    return db;
-  };
-  await migrate(await opened(), jobsMigrations);
-  return { connect: opened };
-}
-
-const silent = createLogger({ level: 'silent' });
-
-function runner(db: SqlDatabase, clock: TestClock, leaseSeconds = 30): JobsService {
-  // A poll far beyond any test: every scan here is a poke (or a finished execution's rescan).
-  const jobs = createJobsService({ db: db.db, dialect: db.dialect, clock, log: silent, settings: { leaseSeconds, pollIntervalMs: 3_600_000 } });
-  cleanups.push(() => jobs.stop());
-  return jobs;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T> | T, ok: (v: T) => boolean = Boolean, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** A handler that holds its execution until the signal aborts (or `release` is called). */
-function holding(kind: string) {
-  const started: JobContext<unknown>[] = [];
-  const reasons: unknown[] = [];
-  const waiters = new Map<string, () => void>();
-  const def: JobKind<unknown> = {
-    kind,
-    async run(ctx) {
-      started.push(ctx);
-      await new Promise<void>((resolve) => {
-        waiters.set(ctx.id, resolve);
-        ctx.signal.addEventListener('abort', () => {
-          reasons.push(ctx.signal.reason);
-          resolve();
-        });
-      });
-    },
-  };
-  return { def, started, reasons, release: (id: string) => waiters.get(id)?.() };
-}
+afterEach(cleanUp);
 
 describe.each<Engine>(['sqlite', 'postgres'])('job runner on %s', (engine) => {
   it('enqueues in the caller transaction: a rollback leaves no job', async () => {
@@ -167,100 +74,6 @@ describe.each<Engine>(['sqlite', 'postgres'])('job runner on %s', (engine) => {
     expect(page2).toMatchObject({ items: [{ payload: { i: 0 } }], nextCursor: null });
     expect((await jobs.list({ state: 'succeeded', limit: 10 })).items.map((j) => j.id)).toEqual([id]);
     await expect(jobs.get('job_nope')).rejects.toMatchObject({ code: 'not_found' });
-  });
-
-  it('two runners on one database never run a job twice at once and share the work', async () => {
-    const fresh = await freshDatabase(engine);
-    const clock = new TestClock();
-    const [dbA, dbB] = [await fresh.connect(), await fresh.connect()];
-    const running = new Set<string>();
-    const runs = new Map<string, string[]>();
-    let overlaps = 0;
-    const make = (name: string, db: SqlDatabase) => {
-      const jobs = runner(db, clock);
-      jobs.register({
-        kind: 'test.work',
-        concurrency: 3,
-        run: async (ctx) => {
-          if (running.has(ctx.id)) overlaps++;
-          running.add(ctx.id);
-          runs.set(ctx.id, [...(runs.get(ctx.id) ?? []), name]);
-          await new Promise((r) => setTimeout(r, 5));
-          running.delete(ctx.id);
-        },
-      });
-      return jobs;
-    };
-    const a = make('a', dbA);
-    const b = make('b', dbB);
-    const n = 40;
-    await dbA.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < n; i++) await a.enqueue(trx, { kind: 'test.work', payload: { i } });
-    });
-    a.start();
-    b.start();
-    await waitFor('all jobs to succeed', async () => (await a.list({ state: 'succeeded', limit: 100 })).items.length, (c) => c === n, 30_000);
-    expect(overlaps).toBe(0);
-    expect(runs.size).toBe(n);
-    expect([...runs.values()].every((r) => r.length === 1)).toBe(true);
-    const byRunner = [...runs.values()].flat();
-    expect(byRunner.filter((r) => r === 'a').length).toBeGreaterThan(0);
-    expect(byRunner.filter((r) => r === 'b').length).toBeGreaterThan(0);
-  });
-
-  it('takes over a job whose replica died once its lease expires, counting the lost attempt', async () => {
-    const fresh = await freshDatabase(engine);
-    const clock = new TestClock();
-    const dbA = await fresh.connect();
-    const dbB = await fresh.connect();
-    const a = runner(dbA, clock);
-    const held = holding('test.crash');
-    a.register(held.def);
-    a.start();
-    const { id } = await a.enqueue(dbA.db, { kind: 'test.crash', payload: {} });
-    a.poke();
-    await waitFor('replica a to run the job', () => held.started.length === 1);
-
-    // Replica a dies: no stop(), no more renewals (its database connection is gone).
-    await dbA.close();
-    const b = runner(dbB, clock);
-    const ranOnB: number[] = [];
-    b.register({ kind: 'test.crash', run: async (ctx) => void ranOnB.push(ctx.attempt) });
-    b.start();
-    // Before the lease runs out, nobody else may take it.
-    b.poke();
-    await new Promise((r) => setTimeout(r, 100));
-    expect(ranOnB).toEqual([]);
-    expect(await b.get(id)).toMatchObject({ state: 'running', attempts: 1, leaseOwner: held.started[0]!.owner });
-
-    clock.advance(31_000);
-    b.poke();
-    const done = await waitFor('replica b to finish the job', () => b.get(id), (j) => j.state === 'succeeded');
-    expect(ranOnB).toEqual([2]);
-    expect(done.attempts).toBe(2);
-  });
-
-  it('fails a job lost with its replica after its last attempt', async () => {
-    const fresh = await freshDatabase(engine);
-    const clock = new TestClock();
-    const dbA = await fresh.connect();
-    const a = runner(dbA, clock);
-    const held = holding('test.lost');
-    a.register(held.def);
-    a.start();
-    const { id } = await a.enqueue(dbA.db, { kind: 'test.lost', payload: {}, maxAttempts: 1 });
-    a.poke();
-    await waitFor('replica a to run the job', () => held.started.length === 1);
-    await dbA.close();
-    const b = runner(await fresh.connect(), clock);
-    const ranOnB: number[] = [];
-    b.register({ kind: 'test.lost', run: async (ctx) => void ranOnB.push(ctx.attempt) });
-    b.start();
-    clock.advance(31_000);
-    b.poke();
-    const failed = await waitFor('the job to fail', () => b.get(id), (j) => j.state === 'failed');
-    expect(failed.lastError).toMatch(/lost/);
-    expect(ranOnB).toEqual([]);
   });
 
   it('retries with backoff, then fails with the last error', async () => {
@@ -343,49 +156,6 @@ describe.each<Engine>(['sqlite', 'postgres'])('job runner on %s', (engine) => {
     expect(await jobs.cancel(db.db, { key: 'c-1' })).toBe(false);
   });
 
-  it('cancel from another replica aborts the execution at its next lease renewal', async () => {
-    const fresh = await freshDatabase(engine);
-    const clock = new TestClock();
-    // A short lease: renewals (a third of it) are the timer this test waits for.
-    const a = runner(await fresh.connect(), clock, 0.15);
-    const b = runner(await fresh.connect(), clock, 0.15);
-    const held = holding('test.remote');
-    a.register(held.def);
-    a.start();
-    const { id } = await a.enqueue(await fresh.connect().then((d) => d.db), { kind: 'test.remote', payload: {} });
-    a.poke();
-    await waitFor('replica a to run the job', () => held.started.length === 1);
-    expect(await b.cancel((await fresh.connect()).db, { id })).toBe(true);
-    await waitFor('replica a to see the cancel', () => held.reasons.length === 1);
-    expect((held.reasons[0] as JobAbortedError).reason).toBe('cancelled');
-    expect(await a.get(id)).toMatchObject({ state: 'cancelled' });
-  });
-
-  it('stop() gives running jobs back without counting the attempt, and the next runner resumes them', async () => {
-    const fresh = await freshDatabase(engine);
-    const clock = new TestClock();
-    const a = runner(await fresh.connect(), clock);
-    const held = holding('test.resume');
-    a.register({ ...held.def, concurrency: 2 });
-    a.start();
-    const ids = [
-      (await a.enqueue((await fresh.connect()).db, { kind: 'test.resume', payload: { n: 1 } })).id,
-      (await a.enqueue((await fresh.connect()).db, { kind: 'test.resume', payload: { n: 2 } })).id,
-    ];
-    a.poke();
-    await waitFor('both jobs to run', () => held.started.length === 2);
-    await a.stop();
-    expect(held.reasons.map((r) => (r as JobAbortedError).reason)).toEqual(['shutdown', 'shutdown']);
-    for (const id of ids) expect(await a.get(id)).toMatchObject({ state: 'queued', attempts: 0, leaseOwner: null, leaseExpiresAt: null });
-
-    const b = runner(await fresh.connect(), clock);
-    const resumed: number[] = [];
-    b.register({ kind: 'test.resume', concurrency: 2, run: async (ctx) => void resumed.push(ctx.attempt) });
-    b.start();
-    await waitFor('both jobs to finish on the next runner', async () => (await b.list({ state: 'succeeded', limit: 10 })).items.length, (n) => n === 2);
-    expect(resumed).toEqual([1, 1]);
-  });
-
   it('honours run_after', async () => {
     const db = await (await freshDatabase(engine)).connect();
     const clock = new TestClock();
@@ -414,4 +184,5 @@ describe.each<Engine>(['sqlite', 'postgres'])('job runner on %s', (engine) => {
     await expect(jobs.enqueue(db.db, { kind: 'test.once', payload: undefined })).rejects.toThrow(/payload must be JSON/);
     await expect(jobs.enqueue(db.db, { kind: 'test.once', payload: {}, maxAttempts: 0 })).rejects.toThrow(/maxAttempts/);
   });
+
 });
