@@ -47,7 +47,10 @@ export interface JobKind<P> {
   leaseSeconds?: number;
   /** Delay before retry n: baseMs × 2^(n-1), capped at maxMs, with jitter. */
   backoff?: { baseMs: number; maxMs: number };
-  /** Resolve: succeeded. Throw: retried, or failed at once for a `JobFailedError`. Must be idempotent (at least once). */
+  /**
+   * Resolve: succeeded. Throw: retried, or failed at once for a `JobFailedError`. Runs at least
+   * once, so it is idempotent; it returns soon after `signal` aborts (`stop()` waits for it).
+   */
   run(ctx: JobContext<P>): Promise<void>;
 }
 
