@@ -117,6 +117,30 @@ describe('the eval.run job', () => {
     expect(s.finished).toEqual(['run_err failed runner error: database unreachable']);
   });
 
+  it('a resumed run waits for its cancelled execution on this replica to finish before it starts', async () => {
+    const loads: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    const s = await setup(undefined, async (run) => {
+      loads.push(run.lease_owner!);
+      if (loads.length === 1) await firstHeld;
+    });
+    await s.repo.insertRun(runRow('run_r', false));
+    await s.enqueue('run_r');
+    await waitFor(async () => loads.length, (n) => n === 1);
+    // Cancel and resume, as the service does: the first execution is still writing.
+    await s.repo.setState('run_r', { state: 'cancelled', lease_owner: null });
+    await s.jobs.cancel(sql!.db, { key: evalRunKey('run_r') });
+    await s.repo.setState('run_r', { state: 'queued' });
+    await s.enqueue('run_r');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(loads).toHaveLength(1);
+    releaseFirst();
+    await waitFor(() => s.repo.getRun('run_r'), (r) => r!.state === 'succeeded');
+    expect(loads).toHaveLength(2);
+    expect(loads[1]).not.toBe(loads[0]);
+  });
+
   it('does nothing for a run that is no longer queued or running', async () => {
     const s = await setup();
     await s.repo.insertRun({ ...runRow('run_c', false), state: 'cancelled' });

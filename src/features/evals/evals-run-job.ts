@@ -8,7 +8,7 @@
  */
 import { addSeconds, iso, type Clock } from '../../platform/clock.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
-import type { JobKind } from '../jobs/jobs-service.js';
+import type { JobContext, JobKind } from '../jobs/jobs-service.js';
 import type { EvalsRepo } from './evals-repo.js';
 import { executeRun, type JudgeSettings, type RunKeys, type RunnerDeps } from './evals-runner.js';
 
@@ -45,6 +45,37 @@ export function evalRunJob(deps: {
     });
   }
 
+  /** Executions of runs on this replica, by run id. */
+  const local = new Map<string, Promise<void>>();
+
+  async function runOnce(ctx: JobContext<EvalRunPayload>): Promise<void> {
+    const { runId } = ctx.payload;
+    const run = await repo.getRun(runId);
+    // Finished, cancelled or interrupted meanwhile: nothing left to do.
+    if (!run || (run.state !== 'queued' && run.state !== 'running')) return;
+    const k = keys.get(runId) ?? {};
+    const judgeAuth = run.judge ? (JSON.parse(run.judge) as JudgeSettings).auth : false;
+    if ((run.endpoint_auth === 1 && !k.apiKey) || (judgeAuth && !k.judgeApiKey)) {
+      const stopped = await repo.setState(runId, { state: 'interrupted', lease_owner: null, lease_expires_at: null, error: MISSING_KEY_ERROR }, { states: [run.state] });
+      if (stopped) ctx.log.warn({ run: runId }, 'eval run interrupted: its API key is not held by this replica');
+      return;
+    }
+    // Unconditional: the job's lease already makes this the only execution that should run it.
+    const now = clock.now();
+    if (!(await repo.takeOver(runId, ctx.owner, iso(now), iso(addSeconds(now, settings.leaseSeconds))))) return;
+    ctx.log.info({ run: runId, attempt: ctx.attempt }, 'eval run started');
+    try {
+      await executeRun(deps.runner, runId, ctx.owner, k, ctx.signal);
+    } catch (err) {
+      // The job retries the run (answered cases are kept); once it gives up, the run fails with it.
+      if (ctx.attempt >= EVAL_RUN_MAX_ATTEMPTS) await failRun(runId, ctx.owner, `runner error: ${(err as Error).message}`);
+      throw err;
+    }
+    // Dropped once the run is over; kept after a shutdown or a cancel (a resume here needs them).
+    const after = await repo.getRun(runId);
+    if (after?.state === 'succeeded' || after?.state === 'failed') keys.delete(runId);
+  }
+
   return {
     kind: EVAL_RUN_JOB,
     maxAttempts: EVAL_RUN_MAX_ATTEMPTS,
@@ -52,29 +83,16 @@ export function evalRunJob(deps: {
     leaseSeconds: settings.leaseSeconds,
     async run(ctx) {
       const { runId } = ctx.payload;
-      const run = await repo.getRun(runId);
-      // Finished, cancelled or interrupted meanwhile: nothing left to do.
-      if (!run || (run.state !== 'queued' && run.state !== 'running')) return;
-      const k = keys.get(runId) ?? {};
-      const judgeAuth = run.judge ? (JSON.parse(run.judge) as JudgeSettings).auth : false;
-      if ((run.endpoint_auth === 1 && !k.apiKey) || (judgeAuth && !k.judgeApiKey)) {
-        const stopped = await repo.setState(runId, { state: 'interrupted', lease_owner: null, lease_expires_at: null, error: MISSING_KEY_ERROR }, { states: [run.state] });
-        if (stopped) ctx.log.warn({ run: runId }, 'eval run interrupted: its API key is not held by this replica');
-        return;
-      }
-      // Unconditional: the job's lease already makes this the only execution that should run it.
-      const now = clock.now();
-      if (!(await repo.takeOver(runId, ctx.owner, iso(now), iso(addSeconds(now, settings.leaseSeconds))))) return;
-      ctx.log.info({ run: runId, attempt: ctx.attempt }, 'eval run started');
+      // An earlier execution of the run here (cancelled, then resumed: another job) may still be
+      // writing its last answers; reading the answered cases before it has would ask them again.
+      await local.get(runId)?.catch(() => undefined);
+      const execution = runOnce(ctx);
+      local.set(runId, execution);
       try {
-        await executeRun(deps.runner, runId, ctx.owner, k, ctx.signal);
-      } catch (err) {
-        // The job retries the run (answered cases are kept); once it gives up, the run fails with it.
-        if (ctx.attempt >= EVAL_RUN_MAX_ATTEMPTS) await failRun(runId, ctx.owner, `runner error: ${(err as Error).message}`);
-        throw err;
+        await execution;
+      } finally {
+        if (local.get(runId) === execution) local.delete(runId);
       }
-      // Kept after a shutdown or a cancel: a resume on this replica needs them again.
-      if (!ctx.signal.aborted) keys.delete(runId);
     },
   };
 }
