@@ -73,11 +73,19 @@ export const ConfigSchema = z.object({
   promptSafety: z.enum(['off', 'warn', 'block']).default('warn'),
   /** Compiled prompt templates kept in memory (a few KB each); a miss recompiles in microseconds. */
   promptCacheEntries: z.number().int().positive().default(1024),
-  /** Evaluation runs: how long a replica's claim on a run lasts without a heartbeat (a crashed runner's run is taken over after it). */
+  /** Background jobs: how long a replica's claim on a job lasts without renewal (renewed every third of it); a job of a dead replica is taken over after it. */
+  jobLeaseSeconds: z.number().positive().default(30),
+  /**
+   * How often a replica looks for jobs it was not told about: enqueued by another replica, a
+   * retry or a `runAfter` coming due, a lease expired. A job enqueued here runs at once (poke);
+   * two seconds bounds the wait for the rest at one cheap indexed query per job kind.
+   */
+  jobPollIntervalMs: z.number().int().positive().default(2000),
+  /** Evaluation runs: the lease of an `eval.run` job and of its run (renewed with every results batch); a run of a dead replica is taken over after it. */
   evalLeaseSeconds: z.number().positive().default(30),
   /** First retry delay of a transient endpoint failure in evaluation runs; doubles per attempt (with jitter), capped at 8 s. */
   evalRetryBaseMs: z.number().int().nonnegative().default(250),
-  /** Runs executing at once on this replica; further runs wait queued. */
+  /** Runs executing at once on this replica (the `eval.run` job kind's concurrency); further runs wait queued. */
   evalMaxActiveRuns: z.number().int().positive().default(4),
   /**
    * Hosts, `*.suffixes`, addresses or CIDRs that evaluation endpoints and judges may be

@@ -2,8 +2,14 @@
  * Tables of evaluations: runs (one model version against one suite version, with the claim a
  * runner holds on it) and per-case results. Versions are referenced by name and number, not by
  * row id: versions are immutable and never renamed, and a run outlives nothing it points at.
+ * Runs execute as jobs (`0009_jobs_table`): an upgraded database gets a job for each run that
+ * was waiting or executing under the scheduler the job runner replaced.
  */
+import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
+import type { JobsTable } from '../jobs/jobs-repo.js';
+import { EVAL_RUN_JOB, EVAL_RUN_MAX_ATTEMPTS, evalRunKey } from './evals-run-job.js';
 
 export const evalsMigrations: StewardMigration[] = [
   {
@@ -59,6 +65,35 @@ export const evalsMigrations: StewardMigration[] = [
         .addColumn('scores', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('eval_results_pk', ['run_id', 'idx'])
         .execute();
+    },
+  },
+  {
+    name: '0010_evals_jobs',
+    async up(db) {
+      const k = db as unknown as Kysely<{ eval_runs: { id: string; state: string; created_at: string }; jobs: JobsTable }>;
+      const runs = await k.selectFrom('eval_runs').select(['id', 'created_at']).where('state', 'in', ['queued', 'running']).orderBy('created_at').execute();
+      for (const r of runs) {
+        // Due since the run was created: the first scan after the upgrade picks them up.
+        await k
+          .insertInto('jobs')
+          .values({
+            id: `job_${randomBytes(12).toString('base64url')}`,
+            kind: EVAL_RUN_JOB,
+            key: evalRunKey(r.id),
+            payload: JSON.stringify({ runId: r.id }),
+            state: 'queued',
+            attempts: 0,
+            max_attempts: EVAL_RUN_MAX_ATTEMPTS,
+            run_after: r.created_at,
+            lease_owner: null,
+            lease_expires_at: null,
+            last_error: null,
+            created_at: r.created_at,
+            updated_at: r.created_at,
+            finished_at: null,
+          })
+          .execute();
+      }
     },
   },
 ];

@@ -1,6 +1,7 @@
 /**
- * SQL of the evals feature: runs, the claim (lease) a runner holds on a run, and per-case
- * results written in batches. Knows tables, not rules: the service and the runner decide.
+ * SQL of the evals feature: runs, the lease the executing job holds on a run (its fencing
+ * token), and per-case results written in batches. Knows tables, not rules: the service and
+ * the runner decide.
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
@@ -124,16 +125,16 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * Takes the run for `owner` when nobody holds it (or the holder's lease ran out) and it is
-       * in one of `states`. Returns true when this owner now holds it.
+       * Makes `owner` (an execution of the run's job) the run's holder, whoever held it before:
+       * the job's lease guarantees one execution, and the previous holder's heartbeat then fails.
+       * False when the run is no longer queued or running.
        */
-      async claim(id: string, owner: string, now: string, until: string, states: readonly string[]): Promise<boolean> {
+      async takeOver(id: string, owner: string, now: string, until: string): Promise<boolean> {
         const res = await db
           .updateTable('eval_runs')
           .set({ lease_owner: owner, lease_expires_at: until, state: 'running', started_at: sql<string>`coalesce(started_at, ${now})`, error: null })
           .where('id', '=', id)
-          .where('state', 'in', [...states])
-          .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', owner), eb('lease_expires_at', '<', now)]))
+          .where('state', 'in', ['queued', 'running'])
           .executeTakeFirst();
         return Number(res.numUpdatedRows) === 1;
       },
@@ -148,22 +149,6 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
           .where('state', '=', 'running')
           .executeTakeFirst();
         return Number(res.numUpdatedRows) === 1;
-      },
-
-      /** Runs a replica may pick up: queued, or running under an expired (or released) lease. */
-      claimable(now: string, limit: number): Promise<Pick<RunRow, 'id' | 'state' | 'endpoint_auth' | 'judge'>[]> {
-        return db
-          .selectFrom('eval_runs')
-          .select(['id', 'state', 'endpoint_auth', 'judge'])
-          .where((eb) =>
-            eb.or([
-              eb('state', '=', 'queued'),
-              eb.and([eb('state', '=', 'running'), eb.or([eb('lease_owner', 'is', null), eb('lease_expires_at', '<', now)])]),
-            ]),
-          )
-          .orderBy('created_at')
-          .limit(limit)
-          .execute();
       },
 
       async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total'>>, where: { owner?: string; states?: readonly string[] } = {}) {

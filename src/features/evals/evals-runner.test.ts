@@ -4,6 +4,7 @@ import { systemClock } from '../../platform/clock.js';
 import { createLogger } from '../../platform/log.js';
 import { openDatabase, type SqlDatabase } from '../../platform/sql/sql-db.js';
 import { migrate } from '../../platform/sql/sql-migrations.js';
+import { jobsMigrations } from '../jobs/jobs-migrations.js';
 import { evalsMigrations } from './evals-migrations.js';
 import { createEvalsRepo, type EvalRunsTable } from './evals-repo.js';
 import { executeRun, type RunnerDeps } from './evals-runner.js';
@@ -31,10 +32,10 @@ function runRow(id: string): EvalRunsTable {
 describe('executeRun', () => {
   it('fails the run, audited once, when the suite cannot be read at run time', async () => {
     sql = await openDatabase({ kind: 'sqlite', path: ':memory:' });
-    await migrate(sql, evalsMigrations);
+    await migrate(sql, [...jobsMigrations, ...evalsMigrations]);
     const repo = createEvalsRepo(sql.db, sql.dialect);
     await repo.insertRun(runRow('run_x'));
-    expect(await repo.claim('run_x', 'me', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString(), ['queued'])).toBe(true);
+    expect(await repo.takeOver('run_x', 'me', new Date().toISOString(), new Date(Date.now() + 60_000).toISOString())).toBe(true);
     const finished: string[] = [];
     const deps: RunnerDeps = {
       repo,
@@ -57,15 +58,22 @@ describe('executeRun', () => {
     expect(finished).toEqual(["run_x failed cannot read the suite's cases: blob 3f… is gone"]);
   });
 
-  it('does nothing to a run another owner holds', async () => {
+  it('a take-over fences the previous holder: its heartbeat and its final write change nothing', async () => {
     sql = await openDatabase({ kind: 'sqlite', path: ':memory:' });
-    await migrate(sql, evalsMigrations);
+    await migrate(sql, [...jobsMigrations, ...evalsMigrations]);
     const repo = createEvalsRepo(sql.db, sql.dialect);
     await repo.insertRun(runRow('run_y'));
+    const now = new Date().toISOString();
     const until = new Date(Date.now() + 60_000).toISOString();
-    expect(await repo.claim('run_y', 'other', new Date().toISOString(), until, ['queued'])).toBe(true);
-    expect(await repo.claim('run_y', 'me', new Date().toISOString(), until, ['queued', 'running'])).toBe(false);
-    // Once the other's lease ran out, the run can be taken over.
-    expect(await repo.claim('run_y', 'me', new Date(Date.now() + 120_000).toISOString(), until, ['queued', 'running'])).toBe(true);
+    expect(await repo.takeOver('run_y', 'old', now, until)).toBe(true);
+    // The job's lease is what makes an execution the only one: the take-over does not wait for the run's lease.
+    expect(await repo.takeOver('run_y', 'new', now, until)).toBe(true);
+    expect(await repo.heartbeat('run_y', 'old', until, 5, 0)).toBe(false);
+    expect(await repo.setState('run_y', { state: 'succeeded' }, { owner: 'old', states: ['running'] })).toBe(false);
+    expect(await repo.heartbeat('run_y', 'new', until, 1, 0)).toBe(true);
+    expect(await repo.getRun('run_y')).toMatchObject({ state: 'running', lease_owner: 'new', done: 1 });
+    // A finished run is not taken again.
+    expect(await repo.setState('run_y', { state: 'cancelled' })).toBe(true);
+    expect(await repo.takeOver('run_y', 'later', now, until)).toBe(false);
   });
 });

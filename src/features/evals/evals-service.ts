@@ -1,8 +1,9 @@
 /**
  * Evaluations: suites (dataset versions whose metadata holds an `evalSuite`), runs of a model
  * version's endpoint against a suite, their per-case results, comparisons of two runs, and the
- * evaluations a version document shows. Runs execute in the background on the replica that
- * claims them (`evals-scheduler.ts`); this module owns the rules around them.
+ * evaluations a version document shows. Runs execute in the background as `eval.run` jobs of
+ * the job runner (`evals-run-job.ts`), enqueued in the transaction that creates or resumes the
+ * run; this module owns the rules around them.
  */
 import { randomBytes } from 'node:crypto';
 import type { EndpointPolicy } from './evals-endpoint-policy.js';
@@ -27,8 +28,10 @@ import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AssetsService, VersionKindHook } from '../assets/assets-service.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { JobsService } from '../jobs/jobs-service.js';
 import { compareRuns, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
 import type { EvalsRepo, RunRow } from './evals-repo.js';
+import { EVAL_RUN_JOB, evalRunKey, type EvalRunPayload } from './evals-run-job.js';
 import type { JudgeSettings, RunKeys, RunSettings } from './evals-runner.js';
 import { getMetric, parseMetricParams } from './metrics/metrics-registry.js';
 import type { CaseValue } from './metrics/metric-types.js';
@@ -86,8 +89,10 @@ export interface EvalsDeps {
   clock: Clock;
   /** Refuses endpoint and judge URLs the server must not call (see evals-endpoint-policy.ts). */
   policy?: Pick<EndpointPolicy, 'check'>;
-  /** Tells the scheduler a run became claimable (created or resumed) or must stop (cancelled). */
-  scheduler: { poke(): void; stop(runId: string): void; setKeys(runId: string, keys: RunKeys): void };
+  /** Runs execute as `eval.run` jobs: enqueued with the run, cancelled with it. */
+  jobs: Pick<JobsService, 'enqueue' | 'cancel' | 'poke'>;
+  /** API keys of runs, by run id, in memory only: the job handler reads them. */
+  keys: Map<string, RunKeys>;
 }
 
 const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -194,45 +199,53 @@ export function createEvalsService(deps: EvalsDeps) {
       const settings: RunSettings = { concurrency: input.concurrency, timeoutMs: input.timeoutMs, retries: input.retries, limit: input.limit ?? null, bootstrapResamples: input.bootstrapResamples };
       const judge: JudgeSettings | null = input.judge ? { url: input.judge.url, model: input.judge.model ?? spec.judge?.model ?? 'judge', auth: Boolean(input.judge.apiKey) } : null;
       const now = iso(clock.now());
-      await repo.transaction(async (r, trx) => {
-        await r.insertRun({
-          id,
-          suite_name: suite.name,
-          suite_version: suite.version,
-          suite_namespace: nsOf(suite.name),
-          model_name: model.name,
-          model_version: model.version,
-          model_namespace: nsOf(model.name),
-          endpoint_url: input.endpoint.url,
-          endpoint_model: input.endpoint.model ?? model.name,
-          endpoint_auth: input.endpoint.apiKey ? 1 : 0,
-          judge: judge ? JSON.stringify(judge) : null,
-          spec: JSON.stringify(spec),
-          settings: JSON.stringify(settings),
-          state: 'queued',
-          total,
-          done: 0,
-          failed: 0,
-          summary: null,
-          error: null,
-          labels: JSON.stringify(input.labels ?? {}),
-          created_at: now,
-          created_by: actor.name,
-          started_at: null,
-          finished_at: null,
-          lease_owner: null,
-          lease_expires_at: null,
+      const keys: RunKeys = { ...(input.endpoint.apiKey ? { apiKey: input.endpoint.apiKey } : {}), ...(input.judge?.apiKey ? { judgeApiKey: input.judge.apiKey } : {}) };
+      // Held before the run's job can exist, so no execution of it misses them.
+      deps.keys.set(id, keys);
+      try {
+        await repo.transaction(async (r, trx) => {
+          await r.insertRun({
+            id,
+            suite_name: suite.name,
+            suite_version: suite.version,
+            suite_namespace: nsOf(suite.name),
+            model_name: model.name,
+            model_version: model.version,
+            model_namespace: nsOf(model.name),
+            endpoint_url: input.endpoint.url,
+            endpoint_model: input.endpoint.model ?? model.name,
+            endpoint_auth: input.endpoint.apiKey ? 1 : 0,
+            judge: judge ? JSON.stringify(judge) : null,
+            spec: JSON.stringify(spec),
+            settings: JSON.stringify(settings),
+            state: 'queued',
+            total,
+            done: 0,
+            failed: 0,
+            summary: null,
+            error: null,
+            labels: JSON.stringify(input.labels ?? {}),
+            created_at: now,
+            created_by: actor.name,
+            started_at: null,
+            finished_at: null,
+            lease_owner: null,
+            lease_expires_at: null,
+          });
+          await audit.record(trx as unknown as AnyDb, actor, {
+            action: 'eval.run.create',
+            target: `eval-run:${id}`,
+            change: { model: `${model.name}:${model.version}`, suite: `${suite.name}:${suite.version}`, endpoint: input.endpoint.url, total },
+          });
+          await deps.jobs.enqueue<EvalRunPayload>(trx as unknown as AnyDb, { kind: EVAL_RUN_JOB, key: evalRunKey(id), payload: { runId: id } });
         });
-        await audit.record(trx as unknown as AnyDb, actor, {
-          action: 'eval.run.create',
-          target: `eval-run:${id}`,
-          change: { model: `${model.name}:${model.version}`, suite: `${suite.name}:${suite.version}`, endpoint: input.endpoint.url, total },
-        });
-      });
-      deps.scheduler.setKeys(id, { ...(input.endpoint.apiKey ? { apiKey: input.endpoint.apiKey } : {}), ...(input.judge?.apiKey ? { judgeApiKey: input.judge.apiKey } : {}) });
-      // The answer is the run as created (queued); the scheduler may claim it a moment later.
+      } catch (err) {
+        deps.keys.delete(id);
+        throw err;
+      }
+      // The answer is the run as created (queued); its job may start a moment later.
       const created = runView((await repo.getRun(id))!);
-      deps.scheduler.poke();
+      deps.jobs.poke();
       return created;
     },
 
@@ -276,8 +289,10 @@ export function createEvalsService(deps: EvalsDeps) {
         const ok = await tx.setState(id, { state: 'cancelled', finished_at: iso(clock.now()), lease_owner: null, lease_expires_at: null }, { states: ['queued', 'running', 'interrupted'] });
         if (!ok) throw errors.conflict(`run ${id} is ${r.state}; only a queued, running or interrupted run can be cancelled`, { state: r.state });
         await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous: r.state } });
+        // An execution in flight sees its job cancelled and stops; answered cases stay stored.
+        await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });
       });
-      deps.scheduler.stop(id);
+      deps.jobs.poke();
       return runView((await repo.getRun(id))!);
     },
 
@@ -290,9 +305,13 @@ export function createEvalsService(deps: EvalsDeps) {
           throw errors.conflict(`run ${id} is ${r.state} and cannot be resumed: ${hint}`, { state: r.state });
         }
         await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous: r.state } });
+        // The run's previous job may still be winding down (it set the state this resume
+        // leaves): it must not hold the key, or the new job would be deduplicated into it.
+        await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });
+        await deps.jobs.enqueue<EvalRunPayload>(trx as unknown as AnyDb, { kind: EVAL_RUN_JOB, key: evalRunKey(id), payload: { runId: id } });
+        if (keys.apiKey || keys.judgeApiKey) deps.keys.set(id, keys);
       });
-      if (keys.apiKey || keys.judgeApiKey) deps.scheduler.setKeys(id, keys);
-      deps.scheduler.poke();
+      deps.jobs.poke();
       return runView((await repo.getRun(id))!);
     },
 

@@ -1,7 +1,7 @@
 /**
- * The evals module: suites (checked by `suiteVersionHook`, registered for kind `dataset`),
- * runs executed in the background, gates, and the evaluations shown in a model version's
- * document (contributed to the registry). A finished run emits `eval.run.finished`.
+ * The evals module: suites (checked by `suiteVersionHook`, registered for kind `dataset`), runs
+ * executed as `eval.run` jobs, gates, and the evaluations shown in a model version's document
+ * (contributed to the registry). A finished run emits `eval.run.finished`.
  */
 import { defineModule } from '../../platform/module.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
@@ -10,7 +10,8 @@ import { aliasEnvironments, createGates, type Gates } from './evals-gates.js';
 import { evalsMigrations } from './evals-migrations.js';
 import { createEvalsRepo } from './evals-repo.js';
 import { evalRoutes } from './evals-routes.js';
-import { createEvalsScheduler } from './evals-scheduler.js';
+import { evalRunJob } from './evals-run-job.js';
+import type { RunKeys } from './evals-runner.js';
 import { checkSuiteSpec, createEvalsService, splitRef, suiteVersionHook, type EvalsService } from './evals-service.js';
 
 export type EvalsFeature = EvalsService & { gates: Gates };
@@ -23,56 +24,57 @@ declare module '../../platform/module.js' {
 
 export const evalsModule = defineModule({
   name: 'evals',
-  needs: ['assets', 'prompts', 'audit', 'events'],
+  needs: ['assets', 'prompts', 'audit', 'events', 'jobs'],
   migrations: evalsMigrations,
   setup({ sql, clock, config, log, need }) {
     const assets = need('assets');
     const prompts = need('prompts');
     const audit = need('audit');
     const events = need('events');
+    const jobs = need('jobs');
     assets.registerKindHook('dataset', suiteVersionHook);
     const repo = createEvalsRepo(sql.db, sql.dialect);
     const policy = createEndpointPolicy(config.evalEndpointAllow);
-    const scheduler = createEvalsScheduler({
-      repo,
-      clock,
-      log,
-      settings: { leaseSeconds: config.evalLeaseSeconds, maxActiveRuns: config.evalMaxActiveRuns },
-      runner: () => ({
+    // API keys of runs, in memory only (never stored): shared by the service and the job kind.
+    const keys = new Map<string, RunKeys>();
+    const service = createEvalsService({ repo, assets, audit, clock, jobs, keys, policy });
+    jobs.register(
+      evalRunJob({
         repo,
         clock,
-        log,
-        settings: { leaseSeconds: config.evalLeaseSeconds, retryBaseMs: config.evalRetryBaseMs },
-        lookup: policy.lookup,
-        loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
-        render: async (ref, variables) => {
-          const [name, version] = ref.lastIndexOf(':') > 0 ? splitRef(ref, null, 'prompt') : [ref, undefined];
-          const out = await prompts.render(name, { ...(version ? { ref: version } : {}), variables });
-          return out.messages.map((m) => ({ role: m.role, content: m.content }));
-        },
-        metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
-        onFinished: async (tx, run, state, summary, error) => {
-          await audit.record(tx, SYSTEM_ACTOR, {
-            action: 'eval.run.finish',
-            target: `eval-run:${run.id}`,
-            change: { state, passed: summary?.passed ?? null, done: run.done, failed: run.failed, ...(error ? { error: error.slice(0, 500) } : {}) },
-          });
-          await events.emit(tx, {
-            type: 'eval.run.finished',
-            subject: `eval-run:${run.id}`,
-            namespace: run.model_namespace,
-            data: { runId: run.id, model: { name: run.model_name, version: run.model_version }, suite: { name: run.suite_name, version: run.suite_version }, state, passed: summary?.passed ?? null },
-          });
+        keys,
+        settings: { leaseSeconds: config.evalLeaseSeconds, maxActiveRuns: config.evalMaxActiveRuns },
+        runner: {
+          repo,
+          clock,
+          log,
+          settings: { leaseSeconds: config.evalLeaseSeconds, retryBaseMs: config.evalRetryBaseMs },
+          lookup: policy.lookup,
+          loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
+          render: async (ref, variables) => {
+            const [name, version] = ref.includes(':') ? splitRef(ref, null, 'prompt') : [ref, undefined];
+            const out = await prompts.render(name, { ...(version ? { ref: version } : {}), variables });
+            return out.messages.map((m) => ({ role: m.role, content: m.content }));
+          },
+          metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
+          onFinished: async (tx, run, state, summary, error) => {
+            await audit.record(tx, SYSTEM_ACTOR, {
+              action: 'eval.run.finish',
+              target: `eval-run:${run.id}`,
+              change: { state, passed: summary?.passed ?? null, done: run.done, failed: run.failed, ...(error ? { error: error.slice(0, 500) } : {}) },
+            });
+            await events.emit(tx, {
+              type: 'eval.run.finished',
+              subject: `eval-run:${run.id}`,
+              namespace: run.model_namespace,
+              data: { runId: run.id, model: { name: run.model_name, version: run.model_version }, suite: { name: run.suite_name, version: run.suite_version }, state, passed: summary?.passed ?? null },
+            });
+          },
         },
       }),
-    });
-    const service = createEvalsService({ repo, assets, audit, clock, scheduler, policy });
+    );
     const gates = createGates({ repo, assets, environments: aliasEnvironments(assets) });
     assets.contributeToVersion({ kind: 'model', key: 'evaluations', load: (doc) => service.versionEvaluations(doc.name, doc.version) });
-    return {
-      provides: { ...service, gates },
-      routes: () => evalRoutes(service, gates),
-      stop: () => scheduler.close(),
-    };
+    return { provides: { ...service, gates }, routes: () => evalRoutes(service, gates) };
   },
 });

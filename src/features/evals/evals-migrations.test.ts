@@ -1,0 +1,31 @@
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, type SqlDatabase } from '../../platform/sql/sql-db.js';
+import { migrate } from '../../platform/sql/sql-migrations.js';
+import { jobsMigrations } from '../jobs/jobs-migrations.js';
+import { evalsMigrations } from './evals-migrations.js';
+
+let db: SqlDatabase | null = null;
+afterEach(async () => {
+  await db?.close();
+  db = null;
+});
+
+describe('0010_evals_jobs', () => {
+  it('gives every run left queued or running by the scheduler a job on upgrade, and no other run', async () => {
+    db = await openDatabase({ kind: 'sqlite', path: ':memory:' });
+    // The database as the scheduler left it: runs table only.
+    await migrate(db, evalsMigrations.filter((m) => m.name < '0009'));
+    const states = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+    for (const [i, state] of states.entries()) {
+      await sql`insert into eval_runs (id, suite_name, suite_version, model_name, model_version, endpoint_url, endpoint_model, endpoint_auth, spec, settings, state, total, done, failed, labels, created_at)
+        values (${`run_${state}`}, 's', '1.0.0', 'm', '1.0.0', 'http://127.0.0.1:9/v1', 'm', 0, '{}', '{}', ${state}, 1, 0, 0, '{}', ${`2030-01-01T00:00:0${i}.000Z`})`.execute(db.db);
+    }
+    expect(await migrate(db, [...jobsMigrations, ...evalsMigrations])).toEqual(['0009_jobs_table', '0010_evals_jobs']);
+    const { rows } = await sql<{ kind: string; key: string; payload: string; state: string; attempts: number; run_after: string }>`select kind, key, payload, state, attempts, run_after from jobs order by key`.execute(db.db);
+    expect(rows).toEqual([
+      { kind: 'eval.run', key: 'eval-run:run_queued', payload: '{"runId":"run_queued"}', state: 'queued', attempts: 0, run_after: '2030-01-01T00:00:00.000Z' },
+      { kind: 'eval.run', key: 'eval-run:run_running', payload: '{"runId":"run_running"}', state: 'queued', attempts: 0, run_after: '2030-01-01T00:00:01.000Z' },
+    ]);
+  });
+});
