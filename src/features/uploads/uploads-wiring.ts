@@ -1,5 +1,4 @@
-/** Builds the uploads feature (blob index, upload sessions, GC, the local upload socket) and its routes. */
-import path from 'node:path';
+/** Builds the uploads feature (blob index, upload sessions, GC) and its routes. */
 import { Counter, type Registry } from 'prom-client';
 import type { BlobStore } from '../../platform/blob/blob-store.js';
 import type { Clock } from '../../platform/clock.js';
@@ -8,7 +7,6 @@ import type { Logger } from '../../platform/log.js';
 import type { SqlDatabase } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { uploadsMigrations } from './uploads-migrations.js';
-import { createLocalSocket } from './uploads-local-socket.js';
 import { createUploadsRepo } from './uploads-repo.js';
 import { uploadRoutes } from './uploads-routes.js';
 import { createUploadsService, type BlobReferences } from './uploads-service.js';
@@ -28,7 +26,7 @@ export function wireUploads(deps: {
   const received = deps.metrics
     ? new Counter({
         name: 'steward_upload_bytes_total',
-        help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH), staged (written by a client on this host into a staging file)',
+        help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH)',
         labelNames: ['via'],
         registers: [deps.metrics],
       })
@@ -48,7 +46,5 @@ export function wireUploads(deps: {
     references: deps.references,
     onBytes: (via, bytes) => received?.inc({ via }, bytes),
   });
-  // In the data dir: one per server, replaced by the next start after a crash.
-  const local = createLocalSocket({ path: path.join(deps.config.dataDir, 'uploads.sock'), log: deps.log });
-  return { service, routes: uploadRoutes(service, local) };
+  return { service, routes: uploadRoutes(service) };
 }
