@@ -13,7 +13,8 @@ export default tseslint.config(
   },
   {
     // Module boundaries (docs/architecture.md): contracts import only zod; platform never
-    // imports features; the CLI and sdk never touch the database or the server.
+    // imports features; the CLI and sdk never touch the database or the server; the sdk is
+    // contracts and its own code only, and outside sdk/node it runs wherever fetch does.
     files: ['src/contracts/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['../*', '!./*', 'kysely', 'fastify'] }] },
   },
@@ -22,8 +23,17 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/server/**', '**/cli/**'] }] },
   },
   {
-    files: ['src/cli/**/*.ts', 'src/sdk/**/*.ts'],
+    files: ['src/cli/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/sql/**', '**/platform/blob/**', 'kysely', 'better-sqlite3', 'pg'] }] },
+  },
+  {
+    files: ['src/sdk/node/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/**', '**/server/**', '**/cli/**', 'kysely', 'better-sqlite3', 'pg', 'fastify'] }] },
+  },
+  {
+    files: ['src/sdk/**/*.ts'],
+    ignores: ['src/sdk/node/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/**', '**/server/**', '**/cli/**', '**/node/**', 'node:*', 'kysely', 'better-sqlite3', 'pg', 'fastify'] }] },
   },
   {
     files: ['bin/**', '**/*.cjs'],

@@ -2,25 +2,22 @@
  * Push benchmark (`npm run bench:push`): what `steward push` costs for a ~2 GB model.
  *
  * Measures, end to end with the real binaries (`bin/steward up` as the server, `bin/steward push`
- * as the client, both built in dist/): the first push (cold hash cache, empty server; three runs,
- * each on a fresh server, median reported; the CLI writes large files into the server's staging
- * files, as it does towards a server on its host), the same with every byte over HTTP
- * (STEWARD_UPLOAD_STAGING=off, for information, interleaved with the former), a re-push of the same directory as a new version
- * with the warm hash cache, and a re-push with a cold hash cache (server-side dedup alone); peak
- * memory of the server and of the CLI; CPU time (user + system) each spent on a push, a steadier
- * figure than wall time on a shared machine; blob bytes the server stored for each push.
+ * as the client, both built in dist/, every byte over loopback HTTP): the first push (cold hash
+ * cache, empty server; three runs, each on a fresh server, median reported), a re-push of the
+ * same directory as a new version with the warm hash cache, and a re-push with a cold hash cache
+ * (server-side dedup alone); peak memory of the server and of the CLI; CPU time (user + system)
+ * each spent on a push, a steadier figure than wall time on a shared machine; blob bytes the
+ * server stored for each push.
  *
  * Baseline, measured in the same run on the same files from a warm page cache: the floor of the
  * work a push has to do with standard tools, `openssl dgst -sha256 <files>` (hash every byte)
  * followed by `cp -r` (write every byte once more on the same filesystem). `sync` after `cp` is
- * shown for information: the server fsyncs each blob before it records it, `cp` does not. So is
- * `cp` into fresh memory: run right after the previous copy was deleted, `cp` reuses the pages
- * that copy freed, while on a VM that hands freed memory back to its host a write into fresh
- * pages costs several times more (the server writes blobs with O_DIRECT and does not care).
+ * shown for information: the server fsyncs each blob before it records it, `cp` does not.
  *
  * Env: BENCH_PUSH_GB (default 2) scales the model; BENCH_STEWARD_BIN runs another build's
- * bin/steward (an A/B comparison of a fix). Temp data (model, copy, server data) lives in
- * one directory under the OS temp dir and is removed at the end, also on error or Ctrl-C.
+ * bin/steward (an A/B comparison of a fix); BENCH_PROFILE=DIR writes CPU profiles of both
+ * processes of each first push into DIR (node --cpu-prof). Temp data (model, copy, server data)
+ * lives in one directory under the OS temp dir and is removed at the end, also on error or Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,17 +37,18 @@ const DIST_MAIN = path.join(path.dirname(BIN), '..', 'dist', 'cli', 'main.js');
 const TARGET_RATIO = 1.5;
 const TARGET_RSS = 200 * MB;
 const TARGET_SPEEDUP = 10;
+const TARGET_WARM_MS = 500;
 
 const sizeGb = Number(process.env.BENCH_PUSH_GB ?? '2');
 if (!(sizeGb > 0 && sizeGb <= 64)) {
   console.error(`BENCH_PUSH_GB must be a number of GiB in (0, 64], got ${process.env.BENCH_PUSH_GB}`);
   process.exit(2);
 }
-/** Baseline steps are cheap next to a push; the median of five tames page-cache and disk noise. */
-const BASELINE_RUNS = 5;
-/** cp runs into fresh memory (see the baseline), each after this pause. */
-const FRESH_RUNS = 3;
-const FRESH_PAUSE_MS = 5000;
+/** Baseline runs: the median of three, as for the pushes. */
+const BASELINE_RUNS = 3;
+/** BENCH_PROFILE: a directory for CPU profiles of the first pushes (server and CLI). */
+const PROFILE_DIR = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : null;
+const profileArgs = (who: string) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, who)}`] : []);
 /** A first push takes ~20 s and is the noisiest figure: the median of three, each on a fresh server. */
 const PUSH_RUNS = 3;
 const PATTERN_BYTES = 16 * MiB;
@@ -227,9 +225,9 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, STEWARD_CONFIG: path.join(tmpRoot, 'no-cli-config.json'), ...extra };
 }
 
-async function startStewardServer(dataDir: string): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop(): Promise<void> }> {
+async function startStewardServer(dataDir: string, profile = false): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [BIN, 'up', '--data', dataDir, '--port', String(port)], {
+  const child = spawn(process.execPath, [...(profile ? profileArgs('server') : []), BIN, 'up', '--data', dataDir, '--port', String(port)], {
     env: cleanEnv({ STEWARD_LOG_LEVEL: 'warn' }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -275,7 +273,7 @@ interface PushResult {
   serverHwm: number;
 }
 
-async function push(dir: string, version: string, ctx: { url: string; dataDir: string; cacheDir: string; serverPid: number; env?: Record<string, string> }): Promise<PushResult> {
+async function push(dir: string, version: string, ctx: { url: string; dataDir: string; cacheDir: string; serverPid: number; profile?: boolean }): Promise<PushResult> {
   const hwmFile = path.join(tmpRoot, `cli-status-${version}.txt`);
   let cliPid = 0;
   let cliPeakRss = 0;
@@ -293,8 +291,8 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
   const serverCpu0 = cpuOf(ctx.serverPid) ?? 0;
   let cliCpu = 0;
   const timer = setInterval(sample, 50);
-  const r = await run(process.execPath, ['--import', HWM_PRELOAD, BIN, 'push', dir, '--model', 'bench/push-model', '--version', version, '--no-progress', '--json'], {
-    env: cleanEnv({ STEWARD_URL: ctx.url, STEWARD_DATA: ctx.dataDir, STEWARD_CACHE_DIR: ctx.cacheDir, BENCH_HWM_FILE: hwmFile, ...ctx.env }),
+  const r = await run(process.execPath, [...(ctx.profile ? profileArgs('cli') : []), '--import', HWM_PRELOAD, BIN, 'push', dir, '--model', 'bench/push-model', '--version', version, '--no-progress', '--json'], {
+    env: cleanEnv({ STEWARD_URL: ctx.url, STEWARD_DATA: ctx.dataDir, STEWARD_CACHE_DIR: ctx.cacheDir, BENCH_HWM_FILE: hwmFile }),
     captureStdout: true,
     onSpawn: (c) => {
       cliPid = c.pid ?? 0;
@@ -317,8 +315,6 @@ async function push(dir: string, version: string, ctx: { url: string; dataDir: s
 
 interface PushSeries {
   firsts: PushResult[];
-  /** First pushes with staging off: every byte over HTTP (the local socket). */
-  overHttp: PushResult[];
   /** The median first push. */
   first: PushResult;
   warm: PushResult;
@@ -333,7 +329,6 @@ interface PushSeries {
 
 async function runPushes(modelDir: string): Promise<PushSeries> {
   const firsts: PushResult[] = [];
-  const overHttp: PushResult[] = [];
   let server: Awaited<ReturnType<typeof startStewardServer>> | null = null;
   let dataDir = '';
   let cacheA = '';
@@ -342,9 +337,8 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
     let serverIdle: PushSeries['serverIdle'] = null;
     let stored0 = { bytes: 0, files: 0 };
     let stored1 = stored0;
-    // Interleaved, so drift on a shared machine touches both alike: over HTTP, then the default
-    // (staging files towards a server on this host); the re-pushes follow on the last server.
-    for (let r = 0; r < 2 * PUSH_RUNS; r++) {
+    // The re-pushes follow on the last server.
+    for (let r = 0; r < PUSH_RUNS; r++) {
       if (server) {
         await server.stop();
         fs.rmSync(dataDir, { recursive: true, force: true });
@@ -353,12 +347,12 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
       }
       dataDir = path.join(tmpRoot, `data-${r}`);
       cacheA = path.join(tmpRoot, `cli-cache-${r}`);
-      server = await startStewardServer(dataDir);
-      const http = r % 2 === 0;
-      if (!http) serverIdle = memOf(server.child.pid!);
+      // Profiled, the server runs until it stops (the profile is written then): only the last
+      // first push's server carries on to the re-pushes, so profiles cover the first pushes.
+      server = await startStewardServer(dataDir, PROFILE_DIR !== null && r < PUSH_RUNS - 1);
+      serverIdle = memOf(server.child.pid!);
       stored0 = blobsOf(dataDir);
-      const res = await push(modelDir, '1.0.0', { url: server.url, dataDir, cacheDir: cacheA, serverPid: server.child.pid!, ...(http ? { env: { STEWARD_UPLOAD_STAGING: 'off' } } : {}) });
-      (http ? overHttp : firsts).push(res);
+      firsts.push(await push(modelDir, '1.0.0', { url: server.url, dataDir, cacheDir: cacheA, serverPid: server.child.pid!, profile: PROFILE_DIR !== null }));
       stored1 = blobsOf(dataDir);
     }
     const ctx = { url: server!.url, dataDir, serverPid: server!.child.pid! };
@@ -368,7 +362,7 @@ async function runPushes(modelDir: string): Promise<PushSeries> {
     const stored3 = blobsOf(dataDir);
     const leftovers = dirBytes(path.join(dataDir, 'blobs', 'uploads')).files + dirBytes(path.join(dataDir, 'blobs', 'tmp')).files;
     const first = [...firsts].sort((a, b) => a.ms - b.ms)[firsts.length >> 1]!;
-    return { firsts, overHttp, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers };
+    return { firsts, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers };
   } catch (err) {
     if (server) console.error(`server stderr:\n${server.stderr()}`);
     throw err;
@@ -419,17 +413,6 @@ async function main(): Promise<void> {
     fs.rmSync(copyDir, { recursive: true, force: true });
     await mustRun('sync', []);
   }
-  // cp again, each run after a pause: on a VM whose guest hands freed memory back to its host
-  // (virtio free page reporting, ~2 s after the free), the runs above write into pages the
-  // previous run just freed, and a write into fresh memory costs several times more. For
-  // information only: the target keeps the faster figure.
-  const cpFresh: number[] = [];
-  for (let i = 0; i < FRESH_RUNS; i++) {
-    await sleep(FRESH_PAUSE_MS);
-    cpFresh.push((await mustRun('cp', ['-r', modelDir, copyDir])).ms);
-    fs.rmSync(copyDir, { recursive: true, force: true });
-    await mustRun('sync', []);
-  }
   const shaMs = median(sha);
   const cpMs = median(cp);
   const syncMs = median(syncs);
@@ -444,7 +427,7 @@ async function main(): Promise<void> {
   // Steward: the first push PUSH_RUNS times, each on a fresh server, data dir and hash cache
   // (the median is reported); the two re-pushes follow on the last server.
   const pushes = await runPushes(modelDir);
-  const { firsts, overHttp, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers } = pushes;
+  const { firsts, first, warm, cold, stored0, stored1, stored2, stored3, serverIdle, leftovers } = pushes;
   const newWarm = stored2.bytes - stored1.bytes;
   const newCold = stored3.bytes - stored2.bytes;
 
@@ -456,26 +439,16 @@ async function main(): Promise<void> {
       ['cp -r <dir> <dir2>', fmtSec(cpMs), mbps(cpMs), cp.map((x) => (x / 1000).toFixed(2)).join(' / ')],
       ['baseline = openssl + cp', fmtSec(baseMs), mbps(baseMs), ''],
       ['(info) sync after cp', fmtSec(syncMs), '', syncs.map((x) => (x / 1000).toFixed(2)).join(' / ')],
-      [`(info) cp -r, ${FRESH_PAUSE_MS / 1000} s after the last delete`, fmtSec(median(cpFresh)), mbps(median(cpFresh)), cpFresh.map((x) => (x / 1000).toFixed(2)).join(' / ')],
       ['(info) openssl + cp + sync', fmtSec(baseMs + syncMs), mbps(baseMs + syncMs), ''],
       ['(info) CLI start-up: steward --help', fmtSec(cliStartMs), '', helpRuns.map((x) => (x / 1000).toFixed(2)).join(' / ')],
     ],
   );
 
-  console.log(`\nSteward (bin/steward up + bin/steward push, wall clock; first push runs: ${firsts.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s; over HTTP: ${overHttp.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s)`);
+  console.log(`\nSteward (bin/steward up + bin/steward push over loopback HTTP, wall clock; first push runs: ${firsts.map((f) => (f.ms / 1000).toFixed(2)).join(' / ')} s)`);
   printTable(
     ['run', 'time', 'MB/s', 'uploaded', 'new blob bytes', 'vs baseline', 'speed-up vs first'],
     [
       [`first push, empty server, cold hash cache (median of ${PUSH_RUNS})`, fmtSec(first.ms), mbps(first.ms), fmtBytes(first.uploadedBytes), fmtBytes(stored1.bytes - stored0.bytes), fmtRatio(first.ms / baseMs), '1.00×'],
-      [
-        `(info) first push, bytes over HTTP (STEWARD_UPLOAD_STAGING=off; median of ${PUSH_RUNS})`,
-        fmtSec(median(overHttp.map((p) => p.ms))),
-        mbps(median(overHttp.map((p) => p.ms))),
-        fmtBytes(overHttp[0]!.uploadedBytes),
-        '',
-        fmtRatio(median(overHttp.map((p) => p.ms)) / baseMs),
-        '',
-      ],
       ['re-push (new version), warm hash cache', fmtSec(warm.ms), mbps(warm.ms), fmtBytes(warm.uploadedBytes), `${newWarm} B`, fmtRatio(warm.ms / baseMs), fmtRatio(first.ms / warm.ms)],
       ['re-push (new version), cold hash cache', fmtSec(cold.ms), mbps(cold.ms), fmtBytes(cold.uploadedBytes), `${newCold} B`, fmtRatio(cold.ms / baseMs), fmtRatio(first.ms / cold.ms)],
     ],
@@ -491,7 +464,6 @@ async function main(): Promise<void> {
   const cpu = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(' / ');
   console.log(
     `  CPU (user + system, all threads) of the first pushes: server ${cpu(firsts.map((f) => f.serverCpu))} s, CLI ${cpu(firsts.map((f) => f.cliCpu))} s ` +
-      `(over HTTP: server ${cpu(overHttp.map((f) => f.serverCpu))} s, CLI ${cpu(overHttp.map((f) => f.cliCpu))} s) ` +
       `(on a shared machine a steadier figure than wall time)`,
   );
 
@@ -501,17 +473,15 @@ async function main(): Promise<void> {
     ['process', 'idle RSS', 'peak RSS sampled', 'VmHWM'],
     [
       ['server (steward up), during first pushes', serverIdle ? mb(serverIdle.rss) : '-', mb(Math.max(...firsts.map((f) => f.serverPeakRss))), mb(Math.max(...firsts.map((f) => f.serverHwm)))],
-      ['server, during first pushes over HTTP', '', mb(Math.max(...overHttp.map((f) => f.serverPeakRss))), mb(Math.max(...overHttp.map((f) => f.serverHwm)))],
       ['server, during the re-pushes', '', mb(Math.max(warm.serverPeakRss, cold.serverPeakRss)), mb(cold.serverHwm)],
       ['CLI, first pushes', '', mb(Math.max(...firsts.map((f) => f.cliPeakRss))), mb(Math.max(...firsts.map((f) => f.cliHwm)))],
-      ['CLI, first pushes over HTTP', '', mb(Math.max(...overHttp.map((f) => f.cliPeakRss))), mb(Math.max(...overHttp.map((f) => f.cliHwm)))],
       ['CLI, warm re-push', '', mb(warm.cliPeakRss), mb(warm.cliHwm)],
       ['CLI, cold re-push', '', mb(cold.cliPeakRss), mb(cold.cliHwm)],
     ],
   );
 
-  const serverPeak = Math.max(...firsts.map((f) => f.serverHwm), ...overHttp.map((f) => f.serverHwm), cold.serverHwm);
-  const cliPeak = Math.max(...firsts.map((f) => f.cliHwm), ...overHttp.map((f) => f.cliHwm), warm.cliHwm, cold.cliHwm);
+  const serverPeak = Math.max(...firsts.map((f) => f.serverHwm), cold.serverHwm);
+  const cliPeak = Math.max(...firsts.map((f) => f.cliHwm), warm.cliHwm, cold.cliHwm);
   console.log('\nTargets');
   printTable(
     ['metric', 'measured', 'target', 'result'],
@@ -520,6 +490,7 @@ async function main(): Promise<void> {
       ['peak RSS, server (VmHWM)', mb(serverPeak), `< ${TARGET_RSS / MB} MB`, verdict(serverPeak < TARGET_RSS)],
       ['peak RSS, CLI (VmHWM)', mb(cliPeak), `< ${TARGET_RSS / MB} MB`, verdict(cliPeak < TARGET_RSS)],
       ['re-push speed-up, warm hash cache', fmtRatio(first.ms / warm.ms), `≥ ${TARGET_SPEEDUP}×`, verdict(first.ms / warm.ms >= TARGET_SPEEDUP)],
+      ['re-push time, warm hash cache', fmtSec(warm.ms), `< ${TARGET_WARM_MS / 1000} s`, verdict(warm.ms < TARGET_WARM_MS)],
       ['new bytes stored by the warm re-push', `${newWarm} B`, '0 B', verdict(newWarm === 0)],
       ['new bytes stored by the cold re-push', `${newCold} B`, '0 B', verdict(newCold === 0)],
       ['push throughput', `${mbps(first.ms)} MB/s`, `≥ ${(total / MB / ((baseMs * TARGET_RATIO) / 1000)).toFixed(0)} MB/s (1.5× baseline)`, verdict(first.ms / baseMs <= TARGET_RATIO)],

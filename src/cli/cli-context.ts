@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { StewardClient } from '../sdk/client.js';
-import { createUploadTransport } from './upload-transport.js';
+import { createUploadTransport } from '../sdk/node/upload-transport.js';
 
 export interface GlobalOptions {
   url?: string;

@@ -1,11 +1,11 @@
 /**
  * Byte progress bars (bytes, rate, ETA) on stderr, built on cli-progress. When nobody is
  * watching (no TTY, --json, CI) every method is a no-op, so commands call it unconditionally.
- * A push shows two bars at once, hashing and uploading, because it does both at once; the
- * upload bar's total grows as blobs are queued.
+ * A push shows two bars at once, hashing and uploading, because it does both at once.
  */
 import { createRequire } from 'node:module';
 import type CliProgress from 'cli-progress';
+import type { PushProgress } from '../sdk/node/push.js';
 import { formatBytes } from './cli-context.js';
 
 /** cli-progress, loaded the first time a bar is shown: scripts and --json runs never pay its start-up. */
@@ -77,22 +77,34 @@ export function byteProgress(label: string, total: number, enabled: boolean): By
   };
 }
 
-/** The two bars of a push: `hashing` (only when something needs hashing) and `uploading`. */
-export function pushProgress(hashTotal: number, enabled: boolean): { hashing: ByteProgress; uploading: ByteProgress; stop(): void } {
-  if (!enabled) return { hashing: NONE, uploading: NONE, stop: () => undefined };
+/**
+ * The bars of a push, drawn from the SDK's progress events: `hashing` (only when something needs
+ * hashing: the first event gives that total) and `uploading`, whose total grows as blobs are queued.
+ */
+export function pushProgress(enabled: boolean): { onProgress(e: PushProgress): void; stop(): void } {
+  if (!enabled) return { onProgress: () => undefined, stop: () => undefined };
   const multi = new (cliProgress().MultiBar)({ ...barOptions(''), format: '{label} {bar} {percentage}% | {doneH}/{totalH} | {rate}/s | ETA {eta_formatted}' }, cliProgress().Presets.shades_classic);
   const make = (label: string, total: number): ByteProgress => {
     const bar = multi.create(total, 0, { label: label.padEnd(9), doneH: formatBytes(0), totalH: formatBytes(total), rate: formatBytes(0) });
     return tracked(bar, total);
   };
-  const hashing = hashTotal > 0 ? make('hashing', hashTotal) : NONE;
-  const uploading = make('uploading', 0);
+  let hashing: ByteProgress | null = null;
+  let uploading: ByteProgress | null = null;
   return {
-    hashing,
-    uploading,
+    onProgress(e) {
+      if (!uploading) {
+        hashing = e.type === 'hash-total' && e.bytes > 0 ? make('hashing', e.bytes) : NONE;
+        uploading = make('uploading', 0);
+        if (e.type === 'hash-total') return;
+      }
+      if (e.type === 'hash-total') hashing!.grow(e.bytes);
+      else if (e.type === 'hashed') hashing!.add(e.bytes);
+      else if (e.type === 'upload-total') uploading.grow(e.bytes);
+      else if (e.type === 'uploaded') uploading.add(e.bytes);
+    },
     stop() {
-      hashing.stop();
-      uploading.stop();
+      hashing?.stop();
+      uploading?.stop();
       multi.stop();
     },
   };

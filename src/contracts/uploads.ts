@@ -6,22 +6,7 @@ import { Timestamp } from './common.js';
 export const BlobResponse = z.object({ sha256: Sha256, size: z.number().int(), created: z.boolean() }).strict();
 export type BlobResponse = z.infer<typeof BlobResponse>;
 
-export const CreateUploadBody = z
-  .object({
-    size: z.number().int().nonnegative(),
-    staging: z
-      .boolean()
-      .optional()
-      .describe('ask for a file on the server host to write the bytes into (see stagingPath); granted only to a caller on that host, by a filesystem store'),
-  })
-  .strict();
-/** Taking in bytes a client wrote into the session's staging file. */
-export const StagedRangeBody = z
-  .object({
-    offset: z.number().int().nonnegative().describe('where the written range starts: the session\'s offset'),
-    length: z.number().int().positive().describe('bytes written from there; at most maxChunkBytes'),
-  })
-  .strict();
+export const CreateUploadBody = z.object({ size: z.number().int().nonnegative() }).strict();
 /** Completing a session: the sha256 is required when the session was started without one. */
 export const CompleteUploadBody = z.object({ sha256: Sha256.optional() }).strict();
 export const UploadSessionResponse = z
@@ -32,28 +17,11 @@ export const UploadSessionResponse = z
     offset: z.number().int().describe('bytes the server holds; send the next chunk from here'),
     maxChunkBytes: z.number().int(),
     complete: z.boolean().describe('true when the blob already exists: nothing to upload'),
-    stagingPath: z
-      .string()
-      .nullable()
-      .describe(
-        'a file on the server host, for a client on that host: write the blob\'s bytes into it at their offsets, then POST /uploads/{id}/staged to have them read, hashed and kept (no bytes over HTTP); null when not granted',
-      ),
     createdAt: Timestamp,
     expiresAt: Timestamp,
   })
   .strict();
 export type UploadSessionResponse = z.infer<typeof UploadSessionResponse>;
-
-export const LocalSocketResponse = z
-  .object({
-    socket: z
-      .string()
-      .nullable()
-      .describe('path of a Unix socket on the server host that carries this same API (faster uploads); null unless the caller is on that host'),
-    instance: z.string().describe('this server process; through the socket the same value proves it reaches the same server'),
-  })
-  .strict();
-export type LocalSocketResponse = z.infer<typeof LocalSocketResponse>;
 
 export const GcBody = z.object({ dryRun: z.boolean().default(true) }).strict();
 export const GcResponse = z

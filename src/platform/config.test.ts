@@ -9,8 +9,7 @@ describe('loadConfig', () => {
   it('defaults to SQLite and files in the data dir, with direct I/O allowed', () => {
     const c = loadConfig({ env: {}, flags: { dataDir } });
     expect(c.database).toEqual({ kind: 'sqlite', path: path.join(dataDir, 'steward.db') });
-    expect(c.blobs).toEqual({ kind: 'fs', root: path.join(dataDir, 'blobs'), directIo: true });
-    expect(loadConfig({ env: { STEWARD_BLOB_DIRECT_IO: 'false' }, flags: { dataDir } }).blobs).toMatchObject({ directIo: false });
+    expect(c.blobs).toEqual({ kind: 'fs', root: path.join(dataDir, 'blobs') });
   });
 
   it('takes the PostgreSQL pool size from STEWARD_DATABASE_POOL_SIZE, and names it when it is wrong', () => {

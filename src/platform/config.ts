@@ -25,8 +25,6 @@ export const BlobConfig = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('fs'),
     root: z.string().min(1),
-    /** Write blobs with O_DIRECT where the filesystem allows it (STEWARD_BLOB_DIRECT_IO=false: through the page cache). */
-    directIo: z.boolean().default(true),
   }),
   z.object({
     kind: z.literal('s3'),
@@ -132,9 +130,8 @@ export function parseDatabaseUrl(url: string | undefined, dataDir: string, env: 
 }
 
 export function parseBlobUrl(url: string | undefined, dataDir: string, env: ConfigInput['env']): BlobConfig {
-  const directIo = env.STEWARD_BLOB_DIRECT_IO !== 'false';
-  if (!url) return { kind: 'fs', root: path.join(dataDir, 'blobs'), directIo };
-  if (url.startsWith('file:')) return { kind: 'fs', root: url.slice('file:'.length).replace(/^\/\//, ''), directIo };
+  if (!url) return { kind: 'fs', root: path.join(dataDir, 'blobs') };
+  if (url.startsWith('file:')) return { kind: 'fs', root: url.slice('file:'.length).replace(/^\/\//, '') };
   if (url.startsWith('s3://')) {
     const rest = url.slice('s3://'.length);
     const slash = rest.indexOf('/');

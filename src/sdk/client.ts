@@ -2,7 +2,7 @@
  * The typed HTTP client of the Steward API, shared by the CLI, the web UI and users.
  * It runs wherever `fetch` does (Node ≥ 20, browsers) and imports nothing but the contracts.
  * Every failed call throws a `StewardApiError` carrying the API's error code and details.
- * Byte uploads can go through an injected `UploadTransport` (the CLI's streams file ranges with
+ * Byte uploads can go through an injected `UploadTransport` (sdk/node's streams file ranges with
  * node:http); URLs, headers and error decoding stay here either way.
  */
 import type { z } from 'zod';
@@ -51,7 +51,7 @@ export interface ClientOptions {
   /** Extra headers sent with every request. */
   headers?: Record<string, string>;
   /**
-   * Sends the byte uploads (`putBlob`, `appendUpload`) instead of `fetch`. The CLI's transport sends file
+   * Sends the byte uploads (`putBlob`, `appendUpload`) instead of `fetch`. The Node transport (sdk/node) sends file
    * ranges through node:http from reused buffers: fetch turns a streamed body into a byte web
    * stream and copies every chunk, which cost the CLI seconds of GC and ~700 MB of RSS per 2 GB.
    */
@@ -218,17 +218,12 @@ export class StewardClient {
     return res.status === 200;
   }
   putBlob = (sha256: string, body: BodyBytes, size: number) => this.upload<BlobResponse>('PUT', `/api/v1/blobs/${sha256}`, body, { 'content-length': String(size) });
-  /** `staging`: ask for a staging file to write the bytes into (granted to a caller on the server's host, by a filesystem store). */
-  createUpload = (sha256: string, size: number, o: { staging?: boolean } = {}) =>
-    this.call<UploadSessionResponse>('POST', `/api/v1/blobs/${sha256}/uploads`, { json: { size, ...(o.staging ? { staging: true } : {}) } });
+  createUpload = (sha256: string, size: number) => this.call<UploadSessionResponse>('POST', `/api/v1/blobs/${sha256}/uploads`, { json: { size } });
   getUpload = (id: string) => this.call<UploadSessionResponse>('GET', `/api/v1/uploads/${enc(id)}`);
   appendUpload = (id: string, offset: number, body: BodyBytes, length: number) =>
     this.upload<UploadSessionResponse>('PATCH', `/api/v1/uploads/${enc(id)}`, body, { 'upload-offset': String(offset), 'content-length': String(length) });
   /** A session whose sha256 is declared at completion: for bytes hashed as they are sent. A 409 (`details.sizeStored`) asks to hash first. */
-  createUndeclaredUpload = (size: number, o: { staging?: boolean } = {}) =>
-    this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size, ...(o.staging ? { staging: true } : {}) } });
-  /** Has the server take in `length` bytes written at `offset` of the session's staging file. */
-  stageUpload = (id: string, offset: number, length: number) => this.call<UploadSessionResponse>('POST', `/api/v1/uploads/${enc(id)}/staged`, { json: { offset, length } });
+  createUndeclaredUpload = (size: number) => this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size } });
   /** `sha256` is required for a session started without one, and checked against the session's otherwise. */
   completeUpload = (id: string, sha256?: string) =>
     this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`, sha256 ? { json: { sha256 } } : {});

@@ -53,8 +53,7 @@ Environment:
   STEWARD_DATA           data dir (admin.token is written there on first start)
   STEWARD_HOST, STEWARD_PORT, STEWARD_LOG_LEVEL
   STEWARD_PROMPT_SAFETY  prompt-injection check at render: off, warn (default), block
-  STEWARD_EVAL_ENDPOINT_ALLOW         hosts, *.suffixes, addresses or CIDRs eval endpoints may be (default: any but link-local)
-  STEWARD_BLOB_DIRECT_IO=false        write blobs through the page cache (default: O_DIRECT where the filesystem allows it)`,
+  STEWARD_EVAL_ENDPOINT_ALLOW         hosts, *.suffixes, addresses or CIDRs eval endpoints may be (default: any but link-local)`,
     )
     .action(async () => serve({ data: globals().data }));
 

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { formatBytes, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
 import { datasetStats, type DatasetStats } from '../dataset-stats.js';
-import { listFiles } from '../push-fns.js';
+import { listFiles } from '../../sdk/node/push-files.js';
 import { pickGlobals, runPush } from './push.js';
 import { registerAssetCommands } from './registry.js';
 import { runPull } from './pull.js';

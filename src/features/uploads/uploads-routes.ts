@@ -1,19 +1,14 @@
 /**
  * Blob routes: `PUT /blobs/{sha256}` streams one blob in one request; upload sessions
  * (`POST /blobs/{sha256}/uploads`, `PATCH /uploads/{id}` with `Upload-Offset`,
- * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure; a
- * client on the server's host may instead write a session's bytes into its staging file and
- * have them taken in (`POST /uploads/{id}/staged`);
- * `GET /uploads/local-socket` offers a client on this host a Unix socket for its uploads.
+ * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure.
  */
-import type { Server } from 'node:http';
 import { z } from 'zod';
 import { Sha256 } from '../../contracts/assets.js';
-import { BlobResponse, CompleteUploadBody, CreateUploadBody, GcBody, GcResponse, LocalSocketResponse, StagedRangeBody, UploadSessionResponse } from '../../contracts/uploads.js';
+import { BlobResponse, CompleteUploadBody, CreateUploadBody, GcBody, GcResponse, UploadSessionResponse } from '../../contracts/uploads.js';
 import { AppError } from '../../platform/errors.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
 import { parseRange } from '../../platform/http/http-range.js';
-import { isLocalCaller, type LocalSocket } from './uploads-local-socket.js';
 import type { UploadsService } from './uploads-service.js';
 
 const ShaParams = z.object({ sha256: Sha256 }).strict();
@@ -26,7 +21,7 @@ function contentLength(header: string | undefined): number | undefined {
   return n;
 }
 
-export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[] {
+export function uploadRoutes(svc: UploadsService): RouteDef[] {
   const tags = ['blobs'];
   return [
     defineRoute({
@@ -55,8 +50,8 @@ export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[
     defineRoute({
       method: 'POST', url: '/api/v1/blobs/:sha256/uploads', summary: 'Start a resumable upload session (answers complete=true if the blob exists)', tags,
       permission: 'asset:write', scope: 'any', params: ShaParams, body: CreateUploadBody, responses: { 201: UploadSessionResponse, 200: UploadSessionResponse },
-      handler: async ({ params, body, actor, reply, req }) => {
-        const { session, created } = await svc.createSession(params.sha256, body.size, actor, body.staging === true && isLocalCaller(req.raw.socket.remoteAddress));
+      handler: async ({ params, body, actor, reply }) => {
+        const { session, created } = await svc.createSession(params.sha256, body.size, actor);
         reply.code(created ? 201 : 200);
         return session;
       },
@@ -64,24 +59,16 @@ export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[
     defineRoute({
       method: 'POST', url: '/api/v1/uploads', summary: 'Start a resumable upload session whose sha256 is declared at completion (409 while a stored blob has this size)', tags,
       permission: 'asset:write', scope: 'any', body: CreateUploadBody, responses: { 201: UploadSessionResponse },
-      handler: async ({ body, actor, reply, req }) => {
+      handler: async ({ body, actor, reply }) => {
         reply.code(201);
-        return svc.createUndeclaredSession(body.size, actor, body.staging === true && isLocalCaller(req.raw.socket.remoteAddress));
+        return svc.createUndeclaredSession(body.size, actor);
       },
-    }),
-    defineRoute({
-      method: 'GET', url: '/api/v1/uploads/local-socket', summary: 'A Unix socket carrying this API, for uploads from the server\'s own host', tags,
-      permission: 'asset:write', scope: 'any', responses: { 200: LocalSocketResponse },
-      handler: async ({ req }) => ({
-        socket: isLocalCaller(req.raw.socket.remoteAddress) ? await local.open(req.server.server as Server) : null,
-        instance: local.instance,
-      }),
     }),
     defineRoute({
       method: 'GET', url: '/api/v1/uploads/:id', summary: 'Upload session status: the offset to resume from', tags, permission: 'asset:write', scope: 'any',
       params: IdParams, responses: { 200: UploadSessionResponse },
-      handler: async ({ params, reply, req }) => {
-        const s = await svc.getSession(params.id, isLocalCaller(req.raw.socket.remoteAddress));
+      handler: async ({ params, reply }) => {
+        const s = await svc.getSession(params.id);
         reply.header('upload-offset', String(s.offset));
         return s;
       },
@@ -94,15 +81,6 @@ export function uploadRoutes(svc: UploadsService, local: LocalSocket): RouteDef[
         const offset = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
         if (!Number.isSafeInteger(offset)) throw new AppError('invalid_argument', 'send the chunk\'s position as the Upload-Offset header');
         const s = await svc.appendChunk(params.id, offset, req.raw);
-        reply.header('upload-offset', String(s.offset));
-        return s;
-      },
-    }),
-    defineRoute({
-      method: 'POST', url: '/api/v1/uploads/:id/staged', summary: 'Take in a range the client wrote into the session\'s staging file (read, hashed and flushed like an appended chunk; 409 with the real offset when it differs)', tags,
-      permission: 'asset:write', scope: 'any', params: IdParams, body: StagedRangeBody, responses: { 200: UploadSessionResponse },
-      handler: async ({ params, body, reply, req }) => {
-        const s = await svc.stageChunk(params.id, body.offset, body.length, isLocalCaller(req.raw.socket.remoteAddress));
         reply.header('upload-offset', String(s.offset));
         return s;
       },

@@ -37,8 +37,8 @@ export interface UploadsDeps {
   log: Logger;
   limits: { maxChunkBytes: number; sessionTtlSeconds: number; gcGraceSeconds: number };
   references: () => BlobReferences;
-  /** Told of every byte received: by a single put, a session chunk, or a staged range. */
-  onBytes?: (via: 'put' | 'chunk' | 'staged', bytes: number) => void;
+  /** Told of every byte received: by a single put or a session chunk. */
+  onBytes?: (via: 'put' | 'chunk', bytes: number) => void;
 }
 
 export function createUploadsService(deps: UploadsDeps) {
@@ -65,13 +65,7 @@ export function createUploadsService(deps: UploadsDeps) {
     return { sha256, size: res.size, created: res.created };
   }
 
-  /** The session's staging file, when the caller may write into it (a caller on this host, a filesystem store). */
-  async function stagingPath(id: string, o: { local: boolean; create: boolean }): Promise<string | null> {
-    if (!o.local || !store.staging) return null;
-    return o.create ? store.staging.open(id) : store.staging.find(id);
-  }
-
-  function sessionView(row: SessionRow, offset: number, complete = false, staging: string | null = null): UploadSessionResponse {
+  function sessionView(row: SessionRow, offset: number, complete = false): UploadSessionResponse {
     return {
       id: row.id,
       sha256: row.sha256 === UNDECLARED_SHA ? null : row.sha256,
@@ -79,7 +73,6 @@ export function createUploadsService(deps: UploadsDeps) {
       offset,
       maxChunkBytes: limits.maxChunkBytes,
       complete,
-      stagingPath: staging,
       createdAt: row.created_at,
       expiresAt: row.expires_at,
     };
@@ -135,41 +128,26 @@ export function createUploadsService(deps: UploadsDeps) {
       return unique.filter((s) => !present.has(s));
     },
 
-    /** `staging`: the caller asked for a staging file and is on this host. */
-    async createSession(sha256: string, size: number, actor: Actor, staging = false): Promise<{ session: UploadSessionResponse; created: boolean }> {
+    async createSession(sha256: string, size: number, actor: Actor): Promise<{ session: UploadSessionResponse; created: boolean }> {
       const row = newSessionRow(sha256, size, actor);
       if (await repo.find(sha256)) return { session: sessionView(row, size, true), created: false };
       await audit.inTransaction(actor, (tx) => repo.insertSession(row, tx), () => ({ action: 'upload.start', target: `blob:${sha256}`, change: { session: row.id, size } }));
-      return { session: sessionView(row, 0, false, await stagingPath(row.id, { local: staging, create: true })), created: true };
+      return { session: sessionView(row, 0), created: true };
     },
 
     /** A session whose sha256 is declared at completion; refused while a stored blob has this size. */
-    async createUndeclaredSession(size: number, actor: Actor, staging = false): Promise<UploadSessionResponse> {
+    async createUndeclaredSession(size: number, actor: Actor): Promise<UploadSessionResponse> {
       if (await repo.sizeStored(size)) {
         throw new AppError('conflict', `a stored blob has ${size} bytes and these may be it: hash them first and start the upload at /blobs/{sha256}/uploads, which skips a blob the server holds`, { sizeStored: true });
       }
       const row = newSessionRow(UNDECLARED_SHA, size, actor);
       await audit.inTransaction(actor, (tx) => repo.insertSession(row, tx), () => ({ action: 'upload.start', target: sessionTarget(row), change: { session: row.id, size } }));
-      return sessionView(row, 0, false, await stagingPath(row.id, { local: staging, create: true }));
+      return sessionView(row, 0);
     },
 
-    /** `local`: the caller is on this host (it then learns the staging file, if the session has one). */
-    async getSession(id: string, local = false): Promise<UploadSessionResponse> {
+    async getSession(id: string): Promise<UploadSessionResponse> {
       const row = await getSessionRow(id);
-      return sessionView(row, await store.sessionOffset(id), false, await stagingPath(id, { local, create: false }));
-    },
-
-    /** Takes in `length` bytes the client wrote at `offset` of the session's staging file. */
-    async stageChunk(id: string, offset: number, length: number, local: boolean): Promise<UploadSessionResponse> {
-      const row = await getSessionRow(id);
-      if (!store.staging) throw new AppError('invalid_argument', 'this server\'s blob store takes no staged bytes: send them with PATCH /uploads/{id}');
-      if (offset + length > row.size) throw new AppError('invalid_argument', `bytes ${offset}–${offset + length} run past the blob's size ${row.size}`, { size: row.size });
-      if (length > limits.maxChunkBytes) throw new AppError('too_large', `a chunk may carry at most ${limits.maxChunkBytes} bytes`, { maxBytes: limits.maxChunkBytes });
-      const next = await store.staging.ingest(id, offset, length);
-      deps.onBytes?.('staged', length);
-      const now = clock.now();
-      await repo.touchSession(id, iso(now), iso(addSeconds(now, limits.sessionTtlSeconds)));
-      return sessionView(row, next, false, await stagingPath(id, { local, create: false }));
+      return sessionView(row, await store.sessionOffset(id));
     },
 
     async appendChunk(id: string, offset: number, body: Readable): Promise<UploadSessionResponse> {

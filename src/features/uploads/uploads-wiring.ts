@@ -1,16 +1,14 @@
 /**
- * The uploads module: the blob index, upload sessions, GC and the local upload socket. Features
+ * The uploads module: the blob index, upload sessions and GC. Features
  * whose records reference blobs register with `holdBlobs` during their setup; GC keeps every blob
  * any holder references, and refuses to run while no holder is registered (it would take every
  * blob for garbage).
  */
-import path from 'node:path';
 import { Counter } from 'prom-client';
 import { AppError } from '../../platform/errors.js';
 import { defineModule } from '../../platform/module.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { uploadsMigrations } from './uploads-migrations.js';
-import { createLocalSocket } from './uploads-local-socket.js';
 import { createUploadsRepo } from './uploads-repo.js';
 import { uploadRoutes } from './uploads-routes.js';
 import { createUploadsService, type BlobReferences, type UploadsService } from './uploads-service.js';
@@ -33,7 +31,7 @@ export const uploadsModule = defineModule({
   setup({ sql, store, metrics, clock, config, log, need }) {
     const received = new Counter({
       name: 'steward_upload_bytes_total',
-      help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH), staged (written by a client on this host into a staging file)',
+      help: 'Blob bytes received and verified, by how they came: put (one request), chunk (a session PATCH)',
       labelNames: ['via'],
       registers: [metrics],
     });
@@ -66,9 +64,7 @@ export const uploadsModule = defineModule({
       references: () => references,
       onBytes: (via, bytes) => received.inc({ via }, bytes),
     });
-    // In the data dir: one per server, replaced by the next start after a crash.
-    const local = createLocalSocket({ path: path.join(config.dataDir, 'uploads.sock'), log });
     const feature: UploadsFeature = { ...service, holdBlobs: (h) => void holders.push(h) };
-    return { provides: feature, routes: () => uploadRoutes(service, local) };
+    return { provides: feature, routes: () => uploadRoutes(service) };
   },
 });

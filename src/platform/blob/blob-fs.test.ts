@@ -10,9 +10,6 @@ import { createFsBlobStore } from './blob-fs.js';
 import { runBlobStoreContract } from './blob-store.contract.js';
 
 runBlobStoreContract('fs', async () => createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')) }));
-// Where the filesystem takes O_DIRECT (ext4 here), the suite above writes directly; this one
-// keeps the page-cache path honest too.
-runBlobStoreContract('fs, page cache only', async () => createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')), directIo: false }));
 
 describe('fs blob store specifics', () => {
   it('rebuilds a session hash in a new process (a new store over the same root)', async () => {
@@ -28,6 +25,47 @@ describe('fs blob store specifics', () => {
     expect(await second.sessionComplete(id, h, data.length)).toEqual({ size: data.length, created: true });
   });
 
+  it('rebuilds a session hash in turn with appends: a chunk arriving during the rebuild waits for it', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
+    const data = randomBytes(8 * 1024 * 1024 + 3);
+    const h = createHash('sha256').update(data).digest('hex');
+    const id = randomUUID();
+    const half = 4 * 1024 * 1024;
+    await createFsBlobStore({ root }).sessionAppend(id, 0, Readable.from([data.subarray(0, half)]), { maxBytes: 1 << 30 });
+    // A new process: its first append rebuilds the hash from the file. A second append at the
+    // same offset, sent at the same moment, must neither write during that read nor succeed after it.
+    const second = createFsBlobStore({ root });
+    const rest = data.subarray(half);
+    const [a, b] = await Promise.allSettled([
+      second.sessionAppend(id, half, Readable.from([rest]), { maxBytes: 1 << 30 }),
+      second.sessionAppend(id, half, Readable.from([rest]), { maxBytes: 1 << 30 }),
+    ]);
+    expect(a).toEqual({ status: 'fulfilled', value: data.length });
+    expect(b).toMatchObject({ status: 'rejected', reason: { code: 'conflict', details: { offset: data.length } } });
+    expect(await second.sessionComplete(id, h, data.length)).toEqual({ size: data.length, created: true });
+    expect(fs.readFileSync(path.join(root, 'sha256', h.slice(0, 2), h)).equals(data)).toBe(true);
+  });
+
+  it('rebuilds the hash after a failed chunk from the bytes the file kept', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
+    const store = createFsBlobStore({ root });
+    const data = randomBytes(3 * 1024 * 1024);
+    const id = randomUUID();
+    // A client that sends 2 MiB at its pace, then drops: the store writes as bytes come.
+    const failing = Readable.from((async function* () {
+      for (let at = 0; at < 2 * 1024 * 1024; at += 256 * 1024) {
+        yield data.subarray(at, at + 256 * 1024);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('connection reset');
+    })());
+    await expect(store.sessionAppend(id, 0, failing, { maxBytes: 1 << 30 })).rejects.toThrow('connection reset');
+    const offset = await store.sessionOffset(id);
+    expect(offset).toBeGreaterThan(0);
+    await store.sessionAppend(id, offset, Readable.from([data.subarray(offset)]), { maxBytes: 1 << 30 });
+    expect(await store.sessionComplete(id, createHash('sha256').update(data).digest('hex'), data.length)).toMatchObject({ created: true });
+  });
+
   it('never leaves a temp file behind after a rejected put', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
     const store = createFsBlobStore({ root });
@@ -36,10 +74,7 @@ describe('fs blob store specifics', () => {
   });
 });
 
-/**
- * Request bodies take the store's fast path: their chunks move to the hashing thread instead of
- * being copied. These tests send real HTTP bodies, so that path is the one exercised.
- */
+/** Real HTTP request bodies: a rejected body still gets its error reply, a good one is stored whole. */
 describe('fs blob store fed by HTTP request bodies', () => {
   const MiB = 1 << 20;
   let root: string;
@@ -68,8 +103,7 @@ describe('fs blob store fed by HTTP request bodies', () => {
   });
   const send = async (p: string, body: Buffer) => (await fetch(`${url}${p}`, { method: 'PUT', body: new Uint8Array(body) })).json() as Promise<{ ok?: unknown; error?: string }>;
 
-  it('stores a body whose bytes match, across many chunks and background flushes', async () => {
-    // Above the 32 MiB at which a write starts flushing in the background.
+  it('stores a body whose bytes match, across many chunks', async () => {
     const data = randomBytes(40 * MiB + 123);
     const h = createHash('sha256').update(data).digest('hex');
     expect(await send(`/put/${h}`, data)).toEqual({ ok: { size: data.length, created: true } });
@@ -103,7 +137,7 @@ describe('fs blob store fed by HTTP request bodies', () => {
 });
 
 describe('fs blob store and the caller\'s buffers', () => {
-  it('never empties buffers a caller handed it (only request bodies move to the hashing thread)', async () => {
+  it('leaves buffers a caller handed it untouched', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
     const store = createFsBlobStore({ root });
     const data = randomBytes(600_000);
@@ -113,63 +147,5 @@ describe('fs blob store and the caller\'s buffers', () => {
     expect(data.length).toBe(600_000);
     expect(data.equals(copy)).toBe(true);
     await store.close();
-  });
-});
-
-describe.each([true, false])('fs blob store staging (direct I/O allowed: %s)', (directIo) => {
-  const MiB = 1 << 20;
-  const write = (file: string, at: number, bytes: Buffer) => {
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, bytes, 0, bytes.length, at);
-    fs.closeSync(fd);
-  };
-
-  it('takes in aligned and unaligned ranges a client wrote, and verifies them at completion', async () => {
-    const store = createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')), directIo });
-    const data = randomBytes(3 * MiB + 4321);
-    const id = randomUUID();
-    const file = await store.staging!.open(id);
-    expect(await store.staging!.find(id)).toBe(file);
-    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
-    write(file, 0, data);
-    // Whole blocks, then an unaligned range (read through the page cache), then the rest.
-    expect(await store.staging!.ingest(id, 0, 2 * MiB)).toBe(2 * MiB);
-    expect(await store.staging!.ingest(id, 2 * MiB, 1000)).toBe(2 * MiB + 1000);
-    expect(await store.sessionOffset(id)).toBe(2 * MiB + 1000);
-    expect(await store.staging!.ingest(id, 2 * MiB + 1000, data.length - 2 * MiB - 1000)).toBe(data.length);
-    const h = createHash('sha256').update(data).digest('hex');
-    expect(await store.sessionComplete(id, h, data.length)).toEqual({ size: data.length, created: true });
-    expect(await store.staging!.find(id)).toBeNull();
-    const back = await store.get(h);
-    const chunks: Buffer[] = [];
-    for await (const c of back) chunks.push(c as Buffer);
-    expect(Buffer.concat(chunks).equals(data)).toBe(true);
-  });
-
-  it('refuses a range at the wrong offset or beyond what the file holds, and keeps its state', async () => {
-    const store = createFsBlobStore({ root: fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-')), directIo });
-    const id = randomUUID();
-    const file = await store.staging!.open(id);
-    write(file, 0, randomBytes(5000));
-    await expect(store.staging!.ingest(id, 10, 10)).rejects.toMatchObject({ code: 'conflict', details: { offset: 0 } });
-    await expect(store.staging!.ingest(id, 0, 5001)).rejects.toMatchObject({ code: 'invalid_argument' });
-    expect(await store.staging!.ingest(id, 0, 5000)).toBe(5000);
-  });
-
-  it('after a restart, rebuilds the state from everything the file holds and says where to continue', async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
-    const data = randomBytes(MiB + 77);
-    const id = randomUUID();
-    const first = createFsBlobStore({ root, directIo });
-    const file = await first.staging!.open(id);
-    write(file, 0, data.subarray(0, 600_000));
-    await first.staging!.ingest(id, 0, 300_000);
-    await first.close();
-    // The new process cannot know what was announced: it takes in the whole file and says so.
-    const second = createFsBlobStore({ root, directIo });
-    await expect(second.staging!.ingest(id, 300_000, 300_000)).rejects.toMatchObject({ code: 'conflict', details: { offset: 600_000 } });
-    write(file, 600_000, data.subarray(600_000));
-    expect(await second.staging!.ingest(id, 600_000, data.length - 600_000)).toBe(data.length);
-    expect(await second.sessionComplete(id, createHash('sha256').update(data).digest('hex'), data.length)).toMatchObject({ created: true });
   });
 });

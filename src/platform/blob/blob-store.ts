@@ -25,21 +25,6 @@ export interface PutResult {
   created: boolean;
 }
 
-/** See `BlobStore.staging`. */
-export interface BlobStaging {
-  /** Creates the session's file if absent (readable and writable by this user only); its absolute path. */
-  open(id: string): Promise<string>;
-  /** The session file's path if it exists, else null. */
-  find(id: string): Promise<string | null>;
-  /**
-   * Takes in the `length` bytes a client wrote at `offset` of the session file: reads them,
-   * hashes them and flushes them to disk. The session must hold exactly `offset` bytes (else a
-   * `conflict` AppError carrying the real offset); a file shorter than `offset + length` is an
-   * `invalid_argument`. Returns the new offset.
-   */
-  ingest(id: string, offset: number, length: number): Promise<number>;
-}
-
 export interface BlobStore {
   readonly kind: 'fs' | 's3';
   /** Size of the blob, or null when absent. */
@@ -65,13 +50,6 @@ export interface BlobStore {
   /** Verifies the session's bytes against `sha256`/`size` and moves them into place; the session is gone afterwards either way. */
   sessionComplete(id: string, sha256: string, size: number): Promise<PutResult>;
   sessionAbort(id: string): Promise<void>;
-  /**
-   * Direct writes into a session's bytes, for a client on the store's own host (filesystem
-   * stores only; absent otherwise): the client writes into the file at `open`'s path, then
-   * `ingest` reads the range it wrote, hashes it and makes it durable like an append.
-   */
-  readonly staging?: BlobStaging;
-
   /** Checks the store is reachable and writable enough to serve (`/readyz`). */
   ping(): Promise<void>;
   close(): Promise<void>;

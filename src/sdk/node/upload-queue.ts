@@ -13,18 +13,13 @@
  * it holds a blob of the same size (the bytes might be that blob); the file is then hashed
  * first and sent, or skipped, like any other.
  *
- * To a server on this host (`staging`), a session's bytes skip HTTP: the server names a staging
- * file, the queue writes each chunk into it (upload-staging.ts) and asks the server to take the
- * chunk in (read it back, hash it, flush it). A path it cannot use sends them over HTTP.
+ * Progress goes to the caller's callback (`PushProgress` events: bytes planned and sent, blobs
+ * done); what it draws is its own business.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { StewardApiError, type StewardClient } from '../sdk/client.js';
+import { StewardApiError, type StewardClient } from '../client.js';
 import type { HashStream, HashWorker } from './hash-worker.js';
-import type { ByteProgress } from './progress.js';
-import type { LocalFile } from './push-fns.js';
+import type { LocalFile, SessionMemory } from './push-files.js';
 import { FileRange } from './upload-transport.js';
-import { openStaging, type StagingFile } from './upload-staging.js';
 
 /** Files above this go through resumable sessions: an interruption then costs at most one chunk. */
 export const SESSION_THRESHOLD = 64 * 1024 * 1024;
@@ -35,30 +30,11 @@ const SMALL_CONCURRENCY = 8;
 /** Sessions in flight at once: the server hashes each as it writes, so they share its CPU anyway. */
 const LARGE_CONCURRENCY = 4;
 
-/** Upload sessions this machine started, by server and sha, so a re-run resumes them. */
-export class SessionMemory {
-  private map: Record<string, string>;
-  constructor(private readonly file: string) {
-    try {
-      this.map = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
-    } catch {
-      this.map = {};
-    }
-  }
-  get = (k: string) => this.map[k];
-  /** Whether sessions of blobs by sha256 are remembered for `url`: an interrupted push to resume. */
-  holdsBlobSessions(url: string): boolean {
-    return Object.keys(this.map).some((k) => k.startsWith(`${url}|`) && !k.startsWith(`${url}|file:`));
-  }
-  set(k: string, id: string | undefined) {
-    if (id) this.map[k] = id;
-    else delete this.map[k];
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.map));
-    fs.renameSync(tmp, this.file);
-  }
-}
+/** What a push reports as it goes; `*-total` events change a total by `bytes` (negative: it shrank). */
+export type PushProgress =
+  | { type: 'hash-total' | 'hashed' | 'upload-total' | 'uploaded'; bytes: number }
+  | { type: 'file-hashed'; path: string; sha256: string }
+  | { type: 'blob-done'; sha256: string; size: number; sent: boolean };
 
 type State = 'queued' | 'running' | 'done';
 /** How a send ended: bytes sent and stored, found on the server, or handed back to the queue as a hashed file. */
@@ -89,73 +65,53 @@ export class UploadQueue {
   constructor(
     private readonly client: StewardClient,
     private readonly sessions: SessionMemory,
-    private readonly bar: ByteProgress,
+    private readonly emit: (e: PushProgress) => void,
     /** For files sent in one pass: the hashing thread, and who learns each file's sha256. */
     private readonly onePass?: { hasher: HashWorker; hashed(f: LocalFile, key: string): void },
-    /** Ask the server for staging files (it is on this host). */
-    private readonly staging = false,
   ) {}
 
+  private sent = (bytes: number) => this.emit({ type: 'uploaded', bytes });
+  private planned = (bytes: number) => this.emit({ type: 'upload-total', bytes });
+
   /**
-   * Sends a file's bytes from `offset` (where the session is) to its end: a PATCH per chunk, or
-   * each chunk written into the staging file and announced while the next one is written, so
-   * the server reads one back as the CLI writes the other. Every byte also goes to `hash()`'s
-   * stream, if any. When the server says it holds something else (another writer, a restart),
-   * it continues from the server's offset and tells `restart` first (a one-pass hash starts over
-   * from there).
+   * Sends a file's bytes from `offset` (where the session is) to its end, a PATCH per chunk.
+   * Every byte also goes to `hash()`'s stream, if any. When the server says it holds something
+   * else (another writer, a restart), it continues from the server's offset and tells `restart`
+   * first (a one-pass hash starts over from there).
    */
   private async transfer(
     id: string,
     f: LocalFile,
     offset: number,
     maxChunkBytes: number,
-    staged: StagingFile | null,
     hash: () => HashStream | undefined = () => undefined,
     restart: (offset: number) => void = () => undefined,
   ): Promise<void> {
-    const { client, bar } = this;
     const chunk = Math.min(CHUNK_BYTES, maxChunkBytes);
-    /** Next byte to send or write, and how far the progress bar has been told. */
+    /** Next byte to send, and how far progress has been told. */
     let pos = offset;
     let shown = offset;
-    /** The staged chunk the server is taking in. */
-    let announced: Promise<unknown> | null = null;
-    const resync = (err: unknown) => {
-      if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
-      bar.add(err.details.offset - shown);
-      shown = pos = err.details.offset;
-      restart(pos);
-    };
-    const settle = async () => {
-      const a = announced;
-      announced = null;
-      await a?.catch(resync);
-    };
     while (pos < f.size) {
       const end = Math.min(pos + chunk, f.size);
-      const range = new FileRange(f.abs, pos, end - pos, (n) => ((shown += n), bar.add(n)), hash());
-      if (!staged) {
-        pos = await client.appendUpload(id, pos, range, end - pos).then((s) => s.offset, (err: unknown) => (resync(err), pos));
-        continue;
-      }
-      await staged.write(range);
-      const at = pos;
-      pos = end;
-      await settle();
-      // A conflict on the chunk before moved `pos`: write from there first.
-      if (pos !== end) continue;
-      announced = client.stageUpload(id, at, end - at);
-      announced.catch(() => undefined);
-      if (pos >= f.size) await settle();
+      const range = new FileRange(f.abs, pos, end - pos, (n) => ((shown += n), this.sent(n)), hash());
+      pos = await this.client.appendUpload(id, pos, range, end - pos).then(
+        (s) => s.offset,
+        (err: unknown) => {
+          if (!(err instanceof StewardApiError && err.code === 'conflict' && typeof err.details.offset === 'number')) throw err;
+          this.sent(err.details.offset - shown);
+          shown = err.details.offset;
+          restart(shown);
+          return shown;
+        },
+      );
     }
-    await settle();
   }
 
   /** Queues a blob unless this push already queued or sent it. */
   offer(f: LocalFile): void {
     if (this.failed !== null || this.state.has(f.sha256)) return;
     this.state.set(f.sha256, 'queued');
-    this.bar.grow(f.size);
+    this.planned(f.size);
     (f.size > SESSION_THRESHOLD ? this.large : this.small).push(f);
     this.pump();
   }
@@ -166,7 +122,7 @@ export class UploadQueue {
    */
   offerUnhashed(f: LocalFile, key: string): void {
     if (this.failed !== null || !this.onePass) return;
-    this.bar.grow(f.size);
+    this.planned(f.size);
     this.unhashed.push({ file: f, key });
     this.pump();
   }
@@ -186,7 +142,7 @@ export class UploadQueue {
         if (missing.has(f.sha256)) continue;
         list.splice(i, 1);
         this.state.delete(f.sha256);
-        this.bar.grow(-f.size);
+        this.planned(-f.size);
       }
     }
     this.settle();
@@ -242,6 +198,7 @@ export class UploadQueue {
       (outcome) => {
         if (outcome === 'requeued') return;
         this.state.set(f.sha256, 'done');
+        this.emit({ type: 'blob-done', sha256: f.sha256, size: f.size, sent: outcome === 'uploaded' });
         if (outcome === 'uploaded') this.uploadedBytes += f.size;
         else this.serverHasSome = true;
       },
@@ -258,16 +215,16 @@ export class UploadQueue {
   /** One PUT. */
   private async sendSmall(f: LocalFile): Promise<Outcome> {
     if (this.serverHasSome && (await this.client.blobExists(f.sha256))) {
-      this.bar.add(f.size);
+      this.sent(f.size);
       return 'present';
     }
-    const res = await this.client.putBlob(f.sha256, new FileRange(f.abs, 0, f.size, (n) => this.bar.add(n)), f.size);
+    const res = await this.client.putBlob(f.sha256, new FileRange(f.abs, 0, f.size, this.sent), f.size);
     return res.created ? 'uploaded' : 'present';
   }
 
   /** A resumable session, continued from the server's offset when this machine started one before. */
   private async sendLarge(f: LocalFile): Promise<Outcome> {
-    const { client, bar, sessions } = this;
+    const { client, sessions } = this;
     const key = `${client.url}|${f.sha256}`;
     let session = null;
     const known = sessions.get(key);
@@ -277,21 +234,15 @@ export class UploadQueue {
         throw err;
       });
     }
-    session ??= await client.createUpload(f.sha256, f.size, { staging: this.staging });
+    session ??= await client.createUpload(f.sha256, f.size);
     if (session.complete) {
-      bar.add(f.size);
+      this.sent(f.size);
       return 'present';
     }
     sessions.set(key, session.id);
-    const offset = session.offset;
-    if (offset > 0) this.resumedSession = true;
-    bar.add(offset);
-    const staged = this.staging ? await openStaging(session) : null;
-    try {
-      await this.transfer(session.id, f, offset, session.maxChunkBytes, staged);
-    } finally {
-      await staged?.close();
-    }
+    if (session.offset > 0) this.resumedSession = true;
+    this.sent(session.offset);
+    await this.transfer(session.id, f, session.offset, session.maxChunkBytes);
     await client.completeUpload(session.id);
     sessions.set(key, undefined);
     return 'uploaded';
@@ -305,7 +256,7 @@ export class UploadQueue {
    * queued like any other.
    */
   private async sendUnhashed({ file: f, key }: Unhashed): Promise<Outcome> {
-    const { client, bar, sessions } = this;
+    const { client, sessions } = this;
     const { hasher, hashed } = this.onePass!;
     const memo = `${client.url}|file:${f.abs}|${key}`;
     let session = null;
@@ -317,7 +268,7 @@ export class UploadQueue {
       });
     }
     if (!session && !this.undeclaredUnsupported) {
-      session = await client.createUndeclaredUpload(f.size, { staging: this.staging }).catch((err: unknown) => {
+      session = await client.createUndeclaredUpload(f.size).catch((err: unknown) => {
         if (!(err instanceof StewardApiError)) throw err;
         if (err.code === 'not_found') this.undeclaredUnsupported = true;
         else if (!(err.code === 'conflict' && err.details.sizeStored)) throw err;
@@ -328,20 +279,19 @@ export class UploadQueue {
       // Hash first; the ordinary path then asks the server before sending a byte.
       f.sha256 = await hasher.hash(f.abs);
       hashed(f, key);
-      bar.grow(-f.size);
+      this.planned(-f.size);
       this.offer(f);
       return 'requeued';
     }
     sessions.set(memo, session.id);
     const offset = session.offset;
     if (offset > 0) this.resumedSession = true;
-    bar.add(offset);
+    this.sent(offset);
     // The hash covers exactly the bytes the server holds: after any surprise it restarts from
     // the file's first `offset` bytes.
     let stream: HashStream = hasher.stream(f.abs, offset);
-    const staged = this.staging ? await openStaging(session) : null;
     try {
-      await this.transfer(session.id, f, offset, session.maxChunkBytes, staged, () => stream, (at) => {
+      await this.transfer(session.id, f, offset, session.maxChunkBytes, () => stream, (at) => {
         stream.drop();
         stream = hasher.stream(f.abs, at);
       });
@@ -353,7 +303,6 @@ export class UploadQueue {
       return 'uploaded';
     } finally {
       stream.drop();
-      await staged?.close();
     }
   }
 }

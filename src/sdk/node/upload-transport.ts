@@ -1,21 +1,16 @@
 /**
- * The CLI's transport for byte uploads (the SDK's `UploadTransport`): node:http(s) with one
+ * The Node transport for byte uploads (the SDK's `UploadTransport`): node:http(s) with one
  * keep-alive agent. A `FileRange` body is read into a few buffers that are reused, each only
  * after the socket reported it written, and kept for the next request, so pushing gigabytes
  * allocates a few MiB in all: no buffer per chunk or per file, no copy into a web stream (what
  * fetch does), and next to no GC.
  * The transport stops sending as soon as the server answers early (a 409 offset conflict, a
  * 422), and never retries: the push logic above decides what to do with each answer.
- *
- * To a server on this host (a loopback URL) it sends through the server's local upload socket
- * when the server offers one (`GET /api/v1/uploads/local-socket`) and answers through it with
- * the same instance id: a Unix socket skips the TCP stack, which cost more CPU than the copies.
- * Otherwise, or if the socket disappears, it falls back to the URL.
  */
 import fsp from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
-import type { BodyBytes, UploadRequest, UploadResponse, UploadTransport } from '../sdk/client.js';
+import type { BodyBytes, UploadRequest, UploadResponse, UploadTransport } from '../client.js';
 import type { HashStream } from './hash-worker.js';
 
 /** Bytes per read and per socket write: large enough that syscalls vanish, small enough to stay in cache. */
@@ -63,111 +58,29 @@ export class FileRange implements AsyncIterable<Uint8Array> {
   }
 }
 
-export interface CliUploadTransport {
+export interface NodeUploadTransport {
   send: UploadTransport;
   close(): void;
 }
 
-export function createUploadTransport(): CliUploadTransport {
+export function createUploadTransport(): NodeUploadTransport {
   // Enough sockets for every concurrent upload of a push (small files and large-file sessions).
-  const agents = {
-    http: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-    https: new https.Agent({ keepAlive: true, maxSockets: 32 }),
-    local: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-  };
-  /** Local socket per API base URL (null: none), asked once per run. */
-  const sockets = new Map<string, Promise<string | null>>();
+  const agents = { http: new http.Agent({ keepAlive: true, maxSockets: 32 }), https: new https.Agent({ keepAlive: true, maxSockets: 32 }) };
   const pool: Buffer[] = [];
-  const send: UploadTransport = async (r) => {
-    const base = localApiBase(r.url);
-    if (base) {
-      let found = sockets.get(base);
-      if (!found) sockets.set(base, (found = findLocalSocket(base, r.headers, agents.http)));
-      const socketPath = await found;
-      if (socketPath) {
-        try {
-          return await sendOne(r, http.request, agents.local, pool, socketPath);
-        } catch (err) {
-          // The socket went away (the server restarted elsewhere or stopped offering it): use
-          // the URL from now on, and resend this body if it can be read again.
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw err;
-          sockets.set(base, Promise.resolve(null));
-          if (!(r.body instanceof FileRange || r.body instanceof Uint8Array)) throw err;
-        }
-      }
-    }
-    return sendOne(r, r.url.startsWith('https:') ? https.request : http.request, r.url.startsWith('https:') ? agents.https : agents.http, pool);
-  };
   return {
-    send,
+    send: (r) => (r.url.startsWith('https:') ? sendOne(r, https.request, agents.https, pool) : sendOne(r, http.request, agents.http, pool)),
     close() {
       agents.http.destroy();
       agents.https.destroy();
-      agents.local.destroy();
     },
   };
 }
 
-const LOCAL_SOCKET_PATH = '/api/v1/uploads/local-socket';
-
-/** The API base of a plain-HTTP loopback URL (what precedes `/api/v1/`), else null. */
-export function localApiBase(url: string): string | null {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return null;
-  }
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-  const at = url.indexOf('/api/v1/');
-  return u.protocol === 'http:' && loopback && at > 0 ? url.slice(0, at) : null;
-}
-
-/**
- * The server's local upload socket, if it offers one and answers through it as the same
- * instance; null otherwise (an older server, another host, any failure): uploads then use the URL.
- */
-async function findLocalSocket(base: string, headers: Record<string, string>, agent: http.Agent): Promise<string | null> {
-  const auth: Record<string, string> = headers.authorization ? { authorization: headers.authorization } : {};
-  try {
-    const offer = await getJson(`${base}${LOCAL_SOCKET_PATH}`, auth, agent);
-    if (!offer || typeof offer.socket !== 'string' || typeof offer.instance !== 'string') return null;
-    const echo = await getJson(`${base}${LOCAL_SOCKET_PATH}`, auth, undefined, offer.socket);
-    return echo?.instance === offer.instance ? offer.socket : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A small JSON GET; null unless it answers 200 within a few seconds. */
-function getJson(url: string, headers: Record<string, string>, agent?: http.Agent, socketPath?: string): Promise<Record<string, unknown> | null> {
-  return new Promise((resolve) => {
-    const req = http.request(url, { method: 'GET', headers, ...(agent ? { agent } : { agent: false }), ...(socketPath ? { socketPath } : {}), timeout: 5000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.once('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? (JSON.parse(text) as Record<string, unknown>) : null);
-        } catch {
-          resolve(null);
-        }
-      });
-      res.once('error', () => resolve(null));
-    });
-    req.once('timeout', () => req.destroy(new Error('timed out')));
-    req.once('error', () => resolve(null));
-    req.end();
-  });
-}
-
-function sendOne(r: UploadRequest, request: typeof http.request, agent: http.Agent, pool: Buffer[], socketPath?: string): Promise<UploadResponse> {
+function sendOne(r: UploadRequest, request: typeof http.request, agent: http.Agent, pool: Buffer[]): Promise<UploadResponse> {
   return new Promise<UploadResponse>((resolve, reject) => {
     let answered = false;
     const sent: BodyState = { queued: false, unflushed: 0 };
-    const req = request(r.url, { method: r.method, headers: r.headers, agent, ...(socketPath ? { socketPath } : {}) });
+    const req = request(r.url, { method: r.method, headers: r.headers, agent });
     // Settles (never rejects) once the body writer is done with its buffers, and its hash has them all.
     const bodySettled = writeBody(req, r.body, () => answered, sent, pool).then(
       () => undefined,

@@ -1,12 +1,13 @@
 /**
- * Hashing on a worker thread, so a push hashes at full speed while the main thread feeds the
- * uploads of what is already hashed (on one thread the two took turns and both went at half
- * speed). The module is both sides: imported, it exports `HashWorker`; run as the worker, it
- * hashes the files it is sent, one at a time, in order, and reports bytes as it reads them.
+ * Steward's one hashing thread (push and anything else that hashes files off the event loop):
+ * a push hashes at full speed while the main thread feeds the uploads of what is already hashed
+ * (on one thread the two took turns and both went at half speed). The module is both sides:
+ * imported, it exports `HashWorker`; started as the worker (this same file, loaded by its URL),
+ * it hashes the files it is sent, one at a time, in order, and reports bytes as it reads them.
  *
  * It also hashes byte streams (`HashWorker.stream()`): the buffers an upload has just written
  * to its socket are moved here, hashed, and moved back for the next read, so a file sent in one
- * pass is read once for both (see push-uploads.ts).
+ * pass is read once for both (see upload-queue.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
 import fsp from 'node:fs/promises';
@@ -84,8 +85,21 @@ interface Pending {
   onBytes: (n: number) => void;
 }
 
+/**
+ * Starts this module as a worker. Built (dist/*.js) it is loaded as is; run from its TypeScript
+ * source (tsx, vitest) it goes through tsx's loader, because a Node 20 worker does not inherit
+ * the loader hooks of the thread that starts it.
+ */
+function startThread(): Worker {
+  const self = new URL(import.meta.url);
+  const workerData = { role: WORKER_ROLE };
+  if (!self.pathname.endsWith('.ts')) return new Worker(self, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(self.href)}); })`, { eval: true, workerData });
+}
+
 export class HashWorker {
-  private readonly worker = new Worker(new URL(import.meta.url), { workerData: { role: WORKER_ROLE } });
+  private readonly worker = startThread();
   private readonly jobs = new Map<number, Pending>();
   /** Buffers moved out for hashing, by stream, in the order they were sent (answers come in that order). */
   private readonly lent = new Map<number, { resolve: (b: Buffer) => void; reject: (err: Error) => void }[]>();

@@ -6,8 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileHasher, type HashStream } from './hash-worker.js';
-import { createUploadTransport, FileRange, localApiBase } from './upload-transport.js';
-import net from 'node:net';
+import { createUploadTransport, FileRange } from './upload-transport.js';
 
 const MiB = 1 << 20;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-transport-'));
@@ -108,109 +107,6 @@ describe('file hasher', () => {
       expect(seen).toBe(size);
     }
     await expect(hasher.hash(path.join(dir, 'missing.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-});
-
-describe('upload transport to a server on this host', () => {
-  /**
-   * A server like steward's: the API on loopback TCP, the same handler behind a Unix socket it
-   * offers at /api/v1/uploads/local-socket. Each upload answers with how it arrived.
-   */
-  async function localServer(opts: { instanceThroughSocket?: string } = {}) {
-    const socket = path.join(dir, `s-${Math.random().toString(36).slice(2)}.sock`);
-    const instance = 'instance-1';
-    const seen: string[] = [];
-    const server = http.createServer((req, res) => {
-      const via = req.socket.remoteAddress === undefined ? 'unix' : 'tcp';
-      if (req.url?.endsWith('/api/v1/uploads/local-socket')) {
-        if (req.headers.authorization !== 'Bearer t') return res.writeHead(401).end('{}');
-        return res.end(JSON.stringify({ socket, instance: via === 'unix' ? (opts.instanceThroughSocket ?? instance) : instance }));
-      }
-      const h = createHash('sha256');
-      req.on('data', (c: Buffer) => h.update(c));
-      req.on('end', () => {
-        seen.push(via);
-        res.end(JSON.stringify({ sha256: h.digest('hex'), via }));
-      });
-    });
-    const uds = net.createServer((c) => server.emit('connection', c));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    await new Promise<void>((r) => uds.listen(socket, r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    return {
-      base,
-      socket,
-      seen,
-      /** The socket stops taking connections and its path disappears; open connections end. */
-      removeSocket: async () => {
-        const closed = new Promise<void>((r) => uds.close(() => r()));
-        server.closeAllConnections();
-        await closed;
-      },
-      close: async () => {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-        await new Promise((r) => uds.close(r));
-      },
-    };
-  }
-  const put = (t: ReturnType<typeof createUploadTransport>, url: string, body: Uint8Array | FileRange, length: number) =>
-    t.send({ method: 'PUT', url, headers: { authorization: 'Bearer t', 'content-length': String(length) }, body });
-
-  it('sends through the socket the server offers once the same instance answers through it', async () => {
-    const s = await localServer();
-    const t = createUploadTransport();
-    try {
-      const data = randomBytes(3 * MiB + 5);
-      const file = path.join(dir, 'local.bin');
-      fs.writeFileSync(file, data);
-      for (let i = 0; i < 3; i++) {
-        const res = await put(t, `${s.base}/api/v1/blobs/x${i}`, new FileRange(file, 0, data.length), data.length);
-        expect(JSON.parse(res.text)).toEqual({ sha256: sha(data), via: 'unix' });
-      }
-      expect(s.seen).toEqual(['unix', 'unix', 'unix']);
-    } finally {
-      t.close();
-      await s.close();
-    }
-  });
-
-  it('keeps to TCP when another instance answers through the socket, or the URL is not an API on loopback', async () => {
-    const s = await localServer({ instanceThroughSocket: 'someone-else' });
-    const t = createUploadTransport();
-    try {
-      const res = await put(t, `${s.base}/api/v1/blobs/y`, Buffer.from('abc'), 3);
-      expect(JSON.parse(res.text)).toMatchObject({ via: 'tcp' });
-    } finally {
-      t.close();
-      await s.close();
-    }
-    expect(localApiBase('http://127.0.0.1:8080/api/v1/blobs/x')).toBe('http://127.0.0.1:8080');
-    expect(localApiBase('http://localhost:8080/steward/api/v1/uploads/1')).toBe('http://localhost:8080/steward');
-    expect(localApiBase('http://[::1]:8080/api/v1/blobs/x')).toBe('http://[::1]:8080');
-    expect(localApiBase('https://127.0.0.1:8080/api/v1/blobs/x')).toBeNull();
-    expect(localApiBase('http://10.1.2.3:8080/api/v1/blobs/x')).toBeNull();
-    expect(localApiBase('http://127.0.0.1:8080/x')).toBeNull();
-  });
-
-  it('falls back to TCP, resending the file range, when the socket goes away', async () => {
-    const s = await localServer();
-    const t = createUploadTransport();
-    try {
-      const data = randomBytes(MiB);
-      const file = path.join(dir, 'gone.bin');
-      fs.writeFileSync(file, data);
-      expect(JSON.parse((await put(t, `${s.base}/api/v1/blobs/a`, new FileRange(file, 0, data.length), data.length)).text)).toMatchObject({ via: 'unix' });
-      await s.removeSocket();
-      expect(fs.existsSync(s.socket)).toBe(false);
-      // As after a server restart: the client has seen its idle connections close.
-      await new Promise((r) => setTimeout(r, 50));
-      const res = await put(t, `${s.base}/api/v1/blobs/b`, new FileRange(file, 0, data.length), data.length);
-      expect(JSON.parse(res.text)).toEqual({ sha256: sha(data), via: 'tcp' });
-    } finally {
-      t.close();
-      await s.close();
-    }
   });
 });
 

@@ -3,19 +3,17 @@
  * are sent, through sessions whose sha256 is declared at completion. What must hold: the server
  * stores exactly the files' bytes under their sha256; a blob the server may already hold (one
  * of the same size) is hashed first so no byte is sent twice; an interrupted one-pass upload
- * resumes from the server's offset; and the hash cache learns every file's hash. All of it
- * twice: with the bytes written into the server's staging files (the default towards a server
- * on this host) and sent over HTTP (STEWARD_UPLOAD_STAGING=off).
+ * resumes from the server's offset; and the hash cache learns every file's hash.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { VersionResponse } from '../contracts/assets.js';
-import { StewardClient } from '../sdk/client.js';
-import { cliEnv, runCli, type CliEnv } from '../../test/helpers/cli.js';
-import { startTestServer, type TestServer } from '../../test/helpers/test-server.js';
+import { VersionResponse } from '../src/contracts/assets.js';
+import { StewardClient } from '../src/sdk/client.js';
+import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const MiB = 1 << 20;
 const PushOutput = VersionResponse.extend({ uploadedBytes: z.number(), resumed: z.boolean() });
@@ -55,23 +53,22 @@ async function undeclaredStarts(since: string): Promise<number> {
   return page.items.length;
 }
 
-/** Blob bytes the server received by `via` (put, chunk, staged), from /metrics. */
+/** Blob bytes the server received by `via` (put, chunk), from /metrics. */
 async function receivedBytes(via: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   return Number(new RegExp(`^steward_upload_bytes_total\\{via="${via}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
-describe.each(['on', 'off'])('one-pass push (staging %s)', (staging) => {
-  const run = (args: string[], e: CliEnv) => runCli(args, e, { extraEnv: { STEWARD_UPLOAD_STAGING: staging } });
-  // Names and sizes of their own per mode: a session without a sha256 is refused while a blob has its size.
-  const name = (n: string) => `one-pass-${staging}/${n}`;
-  const extra = staging === 'on' ? 0 : 4096;
+describe('one-pass push', () => {
+  const run = (args: string[], e: CliEnv) => runCli(args, e);
+  const name = (n: string) => `one-pass/${n}`;
+  // Each test's file has a size of its own: a session without a sha256 is refused while a blob has its size.
 
   it('sends a new version\'s large file in one pass, stores its exact bytes, and caches its hash', async () => {
     const since = new Date().toISOString();
-    const via = staging === 'on' ? 'staged' : 'chunk';
+    const via = 'chunk';
     const before = await receivedBytes(via);
-    const m = modelDir(name('new'), 66 * MiB + 17 + extra);
+    const m = modelDir(name('new'), 66 * MiB + 17);
     const push = await run(['push', m.dir, '--model', name('new'), '--version', '1.0.0', '--json'], env);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
@@ -90,7 +87,7 @@ describe.each(['on', 'off'])('one-pass push (staging %s)', (staging) => {
   });
 
   it('hashes first when the server holds a blob of the same size, and then sends nothing it holds', async () => {
-    const m = modelDir(name('dedup'), 65 * MiB + 5 + extra);
+    const m = modelDir(name('dedup'), 65 * MiB + 5);
     expect((await run(['push', m.dir, '--model', name('dedup'), '--version', '1.0.0', '--json'], env)).code).toBe(0);
     // Same bytes, new version, no hash cache: the server refuses a sha-less session for that size.
     const since = new Date().toISOString();
@@ -103,7 +100,7 @@ describe.each(['on', 'off'])('one-pass push (staging %s)', (staging) => {
   });
 
   it('resumes an interrupted one-pass upload from the offset the server holds', async () => {
-    const m = modelDir(name('resume'), 65 * MiB + 333 + extra);
+    const m = modelDir(name('resume'), 65 * MiB + 333);
     const abs = path.join(m.dir, 'big.bin');
     // The interrupted run had started a session without a sha256, sent the first 10 MiB, and
     // noted the session under the file's identity, as the CLI does.

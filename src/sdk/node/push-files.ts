@@ -1,11 +1,12 @@
 /**
  * Local side of a push: list a directory's files and remember their hashes by (device, inode,
  * size, mtime), so a re-push of unchanged files costs a stat, not a read — the same trick as
- * git's index and DVC's state. (The hashing itself is in hash-worker.ts.)
+ * git's index and DVC's state — and remember the upload sessions a push started, so the next
+ * run resumes them. (The hashing itself is in hash-worker.ts.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { filePathProblem } from '../contracts/asset-names.js';
+import { filePathProblem } from '../../contracts/asset-names.js';
 
 export interface LocalFile {
   /** Manifest path: relative, "/"-separated. */
@@ -50,29 +51,53 @@ export async function listFiles(dir: string): Promise<Listed[]> {
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
-export class HashCache {
-  private entries: Record<string, string> = {};
-  private dirty = false;
+/** A JSON map in a file, written whole through a temp file and a rename (never half-written). */
+class JsonMap {
+  protected map: Record<string, string>;
   constructor(private readonly file: string) {
     try {
-      this.entries = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
+      this.map = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>;
     } catch {
-      this.entries = {};
+      this.map = {};
     }
   }
+  protected write(): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.map));
+    fs.renameSync(tmp, this.file);
+  }
+}
+
+/** File hashes by path and (device, inode, size, mtime); saved once at the end of a push. */
+export class HashCache extends JsonMap {
+  private dirty = false;
   get(abs: string, key: string): string | undefined {
-    return this.entries[`${abs}\0${key}`];
+    return this.map[`${abs}\0${key}`];
   }
   set(abs: string, key: string, sha: string): void {
-    this.entries[`${abs}\0${key}`] = sha;
+    this.map[`${abs}\0${key}`] = sha;
     this.dirty = true;
   }
   save(): void {
-    if (!this.dirty) return;
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.entries));
-    fs.renameSync(tmp, this.file);
+    if (this.dirty) this.write();
+  }
+}
+
+/**
+ * Upload sessions this machine started, by server and sha (or, for a one-pass upload, by file
+ * identity), so a re-run resumes them; written at every change, as a kill may come any time.
+ */
+export class SessionMemory extends JsonMap {
+  get = (k: string) => this.map[k];
+  /** Whether sessions of blobs by sha256 are remembered for `url`: an interrupted push to resume. */
+  holdsBlobSessions(url: string): boolean {
+    return Object.keys(this.map).some((k) => k.startsWith(`${url}|`) && !k.startsWith(`${url}|file:`));
+  }
+  set(k: string, id: string | undefined): void {
+    if (id) this.map[k] = id;
+    else delete this.map[k];
+    this.write();
   }
 }
 
