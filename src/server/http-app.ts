@@ -108,6 +108,9 @@ function clientAddress(req: FastifyRequest): string {
 }
 
 function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): void {
+  // An endpoint with one success status other than 200 (201 Created) answers it unless the handler says otherwise.
+  const success = Object.keys(def.responses).map(Number).filter((s) => s >= 200 && s < 300);
+  const defaultStatus = success.length === 1 && success[0] !== 200 ? success[0] : undefined;
   app.route({
     // Fastify's implicit HEAD route would overwrite the handler's Content-Length; GET handlers answer HEAD themselves.
     method: def.method === 'GET' ? ['GET', 'HEAD'] : def.method,
@@ -133,6 +136,7 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): 
       }
       const body = def.rawBody ? undefined : parse('body', def.body, req.body ?? (def.body ? {} : undefined));
       const actor: Actor = req.actor ?? { tokenId: null, name: 'anonymous', role: 'none', namespaces: null, clientAddress: clientAddress(req), requestId: req.id };
+      if (defaultStatus) reply.code(defaultStatus);
       const result = await def.handler({ params, query, body, actor, req, reply });
       if (reply.sent) return reply;
       return result ?? null;

@@ -5,10 +5,7 @@ import type { AuthService } from './auth-service.js';
 
 export function authRoutes(svc: AuthService): RouteDef[] {
   return [
-    route(E.createToken, async ({ body, actor, reply }) => {
-      reply.code(201);
-      return svc.createToken(body, actor);
-    }),
+    route(E.createToken, async ({ body, actor }) => svc.createToken(body, actor)),
     route(E.listTokens, async () => svc.listTokens()),
     route(E.revokeToken, async ({ params, actor }) => svc.revokeToken(params.id, actor)),
     route(E.whoami, async ({ actor }) => ({ name: actor.name, role: actor.role, namespaces: actor.namespaces, tokenId: actor.tokenId })),

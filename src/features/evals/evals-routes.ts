@@ -20,10 +20,7 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
   };
   return [
     route(E.listMetrics, async () => metricList),
-    route(E.createRun, async ({ body, actor, reply }) => {
-      reply.code(201);
-      return svc.createRun(body, actor);
-    }),
+    route(E.createRun, async ({ body, actor }) => svc.createRun(body, actor)),
     route(E.listRuns, async ({ query, actor }) => svc.listRuns(query, actor.namespaces)),
     route(E.getRun, async ({ params, actor }) => svc.getRun(params.id, actor.namespaces)),
     route(E.listResults, async ({ params, query, actor }) => svc.listResults(params.id, query, actor.namespaces)),
