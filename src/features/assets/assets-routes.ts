@@ -33,10 +33,8 @@ import {
 } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
 import { envelope } from '../../platform/http/http-errors.js';
-import { jsonText } from '../../platform/http/http-json.js';
 import { parseRange } from '../../platform/http/http-range.js';
 import { defineRoute, type RouteDef } from '../../platform/http/http-route.js';
-import { withFieldsJson } from './assets-fns.js';
 import type { AssetsService } from './assets-service.js';
 
 /** The namespace of an asset name ("ns/name" → "ns"; a bare name has none). */
@@ -59,9 +57,6 @@ const VERSION_BODY_LIMIT = 64 * 1024 * 1024;
 /** What another feature adds to the document of one version (evaluations of a model version). */
 export type VersionExtras = (kind: AssetKind, doc: Pick<VersionResponse, 'name' | 'version'>) => Promise<Partial<VersionResponse>>;
 
-/** The keys of a version document as the database renders it; extras add keys after them. */
-const VERSION_DOC_KEYS: ReadonlySet<string> = new Set(Object.keys(VersionResponse.shape).filter((k) => k !== 'evaluations'));
-
 export function assetRoutes(kind: AssetKind, svc: AssetsService, extras?: () => VersionExtras | null): RouteDef[] {
   const base = `/api/v1/${ASSET_COLLECTION[kind]}`;
   const tags = [ASSET_COLLECTION[kind]];
@@ -77,12 +72,12 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras?: () => 
     defineRoute({
       method: 'GET', url: base, summary: `List or search ${ASSET_COLLECTION[kind]}`, tags, permission: 'asset:read', scope: 'filter',
       query: ListAssetsQuery, responses: { 200: AssetPage },
-      handler: async ({ query, actor, reply }) => jsonText(reply, await svc.listAssetsJson(kind, query, actor.namespaces)),
+      handler: async ({ query, actor }) => svc.listAssets(kind, query, actor.namespaces),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name`, summary: `Get a ${kind}`, tags, permission: 'asset:read', scope: byName,
       params: NameParams, responses: { 200: AssetResponse },
-      handler: async ({ params, reply }) => jsonText(reply, await svc.getAssetJson(kind, params.name)),
+      handler: async ({ params }) => svc.getAsset(kind, params.name),
     }),
     defineRoute({
       method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write', scope: byName,
@@ -100,15 +95,15 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras?: () => 
     defineRoute({
       method: 'GET', url: `${base}/:name/versions`, summary: `List or search versions (name "-" searches all ${ASSET_COLLECTION[kind]})`, tags,
       permission: 'asset:read', scope: ({ params }) => (params.name === '-' ? [] : [ns(params.name)]), params: ListParams, query: ListVersionsQuery, responses: { 200: VersionPage },
-      handler: async ({ params, query, actor, reply }) => jsonText(reply, await svc.listVersionsJson(kind, params.name, query, actor.namespaces)),
+      handler: async ({ params, query, actor }) => svc.listVersions(kind, params.name, query, actor.namespaces),
     }),
     defineRoute({
       method: 'GET', url: `${base}/:name/versions/:version`, summary: 'Get a version by number or alias', tags, permission: 'asset:read', scope: byName,
       params: VersionParams, query: ShowQuery, responses: { 200: VersionResponse },
-      handler: async ({ params, query, reply }) => {
-        const doc = await svc.getVersionJson(kind, params.name, params.version, { files: query.files === 'true' });
+      handler: async ({ params, query }) => {
+        const doc = await svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' });
         const more = extras?.();
-        return jsonText(reply, more ? withFieldsJson(doc.json, await more(kind, doc), VERSION_DOC_KEYS) : doc.json);
+        return more ? { ...doc, ...(await more(kind, doc)) } : doc;
       },
     }),
     defineRoute({
