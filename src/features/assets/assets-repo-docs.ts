@@ -69,9 +69,16 @@ export const ASSET_COLUMNS = [
   'a.kind', 'a.name', 'a.namespace', 'a.description', 'a.owner', 'a.labels', 'a.version_count', 'a.latest_version', 'a.created_at', 'a.created_by', 'a.updated_at',
 ] as const;
 
-/** The nested lists of `v` as selections: aliases, lineage, and files when `withFiles`. */
+/**
+ * The nested lists of `v` as selections: aliases, lineage, and files when `withFiles`. Most
+ * versions have no aliases and no lineage: an index probe answers that for less than starting
+ * the aggregate, on every row of a page.
+ */
 export function versionListsSql(dialect: Dialect) {
   const arrayFrom = (dialect === 'postgres' ? pgArrayFrom : sqliteArrayFrom) as (expr: never) => RawBuilder<unknown>;
+  const empty = dialect === 'postgres' ? sql`'[]'::json` : sql`'[]'`;
+  const unlessEmpty = (table: 'aliases' | 'lineage_edges', expr: unknown) =>
+    sql`case when exists (select 1 from ${sql.table(table)} where version_id = v.id) then ${arrayFrom(expr as never)} else ${empty} end`;
   return (db: Db, withFiles: boolean): AliasedRawBuilder<unknown, string>[] => {
     const aliases = db.selectFrom('aliases as al').select('al.alias').where('al.version_id', '=', sql.ref<number>('v.id')).orderBy('al.alias');
     const lineage = db
@@ -82,7 +89,7 @@ export function versionListsSql(dialect: Dialect) {
       .where('e.version_id', '=', sql.ref<number>('v.id'))
       .orderBy('e.relation')
       .orderBy('e.target_ref');
-    const lists: AliasedRawBuilder<unknown, string>[] = [arrayFrom(aliases as never).as('aliases'), arrayFrom(lineage as never).as('lineage')];
+    const lists: AliasedRawBuilder<unknown, string>[] = [unlessEmpty('aliases', aliases).as('aliases'), unlessEmpty('lineage_edges', lineage).as('lineage')];
     if (withFiles) {
       const files = db.selectFrom('version_files as f').select(['f.path', 'f.size', 'f.sha256']).where('f.version_id', '=', sql.ref<number>('v.id')).orderBy('f.path');
       lists.push(arrayFrom(files as never).as('files'));

@@ -40,12 +40,24 @@ function nullable(schema: Json): Json {
 }
 
 /**
- * The schema rewritten for fast-json-stringify (nullable unions as type lists), or null when
- * it holds a construct whose output could differ from JSON.stringify of a valid document.
+ * A record of anything (`z.record(z.string(), z.unknown())`: metadata) as any value: written by
+ * one JSON.stringify call instead of a generated loop calling it per key, which made such a
+ * document slower to write than JSON.stringify of the whole.
+ */
+function anyRecord(schema: Json): Json {
+  const { type, additionalProperties, propertyNames: _names, description: _d, ...rest } = schema;
+  const free = isObject(additionalProperties) && Object.keys(additionalProperties).length === 0;
+  return type === 'object' && free && Object.keys(rest).length === 0 ? {} : schema;
+}
+
+/**
+ * The schema rewritten for fast-json-stringify (nullable unions as type lists, records of
+ * anything as any), or null when it holds a construct whose output could differ from
+ * JSON.stringify of a valid document.
  */
 export function serialisableSchema(input: unknown): Json | null {
   if (!isObject(input)) return null;
-  const schema = nullable(input);
+  const schema = anyRecord(nullable(input));
   const out: Json = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'format' && value === 'unsafe') return null; // strings written unescaped
