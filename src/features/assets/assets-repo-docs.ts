@@ -10,8 +10,10 @@
 import { sql, type AliasedRawBuilder, type RawBuilder } from 'kysely';
 import { jsonArrayFrom as pgArrayFrom } from 'kysely/helpers/postgres';
 import { jsonArrayFrom as sqliteArrayFrom } from 'kysely/helpers/sqlite';
+import type { ManifestFile } from '../../contracts/assets.js';
 import type { Dialect } from '../../platform/sql/sql-db.js';
 import type { Db } from './assets-repo-lists.js';
+import type { AssetRow, VersionRow } from './assets-types.js';
 
 /** One lineage edge of a version, with the target's identity when it is in the registry. */
 export interface LineageRow {
@@ -23,41 +25,13 @@ export interface LineageRow {
 }
 
 /** A version row as a document is built from it: lists parsed; `files` only when they were read. */
-export interface VersionDocRow {
-  kind: string;
-  name: string;
-  version: string;
-  state: string;
-  digest: string;
-  size: number;
-  file_count: number;
-  metadata: string;
-  labels: string;
-  card: string | null;
-  created_at: string;
-  created_by: string | null;
-  ready_at: string | null;
-  expires_at: string | null;
-  updated_at: string;
-  files?: { path: string; size: number; sha256: string }[] | undefined;
-  aliases: string[];
-  lineage: LineageRow[];
-}
+export type VersionDocRow = Pick<
+  VersionRow,
+  'version' | 'state' | 'digest' | 'size' | 'file_count' | 'metadata' | 'labels' | 'card' | 'created_at' | 'created_by' | 'ready_at' | 'expires_at' | 'updated_at'
+> & { kind: string; name: string; files?: ManifestFile[] | undefined; aliases: string[]; lineage: LineageRow[] };
 
 /** An asset row with the version statistics kept on it (migration 0007). */
-export interface AssetDocRow {
-  kind: string;
-  name: string;
-  namespace: string | null;
-  description: string;
-  owner: string | null;
-  labels: string;
-  version_count: number;
-  latest_version: string | null;
-  created_at: string;
-  created_by: string | null;
-  updated_at: string;
-}
+export type AssetDocRow = Omit<AssetRow, 'id'> & { version_count: number; latest_version: string | null };
 
 /** The plain columns of a version document (with the asset's kind and name). */
 export const VERSION_COLUMNS = [
