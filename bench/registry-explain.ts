@@ -60,9 +60,9 @@ function call(svc: Service, urlPath: string): Promise<unknown> {
   const url = new URL(urlPath, 'http://x');
   const parts = url.pathname.split('/').slice(3).map(decodeURIComponent); // after /api/v1
   const q = queryObject(url.searchParams);
-  if (parts.length === 1) return svc.listAssetsJson('model', ListAssetsQuery.parse(q));
-  if (parts.length === 3) return svc.listVersionsJson('model', parts[1]!, ListVersionsQuery.parse(q));
-  return svc.getVersionJson('model', parts[1]!, parts[3]!, { files: true });
+  if (parts.length === 1) return svc.listAssets('model', ListAssetsQuery.parse(q));
+  if (parts.length === 3) return svc.listVersions('model', parts[1]!, ListVersionsQuery.parse(q));
+  return svc.getVersion('model', parts[1]!, parts[3]!, { files: true });
 }
 
 /** A statement's distinguishing part for the table: its filters and order (the select list is the same for a scenario). */

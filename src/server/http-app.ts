@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { Histogram, type Registry } from 'prom-client';
 import { AppError } from '../platform/errors.js';
 import { envelope, toAppError, zodToAppError } from '../platform/http/http-errors.js';
+import { responseSerialization } from '../platform/http/http-json.js';
 import type { Actor, RouteDef } from '../platform/http/http-route.js';
 import type { Logger } from '../platform/log.js';
 import { openApiDocument } from './openapi.js';
@@ -117,6 +118,8 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): 
     url: def.url,
     ...(def.bodyLimit ? { bodyLimit: def.bodyLimit } : {}),
     config: { permission: def.permission },
+    // 2xx bodies serialised from the contract's schema (fast-json-stringify) where that is faithful.
+    ...responseSerialization(def.responses),
     // Before the body is read or parsed: an unauthenticated caller costs no parsing, and every
     // refusal is a 401/403 whatever the body holds.
     onRequest: async (req) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalManifest, decodeCursor, diffManifests, encodeCursor, manifestDigest, metricDeltas, pageJson, versionKey, withFieldsJson } from './assets-fns.js';
+import { AssetResponse, VersionResponse } from '../../contracts/assets.js';
+import { assetDocument, canonicalManifest, decodeCursor, diffManifests, encodeCursor, manifestDigest, metricDeltas, versionDocument, versionKey } from './assets-fns.js';
 
 const f = (path: string, sha = 'a'.repeat(64), size = 1) => ({ path, sha256: sha, size });
 
@@ -57,25 +58,26 @@ describe('comparison', () => {
   });
 });
 
-describe('JSON text around database-rendered documents', () => {
-  const doc = { kind: 'model', name: 'a/b', files: [{ path: 'x' }], updatedAt: 'T' };
-  const keys = new Set(Object.keys(doc));
-  const text = JSON.stringify(doc);
+describe('documents built from rows', () => {
+  const T = '2025-01-01T00:00:00.000Z';
+  const row = {
+    kind: 'model', name: 'a/b', version: '1.0.0', state: 'ready', digest: 'sha256:x', size: 2 ** 53 - 1, file_count: 1, metadata: '{"z":1,"a":{"b":[null]}}', labels: '{"team":"nlp"}',
+    card: null, created_at: T, created_by: null, ready_at: T, expires_at: null, updated_at: T, aliases: ['champion'],
+    lineage: [{ relation: 'base_model', kind: null, name: null, version: null, ref: 'hf:x' }],
+  };
 
-  it('renders a page exactly as JSON.stringify renders the object', () => {
-    expect(pageJson([text, text], 'c"1')).toBe(JSON.stringify({ items: [doc, doc], nextCursor: 'c"1' }));
-    expect(pageJson([], null)).toBe(JSON.stringify({ items: [], nextCursor: null }));
+  it('builds a version document valid against the strict contract, files only when read', () => {
+    const doc = versionDocument(row);
+    expect(VersionResponse.parse(doc)).toEqual(doc);
+    expect(doc).not.toHaveProperty('files');
+    expect(doc.metadata).toEqual({ z: 1, a: { b: [null] } });
+    const withFiles = versionDocument({ ...row, files: [{ path: 'w.bin', size: 2 ** 40, sha256: 'a'.repeat(64) }] });
+    expect(VersionResponse.parse(withFiles).files).toEqual([{ path: 'w.bin', size: 2 ** 40, sha256: 'a'.repeat(64) }]);
   });
 
-  it('appends fields as the spread { ...doc, ...fields } renders them', () => {
-    const fields = { evaluations: [{ run: 'r', metrics: { 'a"b': 0.1 + 0.2 } }], skipped: undefined, more: null };
-    expect(withFieldsJson(text, fields, keys)).toBe(JSON.stringify({ ...doc, ...fields }));
-    expect(withFieldsJson(text, {}, keys)).toBe(text);
-    expect(withFieldsJson(text, { skipped: undefined }, keys)).toBe(text);
-  });
-
-  it('keeps a replaced key in its place, as the spread does', () => {
-    expect(withFieldsJson(text, { name: 'c/d', evaluations: [] }, keys)).toBe(JSON.stringify({ ...doc, name: 'c/d', evaluations: [] }));
-    expect(withFieldsJson('{}', { evaluations: [] }, new Set())).toBe('{"evaluations":[]}');
+  it('builds an asset document valid against the strict contract', () => {
+    const doc = assetDocument({ kind: 'dataset', name: 'd', namespace: null, description: '', owner: null, labels: '{}', version_count: 3, latest_version: '2.0.0', created_at: T, created_by: 'x', updated_at: T });
+    expect(AssetResponse.parse(doc)).toEqual(doc);
+    expect(doc).toMatchObject({ versionCount: 3, latestVersion: '2.0.0', labels: {} });
   });
 });

@@ -1,10 +1,14 @@
 /**
  * Pure rules of the assets feature: the canonical manifest and its digest (a version's
- * identity), the sort key that orders semantic versions as text, cursors, and comparison.
+ * identity), the sort key that orders semantic versions as text, cursors, the documents built
+ * from rows, and comparison.
  */
 import { createHash } from 'node:crypto';
-import { parseAssetRef, parseSemver, type ManifestFile } from '../../contracts/assets.js';
+import { parseAssetRef, parseSemver, type AssetKind, type AssetResponse, type ManifestFile, type VersionResponse, type VersionState } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
+import type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
+
+type LineageRelation = VersionResponse['lineage'][number]['relation'];
 
 /**
  * The canonical manifest: files sorted by path (code-unit order), each rendered with a fixed
@@ -41,26 +45,48 @@ export function versionKey(version: string): string {
 
 export { encodeCursor, decodeCursor } from '../../platform/cursor.js';
 
-/** A page (`{ items, nextCursor }`) as JSON text around documents that already are JSON text. */
-export function pageJson(items: readonly string[], nextCursor: string | null): string {
-  return `{"items":[${items.join(',')}],"nextCursor":${JSON.stringify(nextCursor)}}`;
+/**
+ * The version document (`VersionResponse`) of a row: the one place its keys are built. `files`
+ * only when the row carries them; metadata and labels from their stored JSON text.
+ */
+export function versionDocument(r: VersionDocRow): VersionResponse {
+  return {
+    kind: r.kind as AssetKind,
+    name: r.name,
+    version: r.version,
+    state: r.state as VersionState,
+    digest: r.digest,
+    size: r.size,
+    fileCount: r.file_count,
+    ...(r.files ? { files: r.files } : {}),
+    metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+    labels: JSON.parse(r.labels) as Record<string, string>,
+    card: r.card,
+    lineage: r.lineage.map((e) => ({ relation: e.relation as LineageRelation, kind: e.kind as AssetKind | null, name: e.name, version: e.version, ref: e.ref })),
+    aliases: r.aliases,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    readyAt: r.ready_at,
+    expiresAt: r.expires_at,
+    updatedAt: r.updated_at,
+  };
 }
 
-/**
- * The JSON text of `{ ...doc, ...fields }` for a document given as compact JSON text whose
- * keys are `docKeys`: new keys are appended in their order, as the spread appends them; a
- * field that replaces one of the document's own keys (the spread keeps its position) or a
- * document that is not an object takes the slow way, through parsing.
- */
-export function withFieldsJson(doc: string, fields: Readonly<Record<string, unknown>>, docKeys: ReadonlySet<string>): string {
-  let tail = '';
-  for (const [k, v] of Object.entries(fields)) {
-    const text = JSON.stringify(v) as string | undefined; // undefined, functions: no key, as in JSON.stringify
-    if (text === undefined) continue;
-    if (docKeys.has(k) || !doc.endsWith('}') || doc === '{}') return JSON.stringify({ ...(JSON.parse(doc) as Record<string, unknown>), ...fields });
-    tail += `,${JSON.stringify(k)}:${text}`;
-  }
-  return tail ? `${doc.slice(0, -1)}${tail}}` : doc;
+/** The asset document (`AssetResponse`) of a row with its version statistics. */
+export function assetDocument(a: AssetDocRow): AssetResponse {
+  return {
+    kind: a.kind as AssetKind,
+    name: a.name,
+    namespace: a.namespace,
+    description: a.description,
+    owner: a.owner,
+    labels: JSON.parse(a.labels) as Record<string, string>,
+    versionCount: a.version_count,
+    latestVersion: a.latest_version,
+    createdAt: a.created_at,
+    createdBy: a.created_by,
+    updatedAt: a.updated_at,
+  };
 }
 
 export interface Change {

@@ -1,60 +1,24 @@
 /**
  * Reading the registry: how assets and versions are looked up (by number, alias or `latest`)
- * and rendered as API documents. Shared by the registry service and the lineage/compare service.
+ * and built into API documents (the mappers of assets-fns.ts). Shared by the registry service and the lineage/compare service.
  */
-import {
-  parseSemver,
-  type AssetKind,
-  type AssetResponse,
-  type VersionResponse,
-  type VersionState,
-} from '../../contracts/assets.js';
+import { parseSemver, type AssetKind, type AssetResponse, type VersionResponse } from '../../contracts/assets.js';
 import { AppError, errors } from '../../platform/errors.js';
-import type { AssetsRepo, AssetsTxRepo, VersionDoc } from './assets-repo.js';
+import { assetDocument, versionDocument } from './assets-fns.js';
+import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
 export function createAssetLookups(repo: AssetsRepo) {
-  const parse = <T>(labels: string): T => JSON.parse(labels) as T;
-
+  /** An asset's document from its row, with statistics the caller knows (a new asset has none). */
   function assetView(a: AssetRow, versionCount: number, latest: string | null): AssetResponse {
-    return {
-      kind: a.kind as AssetKind,
-      name: a.name,
-      namespace: a.namespace,
-      description: a.description,
-      owner: a.owner,
-      labels: parse(a.labels),
-      versionCount,
-      latestVersion: latest,
-      createdAt: a.created_at,
-      createdBy: a.created_by,
-      updatedAt: a.updated_at,
-    };
+    return assetDocument({ ...a, version_count: versionCount, latest_version: latest });
   }
 
-  function rowView(kind: AssetKind, r: VersionRow, name: string, files?: VersionResponse['files']): VersionResponse {
-    return {
-      kind,
-      name,
-      version: r.version,
-      state: r.state as VersionState,
-      digest: r.digest,
-      size: r.size,
-      fileCount: r.file_count,
-      ...(files ? { files } : {}),
-      metadata: parse(r.metadata),
-      labels: parse(r.labels),
-      card: r.card,
-      lineage: [],
-      aliases: [],
-      createdAt: r.created_at,
-      createdBy: r.created_by,
-      readyAt: r.ready_at,
-      expiresAt: r.expires_at,
-      updatedAt: r.updated_at,
-    };
+  /** A version's document from what its creator wrote: no aliases yet; lineage as given. */
+  function rowView(kind: AssetKind, r: VersionRow, name: string, files: VersionResponse['files'], lineage: VersionResponse['lineage']): VersionResponse {
+    return versionDocument({ ...r, kind, name, files, aliases: [], lineage });
   }
 
   async function requireAsset(kind: AssetKind, name: string, r: Pick<AssetsTxRepo, 'findAsset'> = repo): Promise<AssetRow> {
@@ -82,40 +46,30 @@ export function createAssetLookups(repo: AssetsRepo) {
   }
 
   /**
-   * A version document (JSON text, the response body as it is) by number, alias or `latest`,
-   * in one statement when the ref names a version (two for `latest` without such an alias); a
-   * ref that names nothing takes the long way, through `resolve`, for the precise not-found error.
+   * A version document by number, alias or `latest`, in one statement when the ref names a
+   * version (two for `latest` without such an alias); a ref that names nothing takes the long
+   * way, through `resolve`, for the precise not-found error.
    */
-  async function getVersionJson(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionDoc> {
+  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
     const withFiles = opts.files ?? false;
     const semver = parseSemver(ref);
-    const doc = semver
-      ? await repo.versionDocument(kind, name, { version: semver.text }, withFiles)
-      : ((await repo.versionDocument(kind, name, { alias: ref }, withFiles)) ??
-        (ref === 'latest' ? await repo.versionDocument(kind, name, { latestReady: true }, withFiles) : null));
-    if (doc !== null) return doc;
+    const row = semver
+      ? await repo.versionDocRow(kind, name, { version: semver.text }, withFiles)
+      : ((await repo.versionDocRow(kind, name, { alias: ref }, withFiles)) ??
+        (ref === 'latest' ? await repo.versionDocRow(kind, name, { latestReady: true }, withFiles) : null));
+    if (row !== null) return versionDocument(row);
     const a = await requireAsset(kind, name);
     const v = await resolve(kind, a, ref);
     // Only reached when the version appeared between the two reads.
-    const again = await repo.versionDocumentById(v.id, withFiles);
+    const again = await repo.versionDocRowById(v.id, withFiles);
     if (again === null) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${v.version}`, { name: a.name, version: v.version });
-    return again;
-  }
-
-  /** The same document as an object, for callers that read it. */
-  async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
-    return JSON.parse((await getVersionJson(kind, name, ref, opts)).json) as VersionResponse;
-  }
-
-  /** An asset document as JSON text. */
-  async function getAssetJson(kind: AssetKind, name: string): Promise<string> {
-    const doc = await repo.assetDocument(kind, name);
-    if (doc === null) throw errors.notFound(KIND_LABEL[kind], name);
-    return doc;
+    return versionDocument(again);
   }
 
   async function getAsset(kind: AssetKind, name: string): Promise<AssetResponse> {
-    return JSON.parse(await getAssetJson(kind, name)) as AssetResponse;
+    const row = await repo.assetDocRow(kind, name);
+    if (row === null) throw errors.notFound(KIND_LABEL[kind], name);
+    return assetDocument(row);
   }
 
   async function getAlias(kind: AssetKind, name: string, alias: string) {
@@ -125,7 +79,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
-  return { assetView, rowView, requireAsset, resolve, getVersionJson, getVersion, getAssetJson, getAsset, getAlias };
+  return { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias };
 }
 
 export type AssetLookups = ReturnType<typeof createAssetLookups>;

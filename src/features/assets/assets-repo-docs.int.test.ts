@@ -1,7 +1,8 @@
 /**
- * The documents the database renders (assets-repo-docs.ts) are the documents the service used to
- * build in JavaScript, key for key and value for value, on both engines; and the per-asset
- * statistics kept by the repo's writes equal a recount after every kind of state change.
+ * The rows the repo reads for documents (assets-repo-docs.ts), built into documents by the
+ * mappers (assets-fns.ts), give the documents the API has always sent, key for key and value for
+ * value, on both engines (nested lists in order, escapes, non-BMP text, large numbers); and the
+ * per-asset statistics kept by the repo's writes equal a recount after every kind of state change.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -12,13 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VersionResponse } from '../../contracts/assets.js';
 import { openDatabase, type SqlDatabase } from '../../platform/sql/sql-db.js';
 import { migrate } from '../../platform/sql/sql-migrations.js';
-import { versionKey } from './assets-fns.js';
+import { assetDocument, versionDocument, versionKey } from './assets-fns.js';
 import { assetsMigrations } from './assets-migrations.js';
-import { createAssetsRepo, type AssetsRepo } from './assets-repo.js';
+import { createAssetsRepo, type AssetsRepo, type VersionDocRow } from './assets-repo.js';
 import type { NewVersionRow } from './assets-types.js';
 
 const PG_URL = process.env.STEWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const T = '2025-01-01T00:00:00.000Z';
+
+/** The document of a row as JSON text: equal texts mean the same keys, order, values and escapes. */
+const text = (row: VersionDocRow | null | undefined) => (row ? JSON.stringify(versionDocument(row)) : row);
 
 /** Metadata that exercises the JSON round trip: escapes, non-BMP text, big and small numbers, nesting, key order. */
 const TRICKY = {
@@ -90,7 +94,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       );
     }
 
-    it('renders a version document exactly as the service rendered it, with files, aliases and lineage', async () => {
+    it('reads a version with files, aliases and lineage into the document the service always rendered', async () => {
       const base = await asset('acme/base');
       const baseV = await repo.insertVersion(version(base.id, '1.0.0', { state: 'ready', ready_at: T, expires_at: null }));
       const ds = await asset('acme/data', 'dataset');
@@ -137,22 +141,20 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         expiresAt: T,
         updatedAt: T,
       };
-      // The text is sent as the response body as it is: it must be exactly what JSON.stringify
-      // made of the document (same keys, same order, same values, same escapes, no whitespace).
-      const doc = await repo.versionDocument('model', 'acme/bot', { version: '1.2.3-rc.1' }, true);
-      expect(doc).toEqual({ json: JSON.stringify(expected), name: 'acme/bot', version: '1.2.3-rc.1' });
+      // Compared as text: same keys, same order, same values, same escapes.
+      expect(text(await repo.versionDocRow('model', 'acme/bot', { version: '1.2.3-rc.1' }, true))).toBe(JSON.stringify(expected));
       const { files: _files, ...withoutFiles } = expected;
-      expect((await repo.versionDocument('model', 'acme/bot', { alias: 'canary' }, false))?.json).toBe(JSON.stringify(withoutFiles));
-      expect((await repo.versionDocumentById(v.id, false))?.json).toBe(JSON.stringify(withoutFiles));
-      expect(await repo.versionDocument('model', 'acme/bot', { alias: 'nope' }, false)).toBeNull();
-      expect(await repo.versionDocument('dataset', 'acme/bot', { version: '1.2.3-rc.1' }, false)).toBeNull();
+      expect(text(await repo.versionDocRow('model', 'acme/bot', { alias: 'canary' }, false))).toBe(JSON.stringify(withoutFiles));
+      expect(text(await repo.versionDocRowById(v.id, false))).toBe(JSON.stringify(withoutFiles));
+      expect(await repo.versionDocRow('model', 'acme/bot', { alias: 'nope' }, false)).toBeNull();
+      expect(await repo.versionDocRow('dataset', 'acme/bot', { version: '1.2.3-rc.1' }, false)).toBeNull();
 
       const page = await repo.listVersions({ kind: 'model', assetName: 'acme/bot', sort: 'created', order: 'desc', limit: 10 });
       expect(page.map((r) => [r.id, r.key])).toEqual([[v.id, v.id]]);
-      expect(page[0]!.doc).toBe(JSON.stringify(withoutFiles));
+      expect(text(page[0]!.row)).toBe(JSON.stringify(withoutFiles));
     });
 
-    it('renders a version without files, lineage or aliases, and an asset, as JSON.stringify would', async () => {
+    it('reads a version without files, lineage or aliases, and an asset, into their documents', async () => {
       const a = await repo.insertAsset(
         { kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: '{}', created_at: T, created_by: null, updated_at: T },
         {},
@@ -162,24 +164,25 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         kind: 'prompt', name: 'plain', version: '0.1.0', state: 'ready', digest: v.digest, size: 0, fileCount: 0, files: [], metadata: {}, labels: {}, card: null,
         lineage: [], aliases: [], createdAt: T, createdBy: null, readyAt: T, expiresAt: null, updatedAt: T,
       };
-      expect((await repo.versionDocument('prompt', 'plain', { latestReady: true }, true))?.json).toBe(JSON.stringify(expected));
+      expect(text(await repo.versionDocRow('prompt', 'plain', { latestReady: true }, true))).toBe(JSON.stringify(expected));
       // In a page too, nulls included.
       const { files: _none, ...listedDoc } = expected;
       const [row] = await repo.listVersions({ kind: 'prompt', assetName: 'plain', sort: 'version', order: 'asc', limit: 5 });
-      expect(row?.doc).toBe(JSON.stringify(listedDoc));
-      expect(await repo.assetDocument('prompt', 'plain')).toBe(
+      expect(text(row?.row)).toBe(JSON.stringify(listedDoc));
+      const assetDoc = assetDocument((await repo.assetDocRow('prompt', 'plain'))!);
+      expect(JSON.stringify(assetDoc)).toBe(
         JSON.stringify({ kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: {}, versionCount: 1, latestVersion: '0.1.0', createdAt: T, createdBy: null, updatedAt: T }),
       );
       const [listed] = await repo.listAssets({ kind: 'prompt', nameLike: 'PLA', sort: 'name', order: 'asc', limit: 5 });
-      expect(listed?.doc).toBe(await repo.assetDocument('prompt', 'plain'));
+      expect(assetDocument(listed!.row)).toEqual(assetDoc);
     });
 
     it('keeps the version count and the latest ready version equal to a recount through every state change', async () => {
       const a = await asset('stats/m');
       const check = async (count: number, latest: string | null) => {
-        expect(JSON.parse((await repo.assetDocument('model', 'stats/m'))!)).toMatchObject({ versionCount: count, latestVersion: latest });
+        expect(await repo.assetDocRow('model', 'stats/m')).toMatchObject({ version_count: count, latest_version: latest });
         const [listed] = await repo.listAssets({ kind: 'model', namespace: 'stats', sort: 'name', order: 'asc', limit: 5 });
-        expect(JSON.parse(listed!.doc)).toMatchObject({ name: 'stats/m', versionCount: count, latestVersion: latest });
+        expect(listed!.row).toMatchObject({ name: 'stats/m', version_count: count, latest_version: latest });
       };
       await check(0, null);
       const v1 = await repo.insertVersion(version(a.id, '1.0.0'));

@@ -1,9 +1,9 @@
 /**
  * Listing and searching the registry: pages of versions (across assets or within one) and of
  * assets, keyset-paginated. Each page is read in two steps inside one statement: the inner query
- * finds the page's ids in order (from indexes where it can), the outer one renders only those
- * rows as API documents (JSON text, see assets-repo-docs.ts). The documents' subqueries (aliases,
- * lineage, labels) therefore never run for rows that a sort or a filter throws away.
+ * finds the page's ids in order (from indexes where it can), the outer one reads only those
+ * rows' document columns (see assets-repo-docs.ts). The documents' subqueries (aliases,
+ * lineage) therefore never run for rows that a sort or a filter throws away.
  *
  * Each statement is built and compiled once per shape (sql-compiled.ts): the shape key lists
  * every choice that changes the SQL text, the values go in as slots.
@@ -11,7 +11,7 @@
 import { sql, type ExpressionBuilder, type Generated, type Kysely, type Transaction } from 'kysely';
 import { createCompiledCache, type SlotFn } from '../../platform/sql/sql-compiled.js';
 import type { Dialect } from '../../platform/sql/sql-db.js';
-import { assetDocSql, versionDocSql } from './assets-repo-docs.js';
+import { ASSET_COLUMNS, VERSION_COLUMNS, versionDocRow, versionListsSql, type AssetDocRow, type VersionDocRow } from './assets-repo-docs.js';
 import type { AssetsTables } from './assets-types.js';
 
 /** The assets table as the repo sees it: with the version statistics of migration 0007. */
@@ -54,11 +54,11 @@ export interface AssetFilter {
   limit: number;
 }
 
-/** One item of a page: its API document as JSON text, and the id and sort key its cursor is made of. */
-export interface PageRow {
+/** One item of a page: the row its document is built from, and the id and sort key its cursor is made of. */
+export interface PageRow<R> {
   id: number;
   key: string | number;
-  doc: string;
+  row: R;
 }
 
 const likePattern = (s: string) => `%${s.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -78,8 +78,7 @@ function pageLimit(limit: number) {
 }
 
 export function createListQueries(dialect: Dialect) {
-  const docs = versionDocSql(dialect);
-  const assetDoc = assetDocSql(dialect);
+  const versionLists = versionListsSql(dialect);
   const compiled = createCompiledCache();
   /**
    * Case-insensitive substring match on the name (the pattern is lower-cased in JavaScript).
@@ -155,7 +154,7 @@ export function createListQueries(dialect: Dialect) {
     let docRows = db.selectFrom(page.as('p')).innerJoin('versions as v', 'v.id', 'p.id').innerJoin('assets as a', 'a.id', 'v.asset_id');
     if (col !== 'v.id') docRows = docRows.orderBy('p.k', f.order);
     docRows = docRows.orderBy('p.id', f.order);
-    return docRows.select(['p.id', 'p.k', docs.doc.as('doc')]);
+    return docRows.select(['p.id', 'p.k', ...VERSION_COLUMNS, ...versionLists(db, false)]);
   }
 
   /** Everything that changes the text of versionPage's statement. */
@@ -198,7 +197,7 @@ export function createListQueries(dialect: Dialect) {
       q = col === 'a.id' ? q.where('a.id', cmp, slot<number>('afterId')) : q.where(sql<boolean>`(${sql.ref(col)}, a.id) ${sql.raw(cmp)} (${slot('afterKey')}, ${slot('afterId')})`);
     }
     const page = q.orderBy(col, f.order).orderBy('a.id', f.order).limit(pageLimit(f.limit));
-    let outer = db.selectFrom(page.as('p')).innerJoin('assets as a', 'a.id', 'p.id').select(['p.id', 'p.k', assetDoc.as('doc')]);
+    let outer = db.selectFrom(page.as('p')).innerJoin('assets as a', 'a.id', 'p.id').select(['p.id', 'p.k', ...ASSET_COLUMNS]);
     if (col !== 'a.id') outer = outer.orderBy('p.k', f.order);
     return outer.orderBy('p.id', f.order);
   }
@@ -218,19 +217,19 @@ export function createListQueries(dialect: Dialect) {
     return values;
   }
 
-  type Row = { id: number; k: string | number; doc: string };
+  type Row = { id: number; k: string | number } & Record<string, unknown>;
 
   return {
-    /** A page of versions as API documents (aliases and lineage included, files not). */
-    async listVersions(db: Db, f: VersionFilter): Promise<PageRow[]> {
+    /** A page of versions as document rows (aliases and lineage included, files not). */
+    async listVersions(db: Db, f: VersionFilter): Promise<PageRow<VersionDocRow>[]> {
       const { rows } = await db.executeQuery(compiled.get<Row>(versionShape(f), (slot) => versionPage(db, f, slot), versionValues(f)));
-      return rows.map((r) => ({ id: r.id, key: r.k, doc: r.doc }));
+      return rows.map((r) => ({ id: r.id, key: r.k, row: versionDocRow(r) }));
     },
 
-    /** A page of assets as API documents, with their version count and latest ready version. */
-    async listAssets(db: Db, f: AssetFilter): Promise<PageRow[]> {
+    /** A page of assets as document rows, with their version count and latest ready version. */
+    async listAssets(db: Db, f: AssetFilter): Promise<PageRow<AssetDocRow>[]> {
       const { rows } = await db.executeQuery(compiled.get<Row>(assetShape(f), (slot) => assetPage(db, f, slot), assetValues(f)));
-      return rows.map((r) => ({ id: r.id, key: r.k, doc: r.doc }));
+      return rows.map((r) => ({ id: r.id, key: r.k, row: r as unknown as AssetDocRow }));
     },
   };
 }

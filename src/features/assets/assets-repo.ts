@@ -6,28 +6,21 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { createCompiledCache } from '../../platform/sql/sql-compiled.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
-import { assetDocSql, versionDocSql } from './assets-repo-docs.js';
+import { ASSET_COLUMNS, VERSION_COLUMNS, versionDocRow, versionListsSql, type AssetDocRow, type VersionDocRow } from './assets-repo-docs.js';
 import { createListQueries, type AssetFilter, type RepoTables, type VersionFilter } from './assets-repo-lists.js';
 import type { AssetRow, NewVersionRow, VersionRow } from './assets-types.js';
 
 export type { AssetFilter, PageRow, VersionFilter } from './assets-repo-lists.js';
+export type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
 
 type Db = Kysely<RepoTables>;
-
-/** A version document as JSON text, with the identity the caller may need without parsing it. */
-export interface VersionDoc {
-  json: string;
-  name: string;
-  version: string;
-}
 
 /** Which version of an asset a document query selects. */
 export type VersionSelector = { version: string } | { alias: string } | { latestReady: true };
 
 export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
   const root = anyDb as unknown as Db;
-  const docs = versionDocSql(dialect);
-  const assetDoc = assetDocSql(dialect);
+  const versionLists = versionListsSql(dialect);
   const lists = createListQueries(dialect);
   /** The document reads, compiled once per shape (sql-compiled.ts). */
   const compiled = createCompiledCache(32);
@@ -57,15 +50,15 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       listAssets: (f: AssetFilter) => lists.listAssets(db, f),
 
-      /** One asset as its API document (JSON text, with its version statistics), or null. */
-      async assetDocument(kind: string, name: string): Promise<string | null> {
-        const query = compiled.get<{ doc: string }>(
+      /** One asset with its version statistics, as its document is built from it, or null. */
+      async assetDocRow(kind: string, name: string): Promise<AssetDocRow | null> {
+        const query = compiled.get<AssetDocRow>(
           'asset',
-          (slot) => db.selectFrom('assets as a').select(assetDoc.as('doc')).where('a.kind', '=', slot<string>('kind')).where('a.name', '=', slot<string>('name')),
+          (slot) => db.selectFrom('assets as a').select(ASSET_COLUMNS).where('a.kind', '=', slot<string>('kind')).where('a.name', '=', slot<string>('name')),
           { kind, name },
         );
         const { rows } = await db.executeQuery(query);
-        return rows[0]?.doc ?? null;
+        return rows[0] ?? null;
       },
 
       /**
@@ -117,20 +110,20 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * A whole version document (row, files, aliases, lineage) as the API renders it (JSON
-       * text), in one statement: on PostgreSQL every round trip costs more than the lookups
-       * themselves. Null when the asset, the version or the alias is missing (or, for
-       * `latestReady`, no version is ready).
+       * A version with its files, aliases and lineage, as its document is built from it, in one
+       * statement: on PostgreSQL every round trip costs more than the lookups themselves. Null
+       * when the asset, the version or the alias is missing (or, for `latestReady`, no version
+       * is ready).
        */
-      async versionDocument(kind: string, name: string, which: VersionSelector, withFiles: boolean): Promise<VersionDoc | null> {
+      async versionDocRow(kind: string, name: string, which: VersionSelector, withFiles: boolean): Promise<VersionDocRow | null> {
         const by = 'version' in which ? 'version' : 'alias' in which ? 'alias' : 'latest';
-        const query = compiled.get<{ json: string; name: string; version: string }>(
+        const query = compiled.get<Record<string, unknown>>(
           `version:${by}:${withFiles}`,
           (slot) => {
             const q = db
               .selectFrom('versions as v')
               .innerJoin('assets as a', 'a.id', 'v.asset_id')
-              .select([(withFiles ? docs.docWithFiles : docs.doc).as('json'), 'a.name', 'v.version'])
+              .select([...VERSION_COLUMNS, ...versionLists(db, withFiles)])
               .where('a.kind', '=', slot<string>('kind'))
               .where('a.name', '=', slot<string>('name'));
             if (by === 'version') return q.where('v.version', '=', slot<string>('ref'));
@@ -142,18 +135,18 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           { kind, name, ref: 'version' in which ? which.version : 'alias' in which ? which.alias : undefined },
         );
         const { rows } = await db.executeQuery(query);
-        return rows[0] ?? null;
+        return rows[0] ? versionDocRow(rows[0]) : null;
       },
 
-      /** The document of a version already resolved to its id. */
-      async versionDocumentById(id: number, withFiles: boolean): Promise<VersionDoc | null> {
+      /** The same for a version already resolved to its id. */
+      async versionDocRowById(id: number, withFiles: boolean): Promise<VersionDocRow | null> {
         const row = await db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .select([(withFiles ? docs.docWithFiles : docs.doc).as('json'), 'a.name', 'v.version'])
+          .select([...VERSION_COLUMNS, ...versionLists(db, withFiles)])
           .where('v.id', '=', id)
           .executeTakeFirst();
-        return row ?? null;
+        return row ? versionDocRow(row as Record<string, unknown>) : null;
       },
 
       async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
@@ -228,7 +221,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .execute();
       },
 
-      /** A page of versions as API documents (JSON text; aliases and lineage, no files), with their cursor keys. */
+      /** A page of versions as document rows (aliases and lineage, no files), with their cursor keys. */
       listVersions: (f: VersionFilter) => lists.listVersions(db, f),
 
       async setAlias(assetId: number, alias: string, versionId: number, now: string, actor: string | null) {

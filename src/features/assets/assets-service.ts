@@ -9,11 +9,13 @@ import type { z } from 'zod';
 import {
   type AssetKind,
   type CreateVersionBody as CreateVersionBodyIn,
+  type AssetPage,
   type CreateVersionResponse,
   type ListAssetsQuery,
   type ListVersionsQuery,
   type UpdateAssetBody,
   type UpdateVersionBody,
+  type VersionPage,
   type VersionResponse,
   type VersionState,
   CreateVersionBody,
@@ -28,15 +30,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  manifestDigest,
-  namespaceOf,
-  pageJson,
-  splitPointer,
-  versionKey,
-} from './assets-fns.js';
+import { assetDocument, decodeCursor, encodeCursor, manifestDigest, namespaceOf, splitPointer, versionDocument, versionKey } from './assets-fns.js';
 import { createAssetAliases } from './assets-alias-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
@@ -94,7 +88,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const subject = (kind: AssetKind, name: string, version: string) => ({ subject: target(kind, name, version), namespace: namespaceOf(name) });
 
   const lookups = createAssetLookups(repo);
-  const { assetView, rowView, requireAsset, resolve, getVersion, getVersionJson, getAsset, getAssetJson, getAlias } = lookups;
+  const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
   const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target });
 
@@ -159,7 +153,6 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     getAsset,
-    getAssetJson,
 
     async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>, actor: Actor) {
       const a = await requireAsset(kind, name);
@@ -179,15 +172,15 @@ export function createAssetsService(deps: AssetsDeps) {
       return getAsset(kind, name);
     },
 
-    /** A page of assets (`AssetPage`) as JSON text. `namespaces`: the caller's grant; null lists everything. */
-    async listAssetsJson(kind: AssetKind, q: z.output<typeof ListAssetsQuery>, namespaces: string[] | null = null): Promise<string> {
+    /** A page of assets (`AssetPage`). `namespaces`: the caller's grant; null lists everything. */
+    async listAssets(kind: AssetKind, q: z.output<typeof ListAssetsQuery>, namespaces: string[] | null = null): Promise<z.output<typeof AssetPage>> {
       const order = q.order ?? (q.sort === 'name' ? 'asc' : 'desc');
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listAssets({ kind, nameLike: q.q, namespace: q.namespace, namespaces, labels: q.label, sort: q.sort, order, after, limit: q.limit + 1 });
       const more = rows.length > q.limit;
       const items = rows.slice(0, q.limit);
       const last = items[items.length - 1];
-      return pageJson(items.map((r) => r.doc), more && last ? encodeCursor([last.key, last.id]) : null);
+      return { items: items.map((r) => assetDocument(r.row)), nextCursor: more && last ? encodeCursor([last.key, last.id]) : null };
     },
 
     async createVersion(kind: AssetKind, name: string, input: CreateVersionInput, actor: Actor): Promise<CreateVersionResponse> {
@@ -242,7 +235,7 @@ export function createAssetsService(deps: AssetsDeps) {
           const missing = await uploads.missing(input.files.map((f) => f.sha256), trx as unknown as AnyDb);
           // Built from what this transaction wrote: a query through the pool here would wait on
           // the transaction's own connection (SQLite has one).
-          return { ...rowView(kind, v, a.name, input.files), lineage: edgesView(kind, edges), missing };
+          return { ...rowView(kind, v, a.name, input.files, edgesView(kind, edges)), missing };
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version}`, { name, version: input.version });
@@ -268,7 +261,6 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     getVersion,
-    getVersionJson,
 
     /**
      * The first of `refs` (versions, aliases, `latest`) that names a version, read with as few
@@ -294,8 +286,8 @@ export function createAssetsService(deps: AssetsDeps) {
       return prev?.version ?? null;
     },
 
-    /** A page of versions (`VersionPage`) as JSON text. `namespaces`: the caller's grant; null lists everything. */
-    async listVersionsJson(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null): Promise<string> {
+    /** A page of versions (`VersionPage`). `namespaces`: the caller's grant; null lists everything. */
+    async listVersions(kind: AssetKind, name: string, q: z.output<typeof ListVersionsQuery>, namespaces: string[] | null = null): Promise<z.output<typeof VersionPage>> {
       const states = q.state === undefined ? undefined : Array.isArray(q.state) ? q.state : [q.state];
       const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string | number, number]) : undefined;
       const rows = await repo.listVersions({
@@ -321,7 +313,7 @@ export function createAssetsService(deps: AssetsDeps) {
       const last = items[items.length - 1];
       // No rows may mean no such asset: only then is it looked up, for the right 404.
       if (!rows.length && name !== '-') await requireAsset(kind, name);
-      return pageJson(items.map((r) => r.doc), more && last ? encodeCursor([last.key, last.id]) : null);
+      return { items: items.map((r) => versionDocument(r.row)), nextCursor: more && last ? encodeCursor([last.key, last.id]) : null };
     },
 
     async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {

@@ -69,7 +69,7 @@ export const assetsModule = defineModule({
     let sweeper: NodeJS.Timeout | null = null;
     return {
       provides: feature,
-      routes: () => ASSET_KINDS.flatMap((k) => assetRoutes(k, service, () => extras)),
+      routes: () => ASSET_KINDS.flatMap((k) => assetRoutes(k, service, extras)),
       start() {
         sweeper = setInterval(() => {
           service

@@ -1,8 +1,8 @@
 /**
- * Routes are data: each feature lists `RouteDef`s (method, url, zod schemas, auth needs,
- * handler); the server registers them, validates input with the schemas, enforces `auth` in
- * one hook, and renders the OpenAPI document from the same table. Handlers parse nothing
- * themselves and call one service function.
+ * Routes are data: a route is an endpoint declared in contracts (method, url, zod schemas,
+ * permission, scope) plus its handler. The server registers them, validates input with the
+ * schemas, enforces the permission and scope in one hook, and renders the OpenAPI document from
+ * the same table. Handlers parse nothing themselves and call one service function.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -54,9 +54,4 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
 /** A handler for a declared endpoint (contracts): the route is the declaration plus the handler. */
 export function route<E extends Endpoint>(endpoint: E, handler: (ctx: RouteContext<HandlerInput<E>['params'], HandlerInput<E>['query'], HandlerInput<E>['body']>) => Promise<unknown>): RouteDef {
   return { ...endpoint, handler } as unknown as RouteDef;
-}
-
-/** Identity function that infers P/Q/B from the schemas, so handlers are typed without annotations. */
-export function defineRoute<P = undefined, Q = undefined, B = undefined>(def: RouteDef<P, Q, B>): RouteDef {
-  return def as unknown as RouteDef;
 }
