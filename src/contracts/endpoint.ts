@@ -67,9 +67,12 @@ export type HandlerInput<E extends Endpoint> = { params: Out<NonNullable<E['para
 
 type In<S> = S extends z.ZodType ? z.input<S> : never;
 /** What a client sends: only the parts the endpoint has; a query whose fields all have defaults may be left out. */
-export type CallInput<E extends Endpoint> = (E['params'] extends z.ZodType ? { params: In<E['params']> } : { params?: undefined }) &
-  (E['query'] extends z.ZodType ? { query?: Partial<In<E['query']>> } : { query?: undefined }) &
-  (E['body'] extends z.ZodType ? { body: In<E['body']> } : { body?: undefined });
+export type CallInput<E extends Endpoint> =
+  E extends Endpoint<infer PS, infer QS, infer BS, Responses>
+    ? (PS extends z.ZodType ? { params: In<PS> } : { params?: undefined }) &
+        (QS extends z.ZodType ? { query?: Partial<In<QS>> } : { query?: undefined }) &
+        (BS extends z.ZodType ? { body: In<BS> } : { body?: undefined })
+    : never;
 
 type SuccessStatus = 200 | 201 | 202 | 204;
 /** What a successful call answers: the JSON of its 2xx response schema(s). */

@@ -6,29 +6,15 @@
  * node:http); URLs, headers and error decoding stay here either way.
  */
 import type { z } from 'zod';
-import type {
-  AliasHistory,
-  AliasList,
-  AliasResponse,
-  AssetKind,
-  AssetPage,
-  AssetResponse,
-  CompareResponse,
-  CreateAssetBody,
-  CreateVersionBody,
-  CreateVersionResponse,
-  ListAssetsQuery,
-  ListVersionsQuery,
-  UpdateAssetBody,
-  UpdateVersionBody,
-  VersionPage,
-  VersionResponse,
-} from '../contracts/assets.js';
+import type { AssetEndpoints } from '../contracts/assets-endpoints.js';
+import type { AssetKind, CreateAssetBody, CreateVersionBody, ListAssetsQuery, ListVersionsQuery, UpdateAssetBody, UpdateVersionBody } from '../contracts/assets.js';
 import { ASSET_COLLECTION } from '../contracts/asset-names.js';
-import type { CreatedTokenResponse, CreateTokenBody, TokenList, TokenResponse, WhoAmI } from '../contracts/auth.js';
-import type { AuditPage, AuditVerifyResponse, ListAuditQuery } from '../contracts/audit.js';
+import type { ListAuditQuery } from '../contracts/audit.js';
+import type { CallInput, CallOutput, Endpoint } from '../contracts/endpoint.js';
+import type { EndpointTable } from '../contracts/endpoints.js';
 import type { ErrorCode } from '../contracts/errors.js';
-import type { BlobResponse, GcResponse, UploadSessionResponse } from '../contracts/uploads.js';
+import type { BlobResponse, UploadSessionResponse } from '../contracts/uploads.js';
+import { callEndpoint, endpointPath } from './endpoint-call.js';
 
 export class StewardApiError extends Error {
   constructor(
@@ -81,7 +67,6 @@ export interface UploadResponse {
 /** Sends one byte upload; rejects only when no HTTP answer arrived (the client maps that to `network`). */
 export type UploadTransport = (req: UploadRequest) => Promise<UploadResponse>;
 
-type Out<T extends z.ZodType> = z.output<T>;
 type In<T extends z.ZodType> = z.input<T>;
 type Query = Record<string, string | number | boolean | string[] | undefined>;
 
@@ -169,71 +154,88 @@ export class StewardClient {
     return `/api/v1/${ASSET_COLLECTION[kind]}${name === undefined ? '' : `/${enc(name)}`}`;
   }
 
+  // ---- any endpoint ---------------------------------------------------------------------------
+
+  /**
+   * Calls a declared endpoint, typed by its declaration in contracts:
+   * `client.api((t) => t.models.getVersion)({ params: { name, version } })`. The table (and
+   * zod with it) loads on the first call, so a command that calls nothing starts without it.
+   */
+  api<E extends Endpoint>(pick: (t: EndpointTable) => E): (input: CallInput<E>) => Promise<CallOutput<E>> {
+    return async (input) => {
+      const { ENDPOINTS } = await import('../contracts/endpoints.js');
+      return callEndpoint((method, path, init) => this.raw(method, path, init as { query?: Query; json?: unknown }), pick(ENDPOINTS), input);
+    };
+  }
+
+  private static collection = (kind: AssetKind) => (t: EndpointTable) => t[ASSET_COLLECTION[kind] as 'models' | 'datasets' | 'prompts'];
+
   // ---- identity ----------------------------------------------------------------------------
 
-  whoami = () => this.call<Out<typeof WhoAmI>>('GET', '/api/v1/whoami');
-  createToken = (body: In<typeof CreateTokenBody>) => this.call<Out<typeof CreatedTokenResponse>>('POST', '/api/v1/tokens', { json: body });
-  listTokens = () => this.call<Out<typeof TokenList>>('GET', '/api/v1/tokens');
-  revokeToken = (id: string) => this.call<TokenResponse>('DELETE', `/api/v1/tokens/${enc(id)}`);
+  whoami = () => this.api((t) => t.auth.whoami)({});
+  createToken = (body: CallInput<EndpointTable['auth']['createToken']>['body']) => this.api((t) => t.auth.createToken)({ body });
+  listTokens = () => this.api((t) => t.auth.listTokens)({});
+  revokeToken = (id: string) => this.api((t) => t.auth.revokeToken)({ params: { id } });
 
   // ---- assets ------------------------------------------------------------------------------
 
-  createAsset = (kind: AssetKind, body: In<typeof CreateAssetBody>) => this.call<AssetResponse>('POST', this.assetPath(kind), { json: body });
-  getAsset = (kind: AssetKind, name: string) => this.call<AssetResponse>('GET', this.assetPath(kind, name));
-  updateAsset = (kind: AssetKind, name: string, body: In<typeof UpdateAssetBody>) => this.call<AssetResponse>('PATCH', this.assetPath(kind, name), { json: body });
-  listAssets = (kind: AssetKind, query: Partial<In<typeof ListAssetsQuery>> = {}) =>
-    this.call<Out<typeof AssetPage>>('GET', this.assetPath(kind), { query: query as Query });
-
-  createVersion = (kind: AssetKind, name: string, body: In<typeof CreateVersionBody>) =>
-    this.call<CreateVersionResponse>('POST', `${this.assetPath(kind, name)}/versions`, { json: body });
+  private assets<K extends keyof AssetEndpoints>(kind: AssetKind, key: K, input: CallInput<AssetEndpoints[K]>): Promise<CallOutput<AssetEndpoints[K]>> {
+    const of = StewardClient.collection(kind);
+    return this.api((t) => of(t)[key] as AssetEndpoints[K])(input);
+  }
+  createAsset = (kind: AssetKind, body: In<typeof CreateAssetBody>) => this.assets(kind, 'createAsset', { body });
+  getAsset = (kind: AssetKind, name: string) => this.assets(kind, 'getAsset', { params: { name } });
+  updateAsset = (kind: AssetKind, name: string, body: In<typeof UpdateAssetBody>) => this.assets(kind, 'updateAsset', { params: { name }, body });
+  listAssets = (kind: AssetKind, query: Partial<In<typeof ListAssetsQuery>> = {}) => this.assets(kind, 'listAssets', { query });
+  createVersion = (kind: AssetKind, name: string, body: In<typeof CreateVersionBody>) => this.assets(kind, 'createVersion', { params: { name }, body });
   getVersion = (kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}) =>
-    this.call<VersionResponse>('GET', `${this.assetPath(kind, name)}/versions/${enc(ref)}`, { query: { files: opts.files ?? true } });
+    this.assets(kind, 'getVersion', { params: { name, version: ref }, query: { files: opts.files === false ? 'false' : 'true' } });
   /** Versions of one asset, or of all (`name` = "-") with search filters. */
-  listVersions = (kind: AssetKind, name: string, query: Partial<In<typeof ListVersionsQuery>> = {}) =>
-    this.call<Out<typeof VersionPage>>('GET', `${this.assetPath(kind, name)}/versions`, { query: query as Query });
+  listVersions = (kind: AssetKind, name: string, query: Partial<In<typeof ListVersionsQuery>> = {}) => this.assets(kind, 'listVersions', { params: { name }, query });
   updateVersion = (kind: AssetKind, name: string, ref: string, body: In<typeof UpdateVersionBody>) =>
-    this.call<VersionResponse>('PATCH', `${this.assetPath(kind, name)}/versions/${enc(ref)}`, { json: body });
-  finalizeVersion = (kind: AssetKind, name: string, version: string) =>
-    this.call<VersionResponse>('POST', `${this.assetPath(kind, name)}/versions/${enc(version)}/finalize`);
-  compare = (kind: AssetKind, name: string, ref: string, other: string) =>
-    this.call<CompareResponse>('GET', `${this.assetPath(kind, name)}/versions/${enc(ref)}/compare`, { query: { other } });
+    this.assets(kind, 'updateVersion', { params: { name, version: ref }, body });
+  finalizeVersion = (kind: AssetKind, name: string, version: string) => this.assets(kind, 'finalizeVersion', { params: { name, version } });
+  compare = (kind: AssetKind, name: string, ref: string, other: string) => this.assets(kind, 'compareVersions', { params: { name, version: ref }, query: { other } });
   /** A file of a version as a streaming response; `range` asks for bytes from `start` on. */
   downloadFile = (kind: AssetKind, name: string, ref: string, path: string, opts: { start?: number; ifRange?: string } = {}) =>
-    this.raw('GET', `${this.assetPath(kind, name)}/versions/${enc(ref)}/files/${path.split('/').map(enc).join('/')}`, {
+    this.raw('GET', endpointPath(`/api/v1/${ASSET_COLLECTION[kind]}/:name/versions/:version/files/*`, { name, version: ref, '*': path }), {
       headers: opts.start ? { range: `bytes=${opts.start}-`, ...(opts.ifRange ? { 'if-range': opts.ifRange } : {}) } : {},
     });
 
-  setAlias = (kind: AssetKind, name: string, alias: string, version: string) =>
-    this.call<AliasResponse>('PUT', `${this.assetPath(kind, name)}/aliases/${enc(alias)}`, { json: { version } });
-  getAlias = (kind: AssetKind, name: string, alias: string) => this.call<AliasResponse>('GET', `${this.assetPath(kind, name)}/aliases/${enc(alias)}`);
-  deleteAlias = (kind: AssetKind, name: string, alias: string) => this.call<void>('DELETE', `${this.assetPath(kind, name)}/aliases/${enc(alias)}`);
-  listAliases = (kind: AssetKind, name: string) => this.call<Out<typeof AliasList>>('GET', `${this.assetPath(kind, name)}/aliases`);
-  aliasHistory = (kind: AssetKind, name: string, alias?: string) =>
-    this.call<Out<typeof AliasHistory>>('GET', `${this.assetPath(kind, name)}/alias-history`, { query: { alias } });
+  setAlias = (kind: AssetKind, name: string, alias: string, version: string) => this.assets(kind, 'setAlias', { params: { name, alias }, body: { version } });
+  getAlias = (kind: AssetKind, name: string, alias: string) => this.assets(kind, 'getAlias', { params: { name, alias } });
+  deleteAlias = (kind: AssetKind, name: string, alias: string) => this.assets(kind, 'deleteAlias', { params: { name, alias } });
+  listAliases = (kind: AssetKind, name: string) => this.assets(kind, 'listAliases', { params: { name } });
+  aliasHistory = (kind: AssetKind, name: string, alias?: string) => this.assets(kind, 'aliasHistory', { params: { name }, query: alias ? { alias } : {} });
 
   // ---- blobs -------------------------------------------------------------------------------
 
+  private async pathOf(pick: (t: EndpointTable) => Endpoint, params: Record<string, string>): Promise<string> {
+    const { ENDPOINTS } = await import('../contracts/endpoints.js');
+    return endpointPath(pick(ENDPOINTS).url, params);
+  }
+
   async blobExists(sha256: string): Promise<boolean> {
-    const res = await this.raw('HEAD', `/api/v1/blobs/${sha256}`, { okStatuses: [404] });
+    const res = await this.raw('HEAD', await this.pathOf((t) => t.uploads.getBlob, { sha256 }), { okStatuses: [404] });
     return res.status === 200;
   }
-  putBlob = (sha256: string, body: BodyBytes, size: number) => this.upload<BlobResponse>('PUT', `/api/v1/blobs/${sha256}`, body, { 'content-length': String(size) });
-  createUpload = (sha256: string, size: number) => this.call<UploadSessionResponse>('POST', `/api/v1/blobs/${sha256}/uploads`, { json: { size } });
-  getUpload = (id: string) => this.call<UploadSessionResponse>('GET', `/api/v1/uploads/${enc(id)}`);
-  appendUpload = (id: string, offset: number, body: BodyBytes, length: number) =>
-    this.upload<UploadSessionResponse>('PATCH', `/api/v1/uploads/${enc(id)}`, body, { 'upload-offset': String(offset), 'content-length': String(length) });
+  putBlob = async (sha256: string, body: BodyBytes, size: number) =>
+    this.upload<BlobResponse>('PUT', await this.pathOf((t) => t.uploads.putBlob, { sha256 }), body, { 'content-length': String(size) });
+  createUpload = (sha256: string, size: number) => this.api((t) => t.uploads.createUpload)({ params: { sha256 }, body: { size } });
+  getUpload = (id: string) => this.api((t) => t.uploads.getUpload)({ params: { id } });
+  appendUpload = async (id: string, offset: number, body: BodyBytes, length: number) =>
+    this.upload<UploadSessionResponse>('PATCH', await this.pathOf((t) => t.uploads.appendUpload, { id }), body, { 'upload-offset': String(offset), 'content-length': String(length) });
   /** A session whose sha256 is declared at completion: for bytes hashed as they are sent. A 409 (`details.sizeStored`) asks to hash first. */
-  createUndeclaredUpload = (size: number) => this.call<UploadSessionResponse>('POST', '/api/v1/uploads', { json: { size } });
+  createUndeclaredUpload = (size: number) => this.api((t) => t.uploads.createUndeclaredUpload)({ body: { size } });
   /** `sha256` is required for a session started without one, and checked against the session's otherwise. */
-  completeUpload = (id: string, sha256?: string) =>
-    this.call<BlobResponse>('POST', `/api/v1/uploads/${enc(id)}/complete`, sha256 ? { json: { sha256 } } : {});
-  abortUpload = (id: string) => this.call<void>('DELETE', `/api/v1/uploads/${enc(id)}`);
-  gc = (dryRun: boolean) => this.call<GcResponse>('POST', '/api/v1/gc', { json: { dryRun } });
+  completeUpload = (id: string, sha256?: string) => this.api((t) => t.uploads.completeUpload)({ params: { id }, body: sha256 ? { sha256 } : {} });
+  abortUpload = (id: string) => this.api((t) => t.uploads.abortUpload)({ params: { id } });
+  gc = (dryRun: boolean) => this.api((t) => t.uploads.collectGarbage)({ body: { dryRun } });
 
   // ---- audit -------------------------------------------------------------------------------
 
-  listAudit = (query: Partial<In<typeof ListAuditQuery>> = {}) => this.call<Out<typeof AuditPage>>('GET', '/api/v1/audit', { query: query as Query });
-  verifyAudit = () => this.call<AuditVerifyResponse>('POST', '/api/v1/audit/verify');
+  listAudit = (query: Partial<In<typeof ListAuditQuery>> = {}) => this.api((t) => t.audit.listAudit)({ query });
+  verifyAudit = () => this.api((t) => t.audit.verifyAudit)({});
 
   // ---- system ------------------------------------------------------------------------------
 
