@@ -138,6 +138,16 @@ describe('OpenAI client: streamed chat completions', () => {
     await c.close();
   });
 
+  it('folds the rest of the stream into result() after a partial read', async () => {
+    const c = client();
+    const s = await c.streamChat(ask('plain'));
+    const it = s[Symbol.asyncIterator]();
+    expect((await it.next()).value).toMatchObject({ choices: [{ delta: { role: 'assistant' } }] });
+    expect((await it.next()).value).toMatchObject({ choices: [{ delta: { content: 'hé' } }] });
+    expect(await s.result()).toMatchObject({ text: TEXT, contentChunks: 4 });
+    await c.close();
+  });
+
   it('releases the connection when the reader stops early', async () => {
     const c = client({ connections: 1 });
     const s = await c.streamChat(ask('plain'));

@@ -18,7 +18,6 @@ import { chatGeneration, completionGeneration, type Generation } from './openai-
 import { sseEvents, SseOverflowError } from './openai-sse.js';
 import { answeredStream, createGenerationStream, resultOf, type GenerationStream } from './openai-stream.js';
 import type {
-  ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
   ChatResult,
@@ -175,12 +174,12 @@ export function createOpenAIClient(opts: OpenAIClientOptions): OpenAIClient {
       s.release();
       throw s.translate(err);
     }
-    return createGenerationStream({ events: guarded(sseEvents(s.res.body), s), gen, origin, t0: s.t0, abort: s.abort });
+    return createGenerationStream({ batches: guarded(sseEvents(s.res.body), s), gen, origin, t0: s.t0, abort: s.abort });
   }
 
   return {
     origin,
-    chat: ({ stream: streamed, ...req }, call = {}) => (streamed ? stream(chatGeneration, req, call).then((st) => st.result()) : generate<ChatCompletionChunk, ChatCompletion>(chatGeneration, req, call)),
+    chat: ({ stream: streamed, ...req }, call = {}) => (streamed ? stream(chatGeneration, req, call).then((st) => st.result()) : generate(chatGeneration, req, call)),
     streamChat: (req, call = {}) => stream(chatGeneration, req, call),
     completions: ({ stream: streamed, ...req }, call = {}) => (streamed ? stream(completionGeneration, req, call).then((st) => st.result()) : generate(completionGeneration, req, call)),
     streamCompletions: (req, call = {}) => stream(completionGeneration, req, call),

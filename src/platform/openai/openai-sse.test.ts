@@ -12,7 +12,7 @@ async function* pieces(bytes: Uint8Array, cut: (i: number) => number): AsyncGene
 
 async function collect(body: AsyncIterable<Uint8Array>) {
   const out = [];
-  for await (const ev of sseEvents(body)) out.push(ev);
+  for await (const batch of sseEvents(body)) out.push(...batch);
   return out;
 }
 

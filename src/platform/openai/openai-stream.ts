@@ -50,56 +50,77 @@ function parseChunk<C>(ev: EventSourceMessage, origin: string): C {
 }
 
 /**
- * `events` must already translate transport failures and release the request when it ends;
- * `abort` cuts the request (for a cancel before the first read).
+ * `batches` are the events of each network read; they must already translate transport failures
+ * and release the request when they end. `abort` cuts the request (a cancel before the first read).
+ * `result()` alone folds each read's events in one synchronous pass; iterating pays one async step
+ * per chunk.
  */
-export function createGenerationStream<C, A>(opts: { events: AsyncIterable<EventSourceMessage>; gen: Generation<C, A>; origin: string; t0: number; abort: () => void }): GenerationStream<C, GenerationResult<A>> {
+export function createGenerationStream<C, A>(opts: { batches: AsyncIterable<EventSourceMessage[]>; gen: Generation<C, A>; origin: string; t0: number; abort: () => void }): GenerationStream<C, GenerationResult<A>> {
   const { gen, origin, t0 } = opts;
   const fold: Fold<C, A> = gen.fold();
+  let done = false;
+  let contentChunks = 0;
+  let ttftMs: number | null = null;
   let final: GenerationResult<A> | null = null;
   let failure: unknown = null;
 
-  async function* read(): AsyncGenerator<C, void, undefined> {
-    let done = false;
-    let contentChunks = 0;
-    let ttftMs: number | null = null;
-    for await (const ev of opts.events) {
-      if (done || ev.data === '') continue;
-      if (ev.data === '[DONE]') {
-        done = true;
-        continue;
-      }
-      const chunk = parseChunk<C>(ev, origin);
-      if (fold.add(chunk)) {
-        contentChunks++;
-        ttftMs ??= performance.now() - t0;
-      }
-      yield chunk;
+  /** The chunk an event carries, folded; undefined for `[DONE]`, empty events and what follows `[DONE]`. */
+  function take(ev: EventSourceMessage): C | undefined {
+    if (done || ev.data === '') return undefined;
+    if (ev.data === '[DONE]') {
+      done = true;
+      return undefined;
     }
+    const chunk = parseChunk<C>(ev, origin);
+    if (fold.add(chunk)) {
+      contentChunks++;
+      ttftMs ??= performance.now() - t0;
+    }
+    return chunk;
+  }
+  function finish(): void {
     if (!done && contentChunks === 0) throw streamError(`${origin} closed the stream before sending any content`);
     final = resultOf(gen, fold.answer(), performance.now() - t0, ttftMs, contentChunks);
   }
-  async function* chunks(): AsyncGenerator<C, void, undefined> {
+
+  async function* iterate(): AsyncGenerator<C, void, undefined> {
     try {
-      yield* read();
+      for await (const batch of opts.batches) {
+        for (const ev of batch) {
+          const chunk = take(ev);
+          if (chunk !== undefined) yield chunk;
+        }
+      }
+      finish();
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
+  }
+  async function consume(): Promise<void> {
+    try {
+      for await (const batch of opts.batches) for (const ev of batch) take(ev);
+      finish();
     } catch (err) {
       failure = err;
       throw err;
     }
   }
 
-  const it = chunks();
+  let it: AsyncGenerator<C, void, undefined> | null = null;
+  let consuming: Promise<void> | null = null;
   return {
-    [Symbol.asyncIterator]: () => it,
+    [Symbol.asyncIterator]: () => (it ??= consuming ? (async function* () {})() : iterate()),
     async result() {
-      while (!(await it.next()).done);
+      if (it) while (!(await it.next()).done);
+      else await (consuming ??= consume());
       if (failure) throw failure;
       if (!final) throw streamError(`the stream from ${origin} was cancelled before its end`);
       return final;
     },
     async cancel() {
       opts.abort();
-      await it.return(undefined);
+      await it?.return(undefined);
     },
   };
 }
