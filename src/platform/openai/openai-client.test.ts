@@ -4,7 +4,8 @@
  * split across network reads), CRLF, comments, usage, `[DONE]` present or missing, errors before
  * and during a stream, timeouts, aborts, the injected lookup and the API key's discretion.
  */
-import dns from 'node:dns';
+import type dns from 'node:dns';
+import { getEventListeners } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
@@ -22,7 +23,7 @@ const TOKENS = ['hé', 'llo ', '日本', ' 🙂'];
 const STREAM = frame({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }) + TOKENS.map((t) => chunk(t)).join('') + USAGE + 'data: [DONE]\n\n';
 
 /** Scripted answers, chosen by the request's `model`. */
-const SCRIPTS: Record<string, { status?: number; headers?: Record<string, string>; body?: string; bytewise?: boolean; hang?: boolean }> = {
+const SCRIPTS: Record<string, { status?: number; headers?: Record<string, string>; body?: string; bytewise?: boolean; hang?: boolean; stall?: boolean }> = {
   bytewise: { body: STREAM, bytewise: true },
   plain: { body: STREAM },
   crlf: { body: (': keep-alive\n\n' + STREAM.replace('data: [DONE]', ': ping\n\ndata: [DONE]')).replaceAll('\n', '\r\n'), bytewise: true },
@@ -37,11 +38,14 @@ const SCRIPTS: Record<string, { status?: number; headers?: Record<string, string
   refused: { status: 400, headers: { 'content-type': 'application/json' }, body: '{"error":{"message":"bad model","type":"invalid_request_error"}}' },
   html: { headers: { 'content-type': 'text/html' }, body: '<html>502</html>' },
   hang: { hang: true },
+  stall: { body: chunk('hé'), stall: true },
 };
 
 let server: http.Server;
 let url: string;
 const seen: { path: string; auth: string | undefined; body: Record<string, unknown> }[] = [];
+/** Settles when the client lets go of a stalled stream's connection. */
+const stalled: Promise<unknown>[] = [];
 
 async function answer(req: http.IncomingMessage, res: http.ServerResponse, body: Record<string, unknown>) {
   if (req.url?.startsWith('/v1/embeddings')) {
@@ -58,6 +62,10 @@ async function answer(req: http.IncomingMessage, res: http.ServerResponse, body:
   if (script.hang) return;
   res.writeHead(script.status ?? 200, script.headers ?? { 'content-type': 'text/event-stream; charset=utf-8' });
   const bytes = Buffer.from(script.body ?? '');
+  if (script.stall) {
+    stalled.push(new Promise((r) => res.once('close', r)));
+    return res.write(bytes);
+  }
   if (!script.bytewise) return res.end(bytes);
   // One byte per write, each on the next turn of the event loop: the client reads between two
   // turns, so characters of two, three and four bytes and `data:` prefixes arrive cut apart.
@@ -214,6 +222,19 @@ describe('OpenAI client: answers and failures', () => {
     const p = c.chat(ask('hang'), { signal: ctl.signal });
     setTimeout(() => ctl.abort(new Error('run cancelled')), 20);
     await expect(p).rejects.toThrow('run cancelled');
+    await c.close();
+  });
+
+  it('cuts a stream that stalls, even one nobody reads, and lets go of the caller\'s signal', async () => {
+    const c = client({ timeoutMs: 100 });
+    const ctl = new AbortController();
+    const unread = await c.streamChat(ask('stall'), { signal: ctl.signal });
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(1);
+    await stalled.at(-1); // the timeout cut the connection
+    expect(getEventListeners(ctl.signal, 'abort')).toHaveLength(0);
+    await unread.cancel();
+    const read = await c.streamChat(ask('stall'));
+    expect(await failure(read.result())).toMatchObject({ kind: 'timeout', transient: true });
     await c.close();
   });
 

@@ -103,13 +103,17 @@ export function createOpenAIClient(opts: OpenAIClientOptions): OpenAIClient {
     // One controller per request, aborted by its own timer or by the caller: cheaper than
     // AbortSignal.any + AbortSignal.timeout at thousands of requests per second.
     const ctl = new AbortController();
-    const timer = setTimeout(() => ctl.abort(new DOMException(timeoutLabel, 'TimeoutError')), ms);
     const onAbort = () => ctl.abort(caller!.reason);
-    caller?.addEventListener('abort', onAbort, { once: true });
     const release = () => {
       clearTimeout(timer);
       caller?.removeEventListener('abort', onAbort);
     };
+    // Releases too: a stream nobody reads never reaches its own release.
+    const timer = setTimeout(() => {
+      release();
+      ctl.abort(new DOMException(timeoutLabel, 'TimeoutError'));
+    }, ms);
+    caller?.addEventListener('abort', onAbort, { once: true });
     const translate = (err: unknown): unknown => {
       if (caller?.aborted) return caller.reason;
       if (err instanceof OpenAIError) return err;
