@@ -23,6 +23,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/server/**', '**/cli/**'] }] },
   },
   {
+    // Upstream model servers are called through the one OpenAI-compatible client
+    // (platform/openai: timeouts, retries, SSE decoding), not through undici by hand.
+    files: ['src/features/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'undici', message: 'call OpenAI-compatible upstreams through src/platform/openai/openai-client.ts' }] }] },
+  },
+  {
     files: ['src/cli/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/sql/**', '**/platform/blob/**', 'kysely', 'better-sqlite3', 'pg'] }] },
   },

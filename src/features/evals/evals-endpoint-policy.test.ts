@@ -38,10 +38,10 @@ describe('evaluation endpoint policy', () => {
   });
 });
 
-describe('the runner\'s endpoint client under the policy', () => {
+describe('the shared OpenAI client under the policy', () => {
   it('refuses a connection whose host resolves to an address the policy refuses, and makes it otherwise', async () => {
     const { createServer } = await import('node:http');
-    const { createEndpointClient } = await import('./evals-endpoint.js');
+    const { createOpenAIClient } = await import('../../platform/openai/openai-client.js');
     let hits = 0;
     const server = createServer((_req, res) => {
       hits++;
@@ -50,14 +50,14 @@ describe('the runner\'s endpoint client under the policy', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
-    const req = { messages: [{ role: 'user' as const, content: 'hi' }], stream: false, logprobs: false };
+    const req = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
     try {
-      const refused = createEndpointClient({ url: `http://localhost:${port}/v1`, model: 'm' }, { connections: 1, timeoutMs: 5000, lookup: createEndpointPolicy(['10.0.0.0/8']).lookup });
-      await expect(refused.complete(req, new AbortController().signal)).rejects.toThrow(/refused by the endpoint policy/);
+      const refused = createOpenAIClient({ url: `http://localhost:${port}/v1`, connections: 1, timeoutMs: 5000, lookup: createEndpointPolicy(['10.0.0.0/8']).lookup });
+      await expect(refused.chat(req)).rejects.toThrow(/refused by the endpoint policy/);
       await refused.close();
       expect(hits).toBe(0);
-      const allowed = createEndpointClient({ url: `http://localhost:${port}/v1`, model: 'm' }, { connections: 1, timeoutMs: 5000, lookup: createEndpointPolicy([]).lookup });
-      expect((await allowed.complete(req, new AbortController().signal)).output).toBe('ok');
+      const allowed = createOpenAIClient({ url: `http://localhost:${port}/v1`, connections: 1, timeoutMs: 5000, lookup: createEndpointPolicy([]).lookup });
+      expect((await allowed.chat(req)).text).toBe('ok');
       await allowed.close();
       expect(hits).toBe(1);
     } finally {

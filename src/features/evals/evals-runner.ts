@@ -10,10 +10,12 @@ import { setMaxListeners } from 'node:events';
 import type { EvalSuiteSpec, ParsedCase, RunSummary } from '../../contracts/evals.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
+import { createOpenAIClient, type OpenAIClient } from '../../platform/openai/openai-client.js';
+import { withRetries } from '../../platform/openai/openai-retry-fns.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { summarize, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
-import { createEndpointClient, withRetries, type EndpointClient } from './evals-endpoint.js';
 import type { EvalResultsTable, EvalsRepo, RunRow } from './evals-repo.js';
+import { createJudgeCall } from './metrics/metric-judge.js';
 import type { CaseOutcome, CaseValue, OutcomeMessage, ScoreContext } from './metrics/metric-types.js';
 
 export interface RunSettings {
@@ -120,9 +122,11 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   let consecutiveFailures = 0;
   let firstFailure: string | null = null;
 
-  const endpoint = createEndpointClient({ url: run.endpoint_url, model: run.endpoint_model, ...(keys.apiKey ? { apiKey: keys.apiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
-  let judgeClient: EndpointClient | null = null;
-  if (judge) judgeClient = createEndpointClient({ url: judge.url, model: judge.model, ...(keys.judgeApiKey ? { apiKey: keys.judgeApiKey } : {}) }, { connections: settings.concurrency, timeoutMs: settings.timeoutMs, ...(deps.lookup ? { lookup: deps.lookup } : {}) });
+  const clientOf = (url: string, apiKey: string | undefined): OpenAIClient =>
+    createOpenAIClient({ url, connections: settings.concurrency, timeoutMs: settings.timeoutMs, timeoutLabel: 'per-case timeout', ...(apiKey ? { apiKey } : {}), ...(deps.lookup ? { lookup: deps.lookup } : {}) });
+  const endpoint = clientOf(run.endpoint_url, keys.apiKey);
+  const endpointModel = run.endpoint_model;
+  const judgeClient = judge ? clientOf(judge.url, keys.judgeApiKey) : null;
 
   const stop = new AbortController();
   // Every request in flight (and every backoff sleep) listens for the run's abort.
@@ -133,15 +137,7 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   let lostError: string | null = null;
 
   const retryOpts = { retries: settings.retries, baseMs: deps.settings.retryBaseMs, signal: stop.signal };
-  const ctx: ScoreContext = judgeClient
-    ? {
-        judge: async (messages) => {
-          const r = await withRetries(() => judgeClient.complete({ messages, temperature: 0, stream: false, logprobs: false }, stop.signal), retryOpts);
-          if (r.error) throw new Error(`judge endpoint: ${r.error.message}`);
-          return r.result!.output;
-        },
-      }
-    : {};
+  const ctx: ScoreContext = judgeClient && judge ? { judge: createJudgeCall(judgeClient, judge.model, retryOpts) } : {};
 
   let buffer: EvalResultsTable[] = [];
   let lastFlush = performance.now();
@@ -191,10 +187,16 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
       return;
     }
     const msgs = messages;
-    const res = await withRetries(
-      () => endpoint.complete({ messages: msgs, temperature: spec.request.temperature, ...(spec.request.maxTokens ? { maxTokens: spec.request.maxTokens } : {}), ...(spec.request.stop ? { stop: spec.request.stop } : {}), stream: needsStream, logprobs: needsLogprobs }, stop.signal),
-      retryOpts,
-    );
+    const request = {
+      model: endpointModel,
+      messages: msgs,
+      temperature: spec.request.temperature,
+      ...(spec.request.maxTokens ? { max_tokens: spec.request.maxTokens } : {}),
+      ...(spec.request.stop?.length ? { stop: spec.request.stop } : {}),
+      ...(needsLogprobs ? { logprobs: true } : {}),
+      stream: needsStream,
+    };
+    const res = await withRetries(() => endpoint.chat(request, { signal: stop.signal }), retryOpts);
     if (res.error || !res.result) {
       const error = res.error?.message ?? 'no result';
       row = { ...base, ok: 0, flagged: 1, output: null, error, attempts: res.attempts, latency_ms: null, ttft_ms: null, input_tokens: null, output_tokens: null, scores: '{}' };
@@ -206,15 +208,16 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
     const outcome: CaseOutcome = {
       caseId: c.id,
       input: msgs,
-      output: r.output,
+      output: r.text,
       expected: c.expected ?? null,
       references,
       schema: c.schema ?? null,
       tags: c.tags,
       latencyMs: r.latencyMs,
       ttftMs: r.ttftMs,
-      inputTokens: r.inputTokens,
-      outputTokens: r.outputTokens,
+      inputTokens: r.usage?.prompt_tokens ?? null,
+      // Without a usage chunk, each content chunk is about one token (what most servers send).
+      outputTokens: r.usage?.completion_tokens ?? (r.contentChunks || null),
       logprobs: r.logprobs,
     };
     const scores = await scoreCase(metrics, outcome, ctx);
@@ -224,13 +227,13 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
       ...base,
       ok: 1,
       flagged,
-      output: r.output,
+      output: r.text,
       error: null,
       attempts: res.attempts,
       latency_ms: Math.round(r.latencyMs * 1000) / 1000,
       ttft_ms: r.ttftMs === null ? null : Math.round(r.ttftMs * 1000) / 1000,
-      input_tokens: r.inputTokens,
-      output_tokens: r.outputTokens,
+      input_tokens: outcome.inputTokens,
+      output_tokens: outcome.outputTokens,
       scores: JSON.stringify(scores),
     };
     record(row, true, null);

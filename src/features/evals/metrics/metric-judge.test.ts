@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { judgeMessages, llmJudge, parseJudgeReply } from './metric-judge.js';
+import { OpenAIError } from '../../../platform/openai/openai-errors.js';
+import type { ChatResult } from '../../../platform/openai/openai-types.js';
+import { createJudgeCall, judgeMessages, llmJudge, parseJudgeReply } from './metric-judge.js';
 import type { CaseOutcome, OutcomeMessage, ScoreContext } from './metric-types.js';
 
 function outcome(o: Partial<CaseOutcome> = {}): CaseOutcome {
@@ -92,5 +94,34 @@ describe('llm_judge', () => {
     expect(llmJudge.params.safeParse({ rubric: 'r', passScore: 6 }).success).toBe(false);
     expect(llmJudge.params.parse({ rubric: 'r' })).toEqual({ rubric: 'r', scale: { min: 1, max: 5 } });
     expect(llmJudge.needs).toEqual({ judge: true });
+  });
+});
+
+describe('createJudgeCall', () => {
+  const signal = new AbortController().signal;
+  const answer = (text: string) => ({ text }) as ChatResult;
+
+  it('asks the judge model at temperature 0 without streaming, retrying transient failures', async () => {
+    const sent: unknown[] = [];
+    let n = 0;
+    const judge = createJudgeCall(
+      {
+        chat: async (req) => {
+          sent.push(req);
+          if (++n === 1) throw new OpenAIError('busy', { kind: 'status', transient: true, status: 503, retryAfterMs: 0 });
+          return answer('{"score": 5}');
+        },
+      },
+      'judge-large',
+      { retries: 2, baseMs: 0, signal },
+    );
+    const msgs = judgeMessages(outcome(), params);
+    expect(await judge(msgs)).toBe('{"score": 5}');
+    expect(sent).toEqual([{ model: 'judge-large', messages: msgs, temperature: 0 }, { model: 'judge-large', messages: msgs, temperature: 0 }]);
+  });
+
+  it('fails with the endpoint\'s message once the retries are spent', async () => {
+    const judge = createJudgeCall({ chat: async () => Promise.reject(new OpenAIError('http://j answered 400: bad model', { kind: 'status', transient: false, status: 400 })) }, 'j', { retries: 2, baseMs: 0, signal });
+    await expect(judge([])).rejects.toThrow('judge endpoint: http://j answered 400: bad model');
   });
 });

@@ -12,10 +12,15 @@
  *
  * The graded text is wrapped in tags and the judge is told it is data, not instructions, which
  * blunts (does not eliminate) outputs that try to talk the judge into a grade.
+ *
+ * The judge model is called through the shared OpenAI-compatible client (`createJudgeCall`):
+ * temperature 0, not streamed, with the run's retries.
  */
 import { z } from 'zod';
+import type { OpenAIClient } from '../../../platform/openai/openai-client.js';
+import { withRetries } from '../../../platform/openai/openai-retry-fns.js';
 import { clip, failed, meanAggregate } from './metric-fns.js';
-import type { CaseOutcome, CaseValue, MetricDefinition, OutcomeMessage } from './metric-types.js';
+import type { CaseOutcome, CaseValue, JudgeCall, MetricDefinition, OutcomeMessage } from './metric-types.js';
 
 const Scale = z
   .strictObject({ min: z.number(), max: z.number() })
@@ -123,6 +128,17 @@ export function parseJudgeReply(reply: string): { score: number; reasoning: stri
   const lines = [...text.matchAll(/\bscore\b\**\s*[:=]\s*\**\s*(-?\d+(?:\.\d+)?)/gi)];
   const last = lines.at(-1);
   return last ? { score: Number(last[1]), reasoning: null } : null;
+}
+
+// ---- the judge call ---------------------------------------------------------------------------
+
+/** A run's judge: `model` at the client's endpoint, asked at temperature 0 (grades should repeat), retried like the run's cases. */
+export function createJudgeCall(client: Pick<OpenAIClient, 'chat'>, model: string, retry: { retries: number; baseMs: number; signal: AbortSignal }): JudgeCall {
+  return async (messages) => {
+    const r = await withRetries(() => client.chat({ model, messages, temperature: 0 }, { signal: retry.signal }), retry);
+    if (r.error) throw new Error(`judge endpoint: ${r.error.message}`);
+    return r.result!.text;
+  };
 }
 
 // ---- metric -----------------------------------------------------------------------------------
