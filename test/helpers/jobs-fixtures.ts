@@ -7,14 +7,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { createLogger } from '../../src/platform/log.js';
 import { openDatabase, type SqlDatabase } from '../../src/platform/sql/sql-db.js';
 import { migrate } from '../../src/platform/sql/sql-migrations.js';
 import { jobsMigrations } from '../../src/features/jobs/jobs-migrations.js';
+import { dropSchema, PG_URL } from './test-server.js';
 import { createJobsService, type JobContext, type JobKind, type JobsService } from '../../src/features/jobs/jobs-service.js';
 
-const PG_URL = process.env.STEWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export type Engine = 'sqlite' | 'postgres';
 
 export class TestClock {
@@ -40,15 +39,7 @@ export async function freshDatabase(engine: Engine): Promise<{ connect(): Promis
     connect = () => openDatabase({ kind: 'sqlite', path: path.join(dir, 'jobs.db') });
   } else {
     const schema = `jobs_${randomBytes(6).toString('hex')}`;
-    cleanups.push(async () => {
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await admin.end();
-      }
-    });
+    cleanups.push(() => dropSchema(schema));
     connect = () => openDatabase({ kind: 'postgres', url: PG_URL, schema, poolSize: 4 });
   }
   const opened = async () => {

@@ -7,10 +7,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { openDatabase, type SqlDatabase } from '../../src/platform/sql/sql-db.js';
 import { migrate, type StewardMigration } from '../../src/platform/sql/sql-migrations.js';
-import { PG_URL } from './test-server.js';
+import { dropSchema, PG_URL } from './test-server.js';
 
 export type Engine = 'sqlite' | 'postgres';
 export const ENGINES: Engine[] = ['sqlite', 'postgres'];
@@ -40,15 +39,7 @@ export async function openTestDb(engine: Engine, migrations: readonly StewardMig
     async close() {
       for (const db of opened) await db.close();
       if (engine === 'sqlite') fs.rmSync(dir, { recursive: true, force: true });
-      else {
-        const admin = new pg.Client({ connectionString: PG_URL });
-        await admin.connect();
-        try {
-          await admin.query(`drop schema if exists ${schema} cascade`);
-        } finally {
-          await admin.end();
-        }
-      }
+      else await dropSchema(schema);
     },
   };
 }

@@ -22,6 +22,17 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
+/** Drops a test's private PostgreSQL schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await admin.end();
+  }
+}
+
 export async function startS3rver(dir: string, bucket: string): Promise<{ endpoint: string; close(): Promise<void> }> {
   const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket }] });
   const addr = (await s3.run()) as { address: string; port: number };
@@ -39,15 +50,7 @@ export async function startTestServer(backend: Backend = 'sqlite-fs', overrides:
     cleanups.push(() => s3.close());
     const schema = `t_${randomBytes(6).toString('hex')}`;
     // Dropped on stop, so test runs do not pile up schemas in the shared database.
-    cleanups.push(async () => {
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      try {
-        await admin.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await admin.end();
-      }
-    });
+    cleanups.push(() => dropSchema(schema));
     config = loadConfig({
       env: { STEWARD_BLOB_URL: `s3://steward-test/${schema}`, STEWARD_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
       flags: { dataDir, port: 0 },
