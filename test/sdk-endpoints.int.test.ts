@@ -2,7 +2,9 @@
  * Endpoints are declared once: the server serves exactly the table in contracts/endpoints.ts,
  * and the SDK's typed client reaches any of them through the same declarations.
  */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { endpointRoutesSource } from '../scripts/gen-endpoint-routes.js';
 import { ENDPOINTS } from '../src/contracts/endpoints.js';
 import { StewardApiError, StewardClient } from '../src/sdk/client.js';
 import { serveSuite, uid } from './helpers/test-api.js';
@@ -39,5 +41,11 @@ describe('endpoints declared once', () => {
     const err = await client.api((t) => t.models.getVersion)({ params: { name: `missing-${uid()}`, version: '1.0.0' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StewardApiError);
     expect(err).toMatchObject({ status: 404, code: 'not_found' });
+  });
+});
+
+describe('the generated method and path table', () => {
+  it('matches the declarations (run `npm run gen:endpoints` after changing an endpoint)', () => {
+    expect(fs.readFileSync(new URL('../src/contracts/endpoint-routes.ts', import.meta.url), 'utf8')).toBe(endpointRoutesSource());
   });
 });

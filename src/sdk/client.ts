@@ -14,7 +14,11 @@ import type { CallInput, CallOutput, Endpoint } from '../contracts/endpoint.js';
 import type { EndpointTable } from '../contracts/endpoints.js';
 import type { ErrorCode } from '../contracts/errors.js';
 import type { BlobResponse, UploadSessionResponse } from '../contracts/uploads.js';
+import { ENDPOINT_ROUTES } from '../contracts/endpoint-routes.js';
 import { callEndpoint, endpointPath } from './endpoint-call.js';
+
+/** Method and path of each endpoint, read where the declarations would be (their types are the declarations'). */
+const ROUTES = ENDPOINT_ROUTES as unknown as EndpointTable;
 
 export class StewardApiError extends Error {
   constructor(
@@ -158,14 +162,13 @@ export class StewardClient {
 
   /**
    * Calls a declared endpoint, typed by its declaration in contracts:
-   * `client.api((t) => t.models.getVersion)({ params: { name, version } })`. The table (and
-   * zod with it) loads on the first call, so a command that calls nothing starts without it.
+   * `client.api((t) => t.models.getVersion)({ params: { name, version } })`. Types come from the
+   * declarations; at run time only their methods and paths are read (contracts/endpoint-routes.ts,
+   * generated from them), so a CLI command does not load zod and every contract to build a URL.
    */
   api<E extends Endpoint>(pick: (t: EndpointTable) => E): (input: CallInput<E>) => Promise<CallOutput<E>> {
-    return async (input) => {
-      const { ENDPOINTS } = await import('../contracts/endpoints.js');
-      return callEndpoint((method, path, init) => this.raw(method, path, init as { query?: Query; json?: unknown }), pick(ENDPOINTS), input);
-    };
+    const route = pick(ROUTES);
+    return (input) => callEndpoint((method, path, init) => this.raw(method, path, init as { query?: Query; json?: unknown }), route, input);
   }
 
   private static collection = (kind: AssetKind) => (t: EndpointTable) => t[ASSET_COLLECTION[kind] as 'models' | 'datasets' | 'prompts'];
@@ -198,7 +201,7 @@ export class StewardClient {
   compare = (kind: AssetKind, name: string, ref: string, other: string) => this.assets(kind, 'compareVersions', { params: { name, version: ref }, query: { other } });
   /** A file of a version as a streaming response; `range` asks for bytes from `start` on. */
   downloadFile = (kind: AssetKind, name: string, ref: string, path: string, opts: { start?: number; ifRange?: string } = {}) =>
-    this.raw('GET', endpointPath(`/api/v1/${ASSET_COLLECTION[kind]}/:name/versions/:version/files/*`, { name, version: ref, '*': path }), {
+    this.raw('GET', this.pathOf((t) => StewardClient.collection(kind)(t).downloadFile, { name, version: ref, '*': path }), {
       headers: opts.start ? { range: `bytes=${opts.start}-`, ...(opts.ifRange ? { 'if-range': opts.ifRange } : {}) } : {},
     });
 
@@ -210,21 +213,20 @@ export class StewardClient {
 
   // ---- blobs -------------------------------------------------------------------------------
 
-  private async pathOf(pick: (t: EndpointTable) => Endpoint, params: Record<string, string>): Promise<string> {
-    const { ENDPOINTS } = await import('../contracts/endpoints.js');
-    return endpointPath(pick(ENDPOINTS).url, params);
+  private pathOf(pick: (t: EndpointTable) => Endpoint, params: Record<string, string>): string {
+    return endpointPath(pick(ROUTES).url, params);
   }
 
   async blobExists(sha256: string): Promise<boolean> {
-    const res = await this.raw('HEAD', await this.pathOf((t) => t.uploads.getBlob, { sha256 }), { okStatuses: [404] });
+    const res = await this.raw('HEAD', this.pathOf((t) => t.uploads.getBlob, { sha256 }), { okStatuses: [404] });
     return res.status === 200;
   }
   putBlob = async (sha256: string, body: BodyBytes, size: number) =>
-    this.upload<BlobResponse>('PUT', await this.pathOf((t) => t.uploads.putBlob, { sha256 }), body, { 'content-length': String(size) });
+    this.upload<BlobResponse>('PUT', this.pathOf((t) => t.uploads.putBlob, { sha256 }), body, { 'content-length': String(size) });
   createUpload = (sha256: string, size: number) => this.api((t) => t.uploads.createUpload)({ params: { sha256 }, body: { size } });
   getUpload = (id: string) => this.api((t) => t.uploads.getUpload)({ params: { id } });
   appendUpload = async (id: string, offset: number, body: BodyBytes, length: number) =>
-    this.upload<UploadSessionResponse>('PATCH', await this.pathOf((t) => t.uploads.appendUpload, { id }), body, { 'upload-offset': String(offset), 'content-length': String(length) });
+    this.upload<UploadSessionResponse>('PATCH', this.pathOf((t) => t.uploads.appendUpload, { id }), body, { 'upload-offset': String(offset), 'content-length': String(length) });
   /** A session whose sha256 is declared at completion: for bytes hashed as they are sent. A 409 (`details.sizeStored`) asks to hash first. */
   createUndeclaredUpload = (size: number) => this.api((t) => t.uploads.createUndeclaredUpload)({ body: { size } });
   /** `sha256` is required for a session started without one, and checked against the session's otherwise. */
