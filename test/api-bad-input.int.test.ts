@@ -3,8 +3,9 @@
  * the matching status, and leaves nothing half-written: each test reads back afterwards that
  * no model, version or blob appeared and that what existed is unchanged.
  */
+import { ModelVersionDocument } from '../src/contracts/evals.js';
 import { describe, expect, it } from 'vitest';
-import { AssetPage, AssetResponse, CreateVersionResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
+import { AssetPage, AssetResponse, CreateVersionResponse, VersionPage } from '../src/contracts/assets.js';
 import { BACKENDS } from './helpers/test-server.js';
 import { blob, createModel, createVersion, expectBody, expectError, manifest, modelPath, pushVersion, putBlob, randomBlob, uid, versionPath, type Api, serveSuite } from './helpers/test-api.js';
 
@@ -57,7 +58,7 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
       const err = expectError(await api.post(`${modelPath(name)}/versions`, { version, files: manifest({ 'b.bin': other }), labels: { run: 'two' } }), 409, 'conflict');
       expect(err.details).toMatchObject({ version: '1.0.0', state: 'ready', digest: original.digest });
     }
-    const after = expectBody(await api.get(versionPath(name, '1.0.0')), 200, VersionResponse);
+    const after = expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument);
     expect(after).toMatchObject({ digest: original.digest, state: 'ready', labels: { run: 'one' }, readyAt: original.readyAt, updatedAt: original.updatedAt });
     expect(after.files).toEqual(original.files);
     expect(await versionsOf(name)).toHaveLength(1);
@@ -133,7 +134,7 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     await putBlob(api, b);
     const err = expectError(await api.post(`${versionPath(name, '1.0.0')}/finalize`), 409, 'conflict');
     expect([...(err.details?.missing as string[])].sort()).toEqual([a.sha256, c.sha256].sort());
-    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, VersionResponse).state).toBe('pending');
+    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument).state).toBe('pending');
   });
 
   it('answers 404 for an unknown model, version, alias or file', async () => {
@@ -222,6 +223,6 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
       expectError(await api.put(`${modelPath(name)}/aliases/${encodeURIComponent(alias)}`, { version: '1.0.0' }), 400, 'invalid_argument');
     }
     expectError(await api.put(`${modelPath(name)}/aliases/champion`, { version: 'latest' }), 400, 'invalid_argument');
-    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, VersionResponse).aliases).toEqual([]);
+    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument).aliases).toEqual([]);
   });
 });

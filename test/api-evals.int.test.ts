@@ -6,9 +6,8 @@
  */
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VersionResponse } from '../src/contracts/assets.js';
 import { AuditPage } from '../src/contracts/audit.js';
-import { CaseResultPage, CompareRunsResponse, GateEvaluation, MetricList, RunPage, RunResponse } from '../src/contracts/evals.js';
+import { CaseResultPage, CompareRunsResponse, GateEvaluation, MetricList, RunPage, RunResponse, ModelVersionDocument } from '../src/contracts/evals.js';
 import { pushModel, pushSuite, jsonl, startRun, waitRun } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { apiClient, blob, expectBody, expectError, manifest, putBlob, uid, type Api } from './helpers/test-api.js';
@@ -82,7 +81,7 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
       ['q7', 'Lyon'],
     ]);
 
-    const doc = expectBody(await api.get(`/api/v1/models/${encodeURIComponent(model)}/versions/1.0.0`), 200, VersionResponse);
+    const doc = expectBody(await api.get(`/api/v1/models/${encodeURIComponent(model)}/versions/1.0.0`), 200, ModelVersionDocument);
     expect(doc.evaluations).toEqual([{ run: run.id, suite: `${suite}:1.0.0`, finishedAt: run.finishedAt, passed: true, metrics: expect.objectContaining({ exact_match: 0.8 }) }]);
 
     const audit = expectBody(await api.get(`/api/v1/audit?target=${encodeURIComponent(`eval-run:${run.id}`)}&limit=10`), 200, AuditPage).items;

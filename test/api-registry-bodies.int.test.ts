@@ -6,8 +6,9 @@
  * in: escapes, non-BMP text, big and fractional numbers, lineage and aliases, and the
  * evaluations another feature adds to a model version.
  */
+import { ModelVersionDocument } from '../src/contracts/evals.js';
 import { describe, expect, it } from 'vitest';
-import { AssetPage, AssetResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
+import { AssetPage, AssetResponse, VersionPage } from '../src/contracts/assets.js';
 import type { z } from 'zod';
 import { BACKENDS } from './helpers/test-server.js';
 import { blob, createModel, modelPath, pushVersion, uid, versionPath, type Api, type ApiResponse, serveSuite } from './helpers/test-api.js';
@@ -51,7 +52,7 @@ describe.each(BACKENDS)('registry read bodies on %s', (backend) => {
     });
     expect((await api.put(`${modelPath(name)}/aliases/champion`, { version: '2.0.0-rc.1' })).status).toBe(200);
 
-    const full = canonical(await api.get(versionPath(name, '2.0.0-rc.1')), VersionResponse);
+    const full = canonical(await api.get(versionPath(name, '2.0.0-rc.1')), ModelVersionDocument);
     expect(full.metadata).toEqual(JSON.parse(JSON.stringify(METADATA)));
     expect(full.files?.map((f) => f.path)).toEqual(['config.json', 'model.bin']);
     expect(full.aliases).toEqual(['champion']);
@@ -59,10 +60,10 @@ describe.each(BACKENDS)('registry read bodies on %s', (backend) => {
     // Model versions carry their evaluations (none yet), merged in by the evals feature.
     expect(full.evaluations).toEqual([]);
 
-    const byAlias = canonical(await api.get(`${versionPath(name, 'champion')}?files=false`), VersionResponse);
+    const byAlias = canonical(await api.get(`${versionPath(name, 'champion')}?files=false`), ModelVersionDocument);
     const { files: _files, ...withoutFiles } = full;
     expect(byAlias).toEqual(withoutFiles);
-    expect(canonical(await api.get(versionPath(base, 'latest')), VersionResponse).version).toBe('1.0.0');
+    expect(canonical(await api.get(versionPath(base, 'latest')), ModelVersionDocument).version).toBe('1.0.0');
     const head = await api.head(versionPath(name, 'champion'));
     expect(head.status).toBe(200);
     expect(head.bytes.length).toBe(0);

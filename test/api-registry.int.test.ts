@@ -3,6 +3,7 @@
  * read by number, alias and `latest`, downloads with Range and ETag, dedup, aliases, state
  * transitions, comparison and lineage. Bodies are checked against the contract schemas.
  */
+import { ModelVersionDocument } from '../src/contracts/evals.js';
 import { describe, expect, it } from 'vitest';
 import {
   AliasHistory,
@@ -51,7 +52,7 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     const alias = expectBody(await api.put(`${modelPath(name)}/aliases/champion`, { version: '1.2.0' }), 200, AliasResponse);
     expect(alias).toMatchObject({ name, alias: 'champion', version: '1.2.0' });
     for (const ref of ['1.2.0', 'v1.2.0', 'champion', 'latest']) {
-      const v = expectBody(await api.get(versionPath(name, ref)), 200, VersionResponse);
+      const v = expectBody(await api.get(versionPath(name, ref)), 200, ModelVersionDocument);
       expect(v, ref).toMatchObject({ name, version: '1.2.0', state: 'ready', digest: created.digest, aliases: ['champion'] });
       expect(v.metadata).toMatchObject({ architecture: 'llama', accuracy_score: 0.71 });
     }
@@ -66,7 +67,7 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     await pushVersion(api, name, '1.10.0', f);
     await pushVersion(api, name, '1.2.0', f);
     await createVersion(api, name, { version: '3.0.0', files: manifest(f) }); // pending: never latest
-    expect(expectBody(await api.get(versionPath(name, 'latest')), 200, VersionResponse).version).toBe('1.10.0');
+    expect(expectBody(await api.get(versionPath(name, 'latest')), 200, ModelVersionDocument).version).toBe('1.10.0');
   });
 
   it('downloads a file whole and by Range, with the quoted sha256 as ETag and 304 on If-None-Match', async () => {
@@ -176,8 +177,8 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     expect(expectBody(await api.get(`${aliases}/champion`), 200, AliasResponse).version).toBe('2.0.0');
     const list = expectBody(await api.get(aliases), 200, AliasList);
     expect(list.items.map((a) => [a.alias, a.version])).toEqual([['canary', '2.0.0'], ['champion', '2.0.0']]);
-    expect(expectBody(await api.get(versionPath(name, '2.0.0')), 200, VersionResponse).aliases).toEqual(['canary', 'champion']);
-    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, VersionResponse).aliases).toEqual([]);
+    expect(expectBody(await api.get(versionPath(name, '2.0.0')), 200, ModelVersionDocument).aliases).toEqual(['canary', 'champion']);
+    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument).aliases).toEqual([]);
 
     expect((await api.del(`${aliases}/champion`)).status).toBe(204);
     expectError(await api.get(`${aliases}/champion`), 404, 'not_found');
@@ -198,7 +199,7 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     await createVersion(api, name, { version: '2.0.0', files: manifest(f) });
     const v1 = versionPath(name, '1.0.0');
     const setState = async (path: string, state: string) => api.patch(path, { state });
-    const stateOf = async (path: string) => expectBody(await api.get(path), 200, VersionResponse).state;
+    const stateOf = async (path: string) => expectBody(await api.get(path), 200, ModelVersionDocument).state;
 
     expect(expectBody(await setState(v1, 'deprecated'), 200, VersionResponse).state).toBe('deprecated');
     expect(await stateOf(v1)).toBe('deprecated');
@@ -293,7 +294,7 @@ describe.each(BACKENDS)('registry API on %s', (backend) => {
     ];
     const byRelation = (l: VersionResponse['lineage']) => [...l].sort((a, b) => a.relation.localeCompare(b.relation));
     expect(byRelation(created.lineage)).toEqual(expected);
-    const doc = expectBody(await api.get(versionPath(child, '0.1.0')), 200, VersionResponse);
+    const doc = expectBody(await api.get(versionPath(child, '0.1.0')), 200, ModelVersionDocument);
     expect(byRelation(doc.lineage)).toEqual(expected);
   });
 

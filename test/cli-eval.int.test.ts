@@ -7,8 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompareRunsResponse, GateEvaluation, RunPage, RunResponse, type EvalSuiteSpecInput } from '../src/contracts/evals.js';
-import { VersionResponse } from '../src/contracts/assets.js';
+import { CompareRunsResponse, GateEvaluation, RunPage, RunResponse, type EvalSuiteSpecInput, ModelVersionDocument } from '../src/contracts/evals.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
 import { jsonl } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
@@ -92,7 +91,7 @@ describe('steward eval', () => {
 
     const doc = await runCli(['show', 'acme/bot:1.0.0'], env);
     expect(doc.stdout).toMatch(new RegExp(`evaluations \\(latest run per suite\\)\\n  ${id}  qa:1\\.0\\.0  passed  exact_match=0\\.7`));
-    const docJson = VersionResponse.parse(JSON.parse((await runCli(['show', 'acme/bot:1.0.0', '--json'], env)).stdout));
+    const docJson = ModelVersionDocument.parse(JSON.parse((await runCli(['show', 'acme/bot:1.0.0', '--json'], env)).stdout));
     expect(docJson.evaluations?.[0]?.run).toBe(id);
 
     // A stricter suite version: the run completes, but the exit code says the thresholds failed.

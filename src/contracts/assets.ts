@@ -155,16 +155,6 @@ export const CreateVersionBody = z
   .strict();
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
 
-export const VersionEvaluation = z
-  .object({
-    run: z.string(),
-    suite: z.string().describe('dataset NAME:VERSION of the suite'),
-    finishedAt: Timestamp.nullable(),
-    passed: z.boolean().nullable().describe('every threshold of the suite passed'),
-    metrics: z.record(z.string(), z.number().nullable()),
-  })
-  .strict();
-
 export const VersionResponse = z
   .object({
     kind: AssetKind,
@@ -180,7 +170,6 @@ export const VersionResponse = z
     card: z.string().nullable(),
     lineage: z.array(LineageEdge),
     aliases: z.array(z.string()),
-    evaluations: z.array(VersionEvaluation).optional().describe('latest succeeded evaluation run per suite (in the document of one version)'),
     createdAt: Timestamp,
     createdBy: z.string().nullable(),
     readyAt: Timestamp.nullable(),
@@ -189,6 +178,10 @@ export const VersionResponse = z
   })
   .strict();
 export type VersionResponse = z.infer<typeof VersionResponse>;
+/*
+ * The document of one version (GET …/versions/{v}) also carries what other features contribute
+ * to it under their own keys (evaluations of a model version): their contracts own those shapes.
+ */
 
 export const CreateVersionResponse = VersionResponse.extend({
   missing: z.array(Sha256).describe('blobs the server lacks: upload each, then finalize'),

@@ -1,6 +1,7 @@
 /** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive. */
 import type { Command } from 'commander';
 import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import type { VersionEvaluation } from '../../contracts/evals.js';
 import { clientFor, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
@@ -12,7 +13,8 @@ const num = (v: string) => {
   return n;
 };
 
-function showVersion(v: VersionResponse): void {
+/** A version document; a model version's carries the evaluations the evals feature contributes. */
+function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[] }): void {
   const lines = [
     `${v.name}:${v.version}  ${v.state}`,
     `digest     ${v.digest}`,

@@ -3,16 +3,22 @@
  * kind. The document of one version carries what other features contribute to it (`extras`).
  */
 import { assetEndpoints } from '../../contracts/assets-endpoints.js';
-import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import type { z } from 'zod';
+import { VersionResponse, type AssetKind } from '../../contracts/assets.js';
 import { parseRange } from '../../platform/http/http-range.js';
 import { route, type RouteDef } from '../../platform/http/http-route.js';
 import type { AssetsService } from './assets-service.js';
 
-/** What other features add to the document of one version (evaluations of a model version). */
-export type VersionExtras = (kind: AssetKind, doc: Pick<VersionResponse, 'name' | 'version'>) => Promise<Partial<VersionResponse>>;
+/** What other features add to the document of one version (evaluations of a model version), by key. */
+export type VersionExtras = (kind: AssetKind, doc: Pick<VersionResponse, 'name' | 'version'>) => Promise<Record<string, unknown>>;
 
-export function assetRoutes(kind: AssetKind, svc: AssetsService, extras: VersionExtras): RouteDef[] {
+/**
+ * `contributed`: the schema of each key other features add to a version document of this kind;
+ * the document's response schema is the registry's extended with them.
+ */
+export function assetRoutes(kind: AssetKind, svc: AssetsService, extras: VersionExtras, contributed: Record<string, z.ZodType>): RouteDef[] {
   const E = assetEndpoints[kind];
+  const versionDocument = VersionResponse.extend(contributed).strict();
   return [
     route(E.createAsset, async ({ body, actor }) => svc.createAsset(kind, body, actor)),
     route(E.listAssets, async ({ query, actor }) => svc.listAssets(kind, query, actor.namespaces)),
@@ -20,10 +26,13 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras: Version
     route(E.updateAsset, async ({ params, body, actor }) => svc.updateAsset(kind, params.name, body, actor)),
     route(E.createVersion, async ({ params, body, actor }) => svc.createVersion(kind, params.name, body, actor)),
     route(E.listVersions, async ({ params, query, actor }) => svc.listVersions(kind, params.name, query, actor.namespaces)),
-    route(E.getVersion, async ({ params, query }) => {
-      const doc = await svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' });
-      return { ...doc, ...(await extras(kind, doc)) };
-    }),
+    {
+      ...route(E.getVersion, async ({ params, query }) => {
+        const doc = await svc.getVersion(kind, params.name, params.version, { files: query.files === 'true' });
+        return { ...doc, ...(await extras(kind, doc)) };
+      }),
+      responses: { 200: versionDocument },
+    },
     route(E.updateVersion, async ({ params, body, actor }) => svc.updateVersion(kind, params.name, params.version, body, actor)),
     route(E.finalizeVersion, async ({ params, actor }) => svc.finalizeVersion(kind, params.name, params.version, actor)),
     route(E.compareVersions, async ({ params, query }) => svc.compare(kind, params.name, params.version, query.other)),

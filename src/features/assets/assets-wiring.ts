@@ -5,6 +5,7 @@
  * (`contributeToVersion`: evaluations of a model version). It keeps every blob its versions list
  * (registered with uploads for GC) and expires abandoned pending versions in the background.
  */
+import type { z } from 'zod';
 import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
 import { ASSET_KINDS } from '../../contracts/assets.js';
 import { defineModule } from '../../platform/module.js';
@@ -13,10 +14,15 @@ import { createAssetsRepo } from './assets-repo.js';
 import { assetRoutes, type VersionExtras } from './assets-routes.js';
 import { createAssetsService, type AssetsService, type VersionKindHook } from './assets-service.js';
 
-/** What another feature adds to the document of a version of one kind, under its own key. */
+/**
+ * What another feature adds to the document of a version of one kind, under its own key, with
+ * the schema of what it adds (its own contract's): the document's response schema is extended
+ * with it, so the body is serialised and documented with the contribution.
+ */
 export interface VersionContributor {
   kind: AssetKind;
   key: string;
+  schema: z.ZodType;
   load(doc: Pick<VersionResponse, 'name' | 'version'>): Promise<unknown>;
 }
 
@@ -53,8 +59,9 @@ export const assetsModule = defineModule({
       const mine = contributors.filter((c) => c.kind === kind);
       if (!mine.length) return {};
       const values = await Promise.all(mine.map((c) => c.load(doc)));
-      return Object.fromEntries(mine.map((c, i) => [c.key, values[i]])) as Partial<VersionResponse>;
+      return Object.fromEntries(mine.map((c, i) => [c.key, values[i]]));
     };
+    const contributed = (kind: AssetKind) => Object.fromEntries(contributors.filter((c) => c.kind === kind).map((c) => [c.key, c.schema]));
     const feature: AssetsFeature = {
       ...service,
       registerKindHook(kind, hook) {
@@ -69,7 +76,7 @@ export const assetsModule = defineModule({
     let sweeper: NodeJS.Timeout | null = null;
     return {
       provides: feature,
-      routes: () => ASSET_KINDS.flatMap((k) => assetRoutes(k, service, extras)),
+      routes: () => ASSET_KINDS.flatMap((k) => assetRoutes(k, service, extras, contributed(k))),
       start() {
         sweeper = setInterval(() => {
           service

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointPolicy } from './evals-endpoint-policy.js';
 import type { z } from 'zod';
-import { namespaceOf, parseAssetRef, type VersionResponse } from '../../contracts/assets.js';
+import { namespaceOf, parseAssetRef } from '../../contracts/assets.js';
 import {
   CreateRunBody,
   EvalSuiteSpec,
@@ -20,6 +20,7 @@ import {
   type ParsedCase,
   type RunResponse,
   type RunSummary,
+  type VersionEvaluation,
 } from '../../contracts/evals.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
@@ -329,10 +330,10 @@ export function createEvalsService(deps: EvalsDeps) {
     },
 
     /** The latest succeeded run of each suite for a version, for its document. */
-    async versionEvaluations(name: string, version: string): Promise<NonNullable<VersionResponse['evaluations']>> {
+    async versionEvaluations(name: string, version: string): Promise<VersionEvaluation[]> {
       const rows = await repo.succeededRunsOf(name, version, 100);
       const seen = new Set<string>();
-      const out: NonNullable<VersionResponse['evaluations']> = [];
+      const out: VersionEvaluation[] = [];
       for (const r of rows) {
         const key = `${r.suite_name}:${r.suite_version}`;
         if (seen.has(key)) continue;

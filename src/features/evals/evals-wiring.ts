@@ -3,6 +3,7 @@
  * executed as `eval.run` jobs, gates, and the evaluations shown in a model version's document
  * (contributed to the registry). A finished run emits `eval.run.finished`.
  */
+import { VersionEvaluations } from '../../contracts/evals.js';
 import { defineModule } from '../../platform/module.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import { createEndpointPolicy } from './evals-endpoint-policy.js';
@@ -74,7 +75,7 @@ export const evalsModule = defineModule({
       }),
     );
     const gates = createGates({ repo, assets, environments: aliasEnvironments(assets) });
-    assets.contributeToVersion({ kind: 'model', key: 'evaluations', load: (doc) => service.versionEvaluations(doc.name, doc.version) });
+    assets.contributeToVersion({ kind: 'model', key: 'evaluations', schema: VersionEvaluations, load: (doc) => service.versionEvaluations(doc.name, doc.version) });
     return { provides: { ...service, gates }, routes: () => evalRoutes(service, gates) };
   },
 });

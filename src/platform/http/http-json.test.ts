@@ -2,6 +2,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { VersionPage, VersionResponse } from '../../contracts/assets.js';
+import { VersionEvaluations } from '../../contracts/evals.js';
 import { responseSerialization, serialisableSchema } from './http-json.js';
 
 /** A Fastify app with one route whose responses are serialised as registerRoute does. */
@@ -20,9 +21,12 @@ const version: z.output<typeof VersionResponse> = {
   metadata: { text: 'quote " backslash \\ tab \t nul \u0000 é 日本 🤖 \u2028 lone \ud800', big: 2 ** 64, tiny: 1e-7, sum: 0.1 + 0.2, nested: { list: [1, 'two', null, true, { deep: [] }] }, none: null },
   labels: { 'x/y': 'ü' }, card: null,
   lineage: [{ relation: 'parent', kind: 'model', name: 'a/base', version: '1.0.0', ref: 'a/base:1.0.0' }, { relation: 'base_model', kind: null, name: null, version: null, ref: 'hf:x' }],
-  aliases: ['champion'], evaluations: [{ run: 'r1', suite: 's:1.0.0', finishedAt: null, passed: null, metrics: { exact: 0.5, missing: null } }],
+  aliases: ['champion'],
   createdAt: T, createdBy: null, readyAt: T, expiresAt: null, updatedAt: T,
 };
+/** A model version's document as served: the registry's with the evaluations contributed to it. */
+const Doc = VersionResponse.extend({ evaluations: VersionEvaluations.optional() }).strict();
+const doc: z.output<typeof Doc> = { ...version, evaluations: [{ run: 'r1', suite: 's:1.0.0', finishedAt: null, passed: null, metrics: { exact: 0.5, missing: null } }] };
 
 describe('response bodies serialised from the contract schema', () => {
   it('compiles the registry documents, nullable unions rewritten as type lists', () => {
@@ -34,14 +38,14 @@ describe('response bodies serialised from the contract schema', () => {
   });
 
   it('sends the same document as JSON.stringify: escapes, non-BMP text, big and fractional numbers, nulls, optional keys', async () => {
-    for (const doc of [version, { ...version, files: undefined, evaluations: undefined }]) {
-      const res = await serve({ 200: VersionResponse }, doc);
+    for (const d of [doc, { ...doc, files: undefined, evaluations: undefined }]) {
+      const res = await serve({ 200: Doc }, d);
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
       const parsed = JSON.parse(res.body) as unknown;
       expect(JSON.stringify(parsed)).toBe(res.body); // compact, escaped as JSON.stringify escapes
-      expect(parsed).toEqual(JSON.parse(JSON.stringify(doc)));
-      expect(VersionResponse.parse(parsed)).toEqual(parsed);
+      expect(parsed).toEqual(JSON.parse(JSON.stringify(d)));
+      expect(Doc.parse(parsed)).toEqual(parsed);
     }
     const page = await serve({ 200: VersionPage }, { items: [version, version], nextCursor: null });
     expect(JSON.parse(page.body)).toEqual(JSON.parse(JSON.stringify({ items: [version, version], nextCursor: null })));
