@@ -10,13 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { VersionResponse } from '../src/contracts/assets.js';
+import { ModelVersionDocument } from '../src/contracts/evals.js';
 import { StewardClient } from '../src/sdk/client.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const MiB = 1 << 20;
-const PushOutput = VersionResponse.extend({ uploadedBytes: z.number(), resumed: z.boolean() });
+const PushOutput = ModelVersionDocument.extend({ uploadedBytes: z.number(), resumed: z.boolean() });
 
 let server: TestServer;
 let env: CliEnv;

@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AssetPage, CompareResponse, VersionPage, VersionResponse } from '../src/contracts/assets.js';
+import { ModelVersionDocument } from '../src/contracts/evals.js';
+import { AssetPage, CompareResponse, VersionPage } from '../src/contracts/assets.js';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
 import { StewardClient } from '../src/sdk/client.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
@@ -41,7 +42,7 @@ describe('steward push / pull / show', () => {
     const push = await runCli(['push', dir, '--model', 'cli/demo', '--version', 'v1.0.0', '--meta', 'meta.json', '--card', 'card.md', '--label', 'team=nlp', '--json'], env);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
-    const pushed = VersionResponse.extend({ uploadedBytes: z.number(), resumed: z.boolean() }).parse(JSON.parse(push.stdout));
+    const pushed = ModelVersionDocument.extend({ uploadedBytes: z.number(), resumed: z.boolean() }).parse(JSON.parse(push.stdout));
     expect(pushed.uploadedBytes).toBe(300_000 + 12 + 4);
     expect(pushed).toMatchObject({ name: 'cli/demo', version: '1.0.0', state: 'ready', fileCount: 3, labels: { team: 'nlp' } });
 
@@ -50,7 +51,7 @@ describe('steward push / pull / show', () => {
     expect(AssetPage.parse(JSON.parse(ls.stdout)).items.map((a) => a.name)).toContain('cli/demo');
 
     const show = await runCli(['show', 'cli/demo:1.0.0', '--json'], env);
-    const v = VersionResponse.parse(JSON.parse(show.stdout));
+    const v = ModelVersionDocument.parse(JSON.parse(show.stdout));
     expect(v.metadata).toMatchObject({ architecture: 'llama' });
     expect(v.card).toContain('tiny model');
     expect(v.files?.map((f) => f.path)).toEqual(['config.json', 'tok/vocab.txt', 'weights.bin']);
@@ -120,7 +121,7 @@ describe('steward push / pull / show', () => {
     const push = await runCli(['push', dir, '--model', name, '--version', '1.0.0', '--json'], env);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
-    const out = VersionResponse.extend({ uploadedBytes: z.number(), resumed: z.boolean() }).parse(JSON.parse(push.stdout));
+    const out = ModelVersionDocument.extend({ uploadedBytes: z.number(), resumed: z.boolean() }).parse(JSON.parse(push.stdout));
     expect(out).toMatchObject({ state: 'ready', resumed: true, uploadedBytes: big.length + small.length });
     // The session was continued, not restarted: it is gone now, and so is the CLI's note of it.
     await expect(sdk.getUpload(session.id)).rejects.toMatchObject({ code: 'not_found' });
@@ -195,7 +196,7 @@ describe('steward listings, aliases, lifecycle', () => {
     expect((await runCli(['alias', 'set', 'cli/life', 'champion', '1.1.0'], env)).stdout).toBe('cli/life:champion → 1.1.0\n');
     const hist = JSON.parse((await runCli(['alias', 'ls', 'cli/life', '--history', '--json'], env)).stdout) as { items: { version: string; previousVersion: string | null }[] };
     expect(hist.items.slice(0, 2)).toEqual([expect.objectContaining({ version: '1.1.0', previousVersion: '1.0.0' }), expect.objectContaining({ version: '1.0.0', previousVersion: null })]);
-    const show = VersionResponse.parse(JSON.parse((await runCli(['show', 'cli/life:champion', '--json'], env)).stdout));
+    const show = ModelVersionDocument.parse(JSON.parse((await runCli(['show', 'cli/life:champion', '--json'], env)).stdout));
     expect(show.version).toBe('1.1.0');
     expect((await runCli(['alias', 'rm', 'cli/life', 'champion'], env)).code).toBe(0);
     const gone = await runCli(['show', 'cli/life:champion'], env);
