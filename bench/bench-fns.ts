@@ -2,8 +2,12 @@
  * Helpers shared by the benchmarks: the machine line every run prints, aligned tables, units,
  * percentiles, and target checks. Benchmarks print figures; nothing here asserts a timing.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import net from 'node:net';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /** What the figures were measured on: every benchmark prints it first. */
 export function machineLine(): string {
@@ -74,3 +78,15 @@ export async function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The fake OpenAI-compatible server (test/helpers/fake-openai-main.ts) in its own process, so it shares no event loop with what is measured. */
+export async function startFake(): Promise<{ url: string; child: ChildProcess }> {
+  const main = path.join(path.dirname(fileURLToPath(import.meta.url)), '../test/helpers/fake-openai-main.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rl = readline.createInterface({ input: child.stdout! });
+  const line = await new Promise<string>((resolve, reject) => {
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));
+  });
+  return { url: (JSON.parse(line) as { url: string }).url, child };
+}

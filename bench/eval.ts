@@ -11,36 +11,22 @@
  *
  * BENCH_CASES (20000), BENCH_BACKENDS (sqlite,postgres). Figures only; nothing here asserts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { loadConfig, type Config } from '../src/platform/config.js';
 import { startServer } from '../src/server/main.js';
 import { StewardClient } from '../src/sdk/client.js';
 import { EvalsClient } from '../src/sdk/evals-client.js';
-import { fmtInt, machineLine, printTable, verdict } from './bench-fns.js';
+import { startFake, fmtInt, machineLine, printTable, verdict } from './bench-fns.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const CASES = Number(process.env.BENCH_CASES ?? 20_000);
 const CONCURRENCY = 64;
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
 const PG_URL = process.env.STEWARD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TARGET = 2000;
-
-async function startFake(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, '../test/helpers/fake-openai-main.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));
-  });
-  return { url: (JSON.parse(line) as { url: string }).url, child };
-}
 
 const caseInput = (i: number) => `Question ${i}: what is the capital of country ${i % 197}? ANSWER: City ${i % 197}`;
 

@@ -8,29 +8,14 @@
  * BENCH_REQUESTS (2000), BENCH_CONCURRENCY (16), BENCH_WORDS per answer (100), BENCH_ROUNDS (3).
  * Figures only; nothing here asserts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { createOpenAIClient } from '../src/platform/openai/openai-client.js';
-import { fmtInt, fmtRatio, machineLine, median, printTable } from './bench-fns.js';
+import { startFake, fmtInt, fmtRatio, machineLine, median, printTable } from './bench-fns.js';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const WORDS = Number(process.env.BENCH_WORDS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-async function startFake(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, '../test/helpers/fake-openai-main.ts'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const rl = readline.createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));
-  });
-  return { url: (JSON.parse(line) as { url: string }).url, child };
-}
 
 // Mixed scripts, so the decoder sees multi-byte characters: one token per word.
 const VOCAB = ['the', 'héllo', '日本', 'model', 'naïve', 'über', 'answer', '🙂', 'token', 'данные'];

@@ -161,7 +161,3 @@ export function splitPointer(pointer: string): { name: string; ref: string } {
   return { name: r.name, ref: r.ref! };
 }
 
-export function namespaceOf(name: string): string | null {
-  const i = name.indexOf('/');
-  return i === -1 ? null : name.slice(0, i);
-}

@@ -41,8 +41,6 @@ import type { CaseValue } from './metrics/metric-types.js';
 const MAX_CASES_BYTES = 512 * 1024 * 1024;
 const MAX_FLIPS = 200;
 
-export const nsOf = namespaceOf;
-
 /** `NAME:REF` → [name, ref]; `NAME` → [name, fallback] (a name holds no ':'). */
 export function splitRef(text: string, fallback: string | null, what: string): [string, string] {
   const r = parseAssetRef(text, fallback === null ? { requireRef: true } : { defaultRef: fallback });
@@ -209,10 +207,10 @@ export function createEvalsService(deps: EvalsDeps) {
             id,
             suite_name: suite.name,
             suite_version: suite.version,
-            suite_namespace: nsOf(suite.name),
+            suite_namespace: namespaceOf(suite.name),
             model_name: model.name,
             model_version: model.version,
-            model_namespace: nsOf(model.name),
+            model_namespace: namespaceOf(model.name),
             endpoint_url: input.endpoint.url,
             endpoint_model: input.endpoint.model ?? model.name,
             endpoint_auth: input.endpoint.apiKey ? 1 : 0,

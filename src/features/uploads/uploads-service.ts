@@ -22,7 +22,7 @@ import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import { UNDECLARED_SHA, type SessionRow, type UploadsRepo } from './uploads-repo.js';
 
-/** What GC needs to know about versions; provided by the assets service at wiring time. */
+/** What GC needs from a feature whose records keep blobs alive (the registry registers with `holdBlobs`). */
 export interface BlobReferences {
   referencedAmong(shas: readonly string[], tx?: AnyDb): Promise<Set<string>>;
   expirePendingVersions(): Promise<number>;
@@ -36,7 +36,8 @@ export interface UploadsDeps {
   clock: Clock;
   log: Logger;
   limits: { maxChunkBytes: number; sessionTtlSeconds: number; gcGraceSeconds: number };
-  references: () => BlobReferences;
+  /** Every holder at once: the uploads module unites the registered ones. */
+  references: BlobReferences;
   /** Told of every byte received: by a single put or a session chunk. */
   onBytes?: (via: 'put' | 'chunk', bytes: number) => void;
 }
@@ -193,7 +194,7 @@ export function createUploadsService(deps: UploadsDeps) {
      * under a row lock in its own transaction, so a version finalised concurrently keeps its blobs.
      */
     async collectGarbage(dryRun: boolean, actor: Actor = SYSTEM_ACTOR): Promise<GcResponse> {
-      const refs = deps.references();
+      const refs = deps.references;
       const now = clock.now();
       const expiredVersions = dryRun ? 0 : await refs.expirePendingVersions();
       let expiredUploads = 0;

@@ -61,7 +61,7 @@ export const uploadsModule = defineModule({
         sessionTtlSeconds: config.pendingTtlSeconds,
         gcGraceSeconds: config.gcGraceSeconds,
       },
-      references: () => references,
+      references,
       onBytes: (via, bytes) => received.inc({ via }, bytes),
     });
     const feature: UploadsFeature = { ...service, holdBlobs: (h) => void holders.push(h) };

@@ -5,8 +5,7 @@
  * the same table. Handlers parse nothing themselves and call one service function.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
-import type { Endpoint, HandlerInput, HttpMethod, Permission, Scope } from '../../contracts/endpoint.js';
+import type { Endpoint, HandlerInput } from '../../contracts/endpoint.js';
 
 export type { Permission } from '../../contracts/endpoint.js';
 
@@ -32,23 +31,9 @@ export interface RouteContext<P, Q, B> {
   reply: FastifyReply;
 }
 
-export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
-  method: HttpMethod;
-  url: string;
-  summary: string;
-  tags: readonly string[];
-  permission: Permission;
-  scope?: Scope<P, Q, B>;
-  params?: z.ZodType<P>;
-  query?: z.ZodType<Q>;
-  body?: z.ZodType<B>;
-  /** Body is a raw byte stream (application/octet-stream), read from `req.raw` by the handler. */
-  rawBody?: boolean;
-  /** Largest JSON body accepted, in bytes; Fastify's 1 MiB default otherwise. */
-  bodyLimit?: number;
-  /** Response schemas by status, for the OpenAPI document and contract tests. */
-  responses: Record<number, z.ZodType | null>;
-  handler(ctx: RouteContext<P, Q, B>): Promise<unknown>;
+/** A route: the endpoint's declaration (contracts/endpoint.ts) and its handler. */
+export interface RouteDef extends Endpoint {
+  handler(ctx: RouteContext<unknown, unknown, unknown>): Promise<unknown>;
 }
 
 /** A handler for a declared endpoint (contracts): the route is the declaration plus the handler. */
