@@ -103,4 +103,18 @@ export const ENDPOINT_ROUTES = {
     listJobs: { method: 'GET', url: '/api/v1/jobs' },
     getJob: { method: 'GET', url: '/api/v1/jobs/:id' },
   },
+  promotions: {
+    listEnvironments: { method: 'GET', url: '/api/v1/environments' },
+    getEnvironment: { method: 'GET', url: '/api/v1/environments/:env' },
+    putEnvironment: { method: 'PUT', url: '/api/v1/environments/:env' },
+    listPointers: { method: 'GET', url: '/api/v1/pointers' },
+    pointerHistory: { method: 'GET', url: '/api/v1/pointers/history' },
+    rollback: { method: 'POST', url: '/api/v1/environments/:env/rollback' },
+    createPromotion: { method: 'POST', url: '/api/v1/promotions' },
+    listPromotions: { method: 'GET', url: '/api/v1/promotions' },
+    getPromotion: { method: 'GET', url: '/api/v1/promotions/:id' },
+    approvePromotion: { method: 'POST', url: '/api/v1/promotions/:id/approve' },
+    rejectPromotion: { method: 'POST', url: '/api/v1/promotions/:id/reject' },
+    cancelPromotion: { method: 'POST', url: '/api/v1/promotions/:id/cancel' },
+  },
 } as const;

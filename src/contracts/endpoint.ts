@@ -14,6 +14,7 @@ export type Permission =
   | 'asset:read'
   | 'asset:write'
   | 'asset:admin'
+  | 'promotion:approve'
   | 'token:admin'
   | 'audit:read'
   | 'system:admin';

@@ -9,6 +9,7 @@ import { authEndpoints } from './auth-endpoints.js';
 import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
+import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
 import { uploadsEndpoints } from './uploads-endpoints.js';
 
@@ -23,5 +24,6 @@ export const ENDPOINTS = {
   evals: evalsEndpoints,
   events: eventsEndpoints,
   jobs: jobsEndpoints,
+  promotions: promotionsEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

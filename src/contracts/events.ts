@@ -32,6 +32,25 @@ export const EVENT_DATA = {
       passed: z.boolean().nullable(),
     })
     .strict(),
+  'environment.moved': z
+    .object({
+      model: z.string(),
+      environment: z.string(),
+      version: z.string(),
+      previous: z.string().nullable(),
+      kind: z.enum(['promotion', 'rollback']),
+      promotion: z.string().nullable(),
+      reason: z.string().nullable(),
+    })
+    .strict(),
+  'promotion.changed': z
+    .object({
+      id: z.string(),
+      model: z.object({ name: z.string(), version: z.string() }).strict(),
+      to: z.string(),
+      state: z.enum(['checking', 'pending', 'completed', 'rejected', 'failed', 'cancelled', 'expired']),
+    })
+    .strict(),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

@@ -14,6 +14,7 @@ import { authModule } from '../features/auth/auth-wiring.js';
 import { evalsModule } from '../features/evals/evals-wiring.js';
 import { eventsModule } from '../features/events/events-wiring.js';
 import { jobsModule } from '../features/jobs/jobs-wiring.js';
+import { promotionsModule } from '../features/promotions/promotions-wiring.js';
 import { promptsModule } from '../features/prompts/prompts-wiring.js';
 import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
@@ -27,7 +28,7 @@ import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
-export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule];
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule];
 export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);

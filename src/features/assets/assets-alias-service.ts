@@ -21,6 +21,8 @@ export function createAssetAliases(deps: {
   events: Pick<EventsService, 'emit'>;
   /** The audit target of an asset. */
   target: (kind: AssetKind, name: string) => string;
+  /** Names other features reserve (environments): a refusal's message, or null. */
+  aliasGuards?: ((tx: AnyDb, kind: AssetKind, name: string, alias: string) => Promise<string | null>)[];
 }) {
   const { repo, clock, audit, events, target } = deps;
   const moved = (tx: AnyDb, kind: AssetKind, name: string, alias: string, version: string | null, previous: string | null) =>
@@ -30,6 +32,10 @@ export function createAssetAliases(deps: {
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
       if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
       await repo.transaction(async (r, trx) => {
+        for (const guard of deps.aliasGuards ?? []) {
+          const refusal = await guard(trx as unknown as AnyDb, kind, name, alias);
+          if (refusal) throw errors.precondition(refusal, { alias });
+        }
         const a = await requireAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
         if (v.state !== 'ready' && v.state !== 'deprecated') {

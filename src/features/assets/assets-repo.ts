@@ -149,6 +149,13 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return row ? versionDocRow(row as Record<string, unknown>) : null;
       },
 
+      /** Locks a version row against concurrent state changes (PostgreSQL; SQLite has one writer). */
+      async lockVersion(versionId: number, mode: 'share' | 'update'): Promise<void> {
+        if (dialect !== 'postgres') return;
+        const q = db.selectFrom('versions').select('id').where('id', '=', versionId);
+        await (mode === 'share' ? q.forShare() : q.forUpdate()).execute();
+      },
+
       async findVersion(assetId: number, version: string): Promise<VersionRow | undefined> {
         return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
       },

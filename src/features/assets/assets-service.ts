@@ -49,7 +49,14 @@ export interface AssetsDeps {
   versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
   /** Domain events (version.ready, version.state.changed, alias.moved), in each change's transaction. */
   events: Pick<EventsService, 'emit'>;
+  /** What other features hold versions by (environment pointers): archiving is refused while one does. */
+  holds?: VersionHold[];
+  /** Alias names other features reserve (see assets-alias-service). */
+  aliasGuards?: ((tx: AnyDb, kind: AssetKind, name: string, alias: string) => Promise<string | null>)[];
 }
+
+/** Why a version may not be archived: what holds it ("environment production"), read in the change's transaction. */
+export type VersionHold = (tx: AnyDb, version: { kind: AssetKind; name: string; version: string }) => Promise<string[]>;
 
 type CreateVersionInput = z.output<typeof CreateVersionBody>;
 
@@ -91,7 +98,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const lookups = createAssetLookups(repo);
   const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
-  const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target });
+  const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target, aliasGuards: deps.aliasGuards ?? [] });
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -329,9 +336,15 @@ export function createAssetsService(deps: AssetsDeps) {
           }
           if (body.state === 'archived') {
             // An alias is a promise that the version is usable: archiving must not break it silently.
+            await r.lockVersion(v.id, 'update');
             const held = (await r.aliasesOf([v.id])).get(v.id) ?? [];
             if (held.length) {
               throw errors.precondition(`${name}:${v.version} is the target of alias(es) ${held.join(', ')}; move or remove them before archiving`, { aliases: held });
+            }
+            const ref = { kind, name: a.name, version: v.version };
+            const holders = (await Promise.all((deps.holds ?? []).map((h) => h(trx as unknown as AnyDb, ref)))).flat();
+            if (holders.length) {
+              throw errors.precondition(`${name}:${v.version} is held by ${holders.join(', ')}; move it out (steward rollback, or promote another version) before archiving`, { heldBy: holders });
             }
           }
           await r.updateVersion(v.id, { state: body.state, updated_at: now });
@@ -349,6 +362,19 @@ export function createAssetsService(deps: AssetsDeps) {
 
     ...aliases,
     getAlias,
+
+    /**
+     * A version read inside another feature's transaction, locked against concurrent state
+     * changes until it commits (what may point at it checks its state here).
+     */
+    async versionInTx(tx: AnyDb, kind: AssetKind, name: string, ref: string) {
+      const r = repo.on(tx);
+      const a = await requireAsset(kind, name, r);
+      const v = await resolve(kind, a, ref, r);
+      await r.lockVersion(v.id, 'share');
+      const fresh = (await r.findVersion(a.id, v.version)) ?? v;
+      return { name: a.name, version: fresh.version, state: fresh.state as VersionState };
+    },
 
     compare: graph.compare,
     lineage: graph.lineage,

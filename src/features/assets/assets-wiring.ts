@@ -12,7 +12,7 @@ import { defineModule } from '../../platform/module.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
 import { assetRoutes, type VersionExtras } from './assets-routes.js';
-import { createAssetsService, type AssetsService, type VersionKindHook } from './assets-service.js';
+import { createAssetsService, type AssetsDeps, type AssetsService, type VersionHold, type VersionKindHook } from './assets-service.js';
 
 /**
  * What another feature adds to the document of a version of one kind, under its own key, with
@@ -29,6 +29,10 @@ export interface VersionContributor {
 export type AssetsFeature = AssetsService & {
   registerKindHook(kind: AssetKind, hook: VersionKindHook): void;
   contributeToVersion(contributor: VersionContributor): void;
+  /** Something that holds versions (environment pointers): archiving a held version is refused. */
+  registerVersionHold(hold: VersionHold): void;
+  /** Reserves alias names (environments): a guard answers a refusal's message, or null. */
+  registerAliasGuard(guard: NonNullable<AssetsDeps['aliasGuards']>[number]): void;
 };
 
 declare module '../../platform/module.js' {
@@ -45,6 +49,8 @@ export const assetsModule = defineModule({
     const uploads = need('uploads');
     const hooks: Partial<Record<AssetKind, VersionKindHook>> = {};
     const contributors: VersionContributor[] = [];
+    const holds: VersionHold[] = [];
+    const aliasGuards: NonNullable<AssetsDeps['aliasGuards']> = [];
     const service = createAssetsService({
       repo: createAssetsRepo(sql.db, sql.dialect),
       uploads,
@@ -53,6 +59,8 @@ export const assetsModule = defineModule({
       clock,
       limits: { maxMetadataBytes: config.maxMetadataBytes, pendingTtlSeconds: config.pendingTtlSeconds },
       versionHooks: hooks,
+      holds,
+      aliasGuards,
     });
     uploads.holdBlobs(service);
     const extras: VersionExtras = async (kind, doc) => {
@@ -72,6 +80,8 @@ export const assetsModule = defineModule({
         if (contributors.some((o) => o.kind === c.kind && o.key === c.key)) throw new Error(`${c.key} of ${c.kind} versions is contributed twice`);
         contributors.push(c);
       },
+      registerVersionHold: (hold) => void holds.push(hold),
+      registerAliasGuard: (guard) => void aliasGuards.push(guard),
     };
     let sweeper: NodeJS.Timeout | null = null;
     return {

@@ -10,8 +10,8 @@ import type { Permission } from '../../platform/http/http-route.js';
 export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(['authenticated', 'asset:read']),
   developer: new Set(['authenticated', 'asset:read', 'asset:write']),
-  approver: new Set(['authenticated', 'asset:read', 'audit:read']),
-  admin: new Set(['authenticated', 'asset:read', 'asset:write', 'asset:admin', 'token:admin', 'audit:read', 'system:admin']),
+  approver: new Set(['authenticated', 'asset:read', 'audit:read', 'promotion:approve']),
+  admin: new Set(['authenticated', 'asset:read', 'asset:write', 'asset:admin', 'promotion:approve', 'token:admin', 'audit:read', 'system:admin']),
 };
 
 export function roleAllows(role: string, permission: Permission): boolean {

@@ -40,6 +40,7 @@ const fmt = (n: number | null) => (n === null ? 'none' : String(Number(n.toPreci
 
 export function createGates(deps: { repo: EvalsRepo; assets: Pick<AssetsService, 'getVersion'>; environments: EnvironmentResolver }) {
   const { repo, assets } = deps;
+  let environments = deps.environments;
 
   /** The newest succeeded run of the version that reports `metric` (on `suite`, when given). */
   async function evidenceFor(name: string, version: string, metric: string, suite: string | undefined, preferSuite?: string): Promise<Evidence | null> {
@@ -71,7 +72,7 @@ export function createGates(deps: { repo: EvalsRepo; assets: Pick<AssetsService,
       const passed = compare(c.value!, gate.op, gate.value);
       return { gate, passed, reason: `${gate.metric} = ${fmt(c.value)} (95% CI ${fmt(c.low)}–${fmt(c.high)}, run ${cand.run.id}) ${passed ? 'meets' : 'fails'} ${gate.op} ${gate.value}`, evidence };
     }
-    const baseVersion = await deps.environments.versionIn(name, gate.environment);
+    const baseVersion = await environments.versionIn(name, gate.environment);
     if (baseVersion === null) {
       return { gate, passed: true, reason: `${gate.environment} runs no version of ${name}: nothing to regress against`, evidence };
     }
@@ -95,7 +96,14 @@ export function createGates(deps: { repo: EvalsRepo; assets: Pick<AssetsService,
     return { gate, passed, reason, evidence: { ...evidence, baseline: { model: `${name}:${baseVersion}`, run: base.run.id, value: b } } };
   }
 
+  let replaced = false;
   return {
+    /** The environments feature replaces the alias reading once, while it is set up. */
+    useEnvironments(resolver: EnvironmentResolver): void {
+      if (replaced) throw new Error('the environments of gates are registered already');
+      replaced = true;
+      environments = resolver;
+    },
     /** Evaluates every gate for a model version; passed iff all pass. Reads only. */
     async evaluate(input: z.output<typeof EvaluateGatesBody>): Promise<GateEvaluation> {
       const [name, ref] = splitRef(input.model, null, 'model');

@@ -347,6 +347,20 @@ export function createEvalsService(deps: EvalsDeps) {
       }
       return out;
     },
+
+    /** The newest succeeded run of each suite a model version was evaluated on, with its whole summary (promotion validation). */
+    async latestSummaries(name: string, version: string): Promise<{ run: string; suite: string; summary: RunSummary | null }[]> {
+      const rows = await repo.succeededRunsOf(name, version, 100);
+      const seen = new Set<string>();
+      const out: { run: string; suite: string; summary: RunSummary | null }[] = [];
+      for (const r of rows) {
+        const key = `${r.suite_name}:${r.suite_version}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ run: r.id, suite: key, summary: parseJson<RunSummary>(r.summary) });
+      }
+      return out;
+    },
   };
 }
 
