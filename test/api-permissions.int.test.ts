@@ -44,8 +44,13 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
     .replace(':alias', 'champion')
     .replace(':sha256', sha)
     .replace(':id', randomUUID())
+    .replace(':env', 'staging')
     .replace('*', 'w');
-  const query = r.url.endsWith('/compare') ? `?other=${encodeURIComponent(`${name}:1.0.0`)}` : '';
+  const query = r.url.endsWith('/compare')
+    ? `?other=${encodeURIComponent(`${name}:1.0.0`)}`
+    : r.url.startsWith('/api/v1/pointers')
+      ? `?model=${encodeURIComponent(name)}`
+      : '';
   const init: RequestInit = { method: r.method };
   if (r.rawBody) init.body = new Uint8Array(0);
   else if (r.body) {
@@ -53,6 +58,8 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
       '/api/v1/gc': { dryRun: true },
       '/api/v1/evals/runs': { suite: `${name}-suite`, model: `${name}:1.0.0`, endpoint: { url: 'http://127.0.0.1:9/v1' } },
       '/api/v1/evals/gates/evaluate': { model: `${name}:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', op: '>=', value: 0 }] },
+      '/api/v1/promotions': { model: `${name}:1.0.0`, to: 'staging' },
+      '/api/v1/environments/:env/rollback': { model: name },
     };
     init.body = JSON.stringify(bodies[r.url] ?? (r.method === 'POST' && /^\/api\/v1\/(models|datasets|prompts)$/.test(r.url) ? { name } : {}));
   }

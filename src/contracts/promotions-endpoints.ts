@@ -38,7 +38,7 @@ export const promotionsEndpoints = {
   }),
   getEnvironment: endpoint({
     method: 'GET', url: `${envs}/:env`, summary: "An environment's policy (?namespace=: the team's override, else the global one)", tags,
-    permission: 'asset:read', scope: ({ query }) => (query.namespace ? [query.namespace] : []), params: EnvironmentParams, query: EnvironmentQuery,
+    permission: 'asset:read', scope: 'any', params: EnvironmentParams, query: EnvironmentQuery,
     responses: { 200: EnvironmentResponse },
   }),
   putEnvironment: endpoint({
