@@ -8,6 +8,7 @@ import { closeClients, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerLineage } from './commands/lineage.js';
+import { registerPromotions } from './commands/promote.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
 import { registerRegistry } from './commands/registry.js';
@@ -42,6 +43,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerRegistry(program, globals);
   registerAudit(program, globals);
   registerLineage(program, globals);
+  registerPromotions(program, globals);
   const args = argv.slice(2);
   const core = new Set(program.commands.map((c) => c.name()));
   const named = Object.keys(LAZY).filter((name) => args.includes(name));

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
 import type { VersionEvaluation } from '../../contracts/evals.js';
+import type { VersionEnvironments } from '../../contracts/promotions.js';
 import { clientFor, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
@@ -14,7 +15,7 @@ const num = (v: string) => {
 };
 
 /** A version document; a model version's carries the evaluations the evals feature contributes. */
-function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[] }): void {
+function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[]; environments?: VersionEnvironments }): void {
   const lines = [
     `${v.name}:${v.version}  ${v.state}`,
     `digest     ${v.digest}`,
@@ -24,6 +25,10 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[] })
     `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}`,
   ];
   for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.ref}`);
+  if (v.environments) {
+    lines.push(`in         ${v.environments.current.map((e) => `${e.environment} (since ${e.since})`).join(', ') || '-'}`);
+    for (const p of v.environments.pending) lines.push(`pending    promotion ${p.id} to ${p.to}, requested ${p.requestedAt} (steward approve ${p.id})`);
+  }
   const meta = Object.entries(v.metadata);
   if (meta.length) {
     lines.push('metadata');
