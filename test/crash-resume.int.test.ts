@@ -6,12 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StewardApiError, StewardClient } from '../src/sdk/client.js';
 import { BIN } from './helpers/cli.js';
+import { freePort } from './helpers/child-server.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 1024 * MiB;
@@ -32,14 +32,6 @@ async function* blocks(fromByte: number, onSent?: (n: number) => void): AsyncGen
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 let serverLog = '';
 function startUp(dataDir: string, port: number): ChildProcess {
