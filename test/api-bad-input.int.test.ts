@@ -3,7 +3,7 @@
  * the matching status, and leaves nothing half-written: each test reads back afterwards that
  * no model, version or blob appeared and that what existed is unchanged.
  */
-import { ModelVersionDocument } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { describe, expect, it } from 'vitest';
 import { AssetPage, AssetResponse, CreateVersionResponse, VersionPage } from '../src/contracts/assets.js';
 import { BACKENDS } from './helpers/test-server.js';

@@ -7,7 +7,8 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditPage } from '../src/contracts/audit.js';
-import { CaseResultPage, CompareRunsResponse, GateEvaluation, MetricList, RunPage, RunResponse, ModelVersionDocument } from '../src/contracts/evals.js';
+import { CaseResultPage, CompareRunsResponse, GateEvaluation, MetricList, RunPage, RunResponse } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { pushModel, pushSuite, jsonl, startRun, waitRun } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { apiClient, blob, expectBody, expectError, manifest, putBlob, uid, type Api } from './helpers/test-api.js';
@@ -374,10 +375,16 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     expect(g.passed).toBe(false);
     expect(g.results[0]!.reason).toMatch(/no succeeded evaluation run .* reports exact_match; run `steward eval run/);
 
+    // Environments of this test only (no policy: promotions complete at once).
+    const prod = `prod-${uid()}`;
+    const stage = `stage-${uid()}`;
+    for (const e of [prod, stage]) expect((await api.put(`/api/v1/environments/${e}`, {})).status).toBe(200);
+    const promote = async (version: string, to: string) => expect((await api.post('/api/v1/promotions', { model: `${model}:${version}`, to })).body).toMatchObject({ state: 'completed' });
+
     // Nothing in production yet: no regression is possible.
     await waitRun(api, (await startRun(api, { suite, model: `${model}:1.1.0`, endpoint: { url: fake.url } })).id);
-    g = expectBody(await api.post('/api/v1/evals/gates/evaluate', body('1.1.0', [{ type: 'no_regression', metric: 'exact_match', environment: 'production' }])), 200, GateEvaluation);
-    expect(g).toMatchObject({ passed: true, results: [{ passed: true, reason: expect.stringMatching(/production runs no version/) }] });
+    g = expectBody(await api.post('/api/v1/evals/gates/evaluate', body('1.1.0', [{ type: 'no_regression', metric: 'exact_match', environment: prod }])), 200, GateEvaluation);
+    expect(g).toMatchObject({ passed: true, results: [{ passed: true, reason: expect.stringMatching(/runs no version/) }] });
 
     // 1.0.0 in production, evaluated on a worse endpoint (half the answers wrong).
     const worse = await startFakeOpenAI({ answers: Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`Question ${i}? ANSWER: Paris ${i}`, 'no idea'])) });
@@ -387,13 +394,13 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     } finally {
       await worse.close();
     }
-    expect((await api.put(`/api/v1/models/${encodeURIComponent(model)}/aliases/production`, { version: '1.0.0' })).status).toBe(200);
+    await promote('1.0.0', prod);
     g = expectBody(
       await api.post(
         '/api/v1/evals/gates/evaluate',
         body('1.1.0', [
           { type: 'threshold', metric: 'exact_match', op: '>=', value: 0.9 },
-          { type: 'no_regression', metric: 'exact_match', environment: 'production', maxDelta: 0 },
+          { type: 'no_regression', metric: 'exact_match', environment: prod, maxDelta: 0 },
           { type: 'threshold', metric: 'exact_match', op: '>', value: 1 },
         ]),
       ),
@@ -404,8 +411,10 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     expect(g.passed).toBe(false);
     expect(g.results[1]!.evidence).toMatchObject({ value: 1, baseline: { model: `${model}:1.0.0`, value: 0.5 } });
     // And the other way round: 1.0.0 regresses against 1.1.0 in staging.
-    expect((await api.put(`/api/v1/models/${encodeURIComponent(model)}/aliases/staging`, { version: '1.1.0' })).status).toBe(200);
-    g = expectBody(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'no_regression', metric: 'exact_match', environment: 'staging', maxDelta: 0.1 }])), 200, GateEvaluation);
+    await promote('1.1.0', stage);
+    g = expectBody(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'no_regression', metric: 'exact_match', environment: stage, maxDelta: 0.1 }])), 200, GateEvaluation);
+    // A misspelt environment is an error, never "nothing to regress against".
+    expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.1.0', [{ type: 'no_regression', metric: 'exact_match', environment: 'prodution' }])), 404, 'not_found');
     expect(g).toMatchObject({ passed: false, results: [{ reason: expect.stringMatching(/0\.5 worse \(allowed loss 0\.1\)/) }] });
     expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'threshold', metric: 'exact_match', op: '~', value: 1 }])), 400, 'invalid_argument');
   });

@@ -26,7 +26,8 @@ describe.each(BACKENDS)('events API on %s', (backend) => {
     expectBody(await api.put(`${modelPath(name)}/aliases/champion`, { version: '1.0.0' }), 200, AliasResponse);
     expectBody(await api.patch(versionPath(name, '1.0.0'), { state: 'deprecated' }), 200, VersionResponse);
     const page = expectBody(await api.get(`/api/v1/events?after=${after}`), 200, EventPage);
-    const mine = page.items.filter((e) => e.subject.startsWith(`model:${name}`));
+    // (A ready model version also enters development by itself: environment.moved and promotion.changed, asynchronously.)
+    const mine = page.items.filter((e) => e.subject.startsWith(`model:${name}`) && !e.type.startsWith('environment.'));
     expect(mine.map((e) => e.type)).toEqual(['version.ready', 'alias.moved', 'version.state.changed']);
     expect(mine[0]!.data).toMatchObject({ kind: 'model', name, version: '1.0.0' });
     expect(mine[1]!.data).toEqual({ kind: 'model', name, alias: 'champion', version: '1.0.0', previous: null });
@@ -36,7 +37,7 @@ describe.each(BACKENDS)('events API on %s', (backend) => {
     expect(page.next).toBe(seqs[seqs.length - 1]);
     const filtered = expectBody(await api.get(`/api/v1/events?after=${after}&types=alias.*`), 200, EventPage);
     expect(filtered.items.every((e) => e.type === 'alias.moved')).toBe(true);
-    expect(filtered.next).toBe(page.next);
+    expect(filtered.next).toBeGreaterThanOrEqual(page.next);
   });
 
   it('answers a long poll as soon as an event commits', async () => {
@@ -60,9 +61,12 @@ describe.each(BACKENDS)('events API on %s', (backend) => {
     await createModel(api, `other-${team}/bot`);
     await pushVersion(api, `other-${team}/bot`, '1.0.0', { w: blob(`other ${team}`) });
     const all = await head();
-    const page = expectBody(await api.get(`/api/v1/events?after=${after}`, { token }), 200, EventPage);
+    const page = expectBody(await api.get(`/api/v1/events?after=${after}&types=version.*`, { token }), 200, EventPage);
     expect(page.items.map((e) => e.subject)).toEqual([`model:${team}/bot@1.0.0`]);
-    expect(page.next).toBe(all);
+    // Later events (the automatic entry into development) may have moved it further.
+    expect(page.next).toBeGreaterThanOrEqual(all);
+    const every = expectBody(await api.get(`/api/v1/events?after=${after}`, { token }), 200, EventPage);
+    expect(every.items.every((e) => e.namespace === team)).toBe(true);
   });
 
   it('records a finished evaluation run with its verdict', async () => {

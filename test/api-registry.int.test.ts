@@ -3,7 +3,7 @@
  * read by number, alias and `latest`, downloads with Range and ETag, dedup, aliases, state
  * transitions, comparison and lineage. Bodies are checked against the contract schemas.
  */
-import { ModelVersionDocument } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { describe, expect, it } from 'vitest';
 import {
   AliasHistory,

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CompareRunsResponse, GateEvaluation, RunPage, RunResponse, type EvalSuiteSpecInput, ModelVersionDocument } from '../src/contracts/evals.js';
+import { CompareRunsResponse, GateEvaluation, RunPage, RunResponse, type EvalSuiteSpecInput } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
 import { jsonl } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
@@ -120,8 +121,10 @@ describe('steward eval', () => {
     } finally {
       await better.close();
     }
-    expect((await runCli(['alias', 'set', 'acme/bot', 'production', '1.0.0'], env)).code).toBe(0);
-    let g = await runCli(['eval', 'gate', 'acme/bot:2.0.0', '--gate', 'qa:1.0.0/exact_match >= 0.85', '--gate', 'qa:1.0.0/exact_match no-regression production'], env);
+    // An environment of this test (no policy), holding 1.0.0: what no-regression compares with.
+    expect((await runCli(['env', 'set', 'live'], env)).code).toBe(0);
+    expect((await runCli(['promote', 'acme/bot:1.0.0', '--to', 'live'], env)).code).toBe(0);
+    let g = await runCli(['eval', 'gate', 'acme/bot:2.0.0', '--gate', 'qa:1.0.0/exact_match >= 0.85', '--gate', 'qa:1.0.0/exact_match no-regression live'], env);
     expect(g.code, g.stdout + g.stderr).toBe(0);
     expect(g.stdout).toMatch(/all gates passed/);
     g = await runCli(['eval', 'gate', 'acme/bot:1.0.0', '--gate', 'qa:1.0.0/exact_match >= 0.85', '--json'], env);

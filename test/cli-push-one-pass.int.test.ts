@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ModelVersionDocument } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { StewardClient } from '../src/sdk/client.js';
 import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';

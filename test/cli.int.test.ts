@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ModelVersionDocument } from '../src/contracts/evals.js';
+import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { AssetPage, CompareResponse, VersionPage } from '../src/contracts/assets.js';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
 import { StewardClient } from '../src/sdk/client.js';

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { Labels, Limit, Cursor, Timestamp, page } from './common.js';
-import { VersionResponse } from './assets.js';
+
 import { PromptMessage } from './prompts.js';
 
 /** Latest succeeded run per suite: what the evals feature contributes to a model version's document (`evaluations`). */
@@ -24,9 +24,6 @@ export const VersionEvaluation = z
 export type VersionEvaluation = z.infer<typeof VersionEvaluation>;
 export const VersionEvaluations = z.array(VersionEvaluation).describe('latest succeeded evaluation run per suite');
 
-/** The document of one model version as served: the registry's, with the evaluations contributed to it. */
-export const ModelVersionDocument = VersionResponse.extend({ evaluations: VersionEvaluations }).strict();
-export type ModelVersionDocument = z.infer<typeof ModelVersionDocument>;
 
 export const METRIC_ID_RE = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 export const MetricId = z.string().regex(METRIC_ID_RE, 'metric ids are 1-64 letters, digits, "_", "." or "-", starting with a letter');
