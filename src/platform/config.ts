@@ -40,6 +40,14 @@ export const BlobConfig = z.discriminatedUnion('kind', [
 ]);
 export type BlobConfig = z.infer<typeof BlobConfig>;
 
+/**
+ * Where signed audit checkpoints are written and read: an append-only file (JSON lines), or
+ * objects in an S3-compatible bucket (one per checkpoint, never overwritten; a bucket with
+ * object lock keeps them from being deleted). Reached with the same S3 settings as the blobs.
+ */
+export const CheckpointConfig = z.discriminatedUnion('kind', [z.object({ kind: z.literal('file'), path: z.string().min(1) }), BlobConfig.options[1]]);
+export type CheckpointConfig = z.infer<typeof CheckpointConfig>;
+
 export const ConfigSchema = z.object({
   dataDir: z.string().min(1),
   host: z.string().default('127.0.0.1'),
@@ -97,6 +105,20 @@ export const ConfigSchema = z.object({
    * one indexed `max(seq)` read per poll.
    */
   eventPollMs: z.number().int().positive().default(200),
+  /** Signed checkpoints of the audit chain's head (STEWARD_AUDIT_CHECKPOINT_URL, `file:PATH` or `s3://bucket/prefix`); default DATA/audit-checkpoints.jsonl. */
+  auditCheckpoints: CheckpointConfig,
+  /**
+   * The ed25519 private key (PKCS#8 PEM) that signs checkpoints (STEWARD_AUDIT_CHECKPOINT_KEY_FILE).
+   * Unset: DATA/audit-checkpoint.key, created (0600) on first start. Replicas that write to one
+   * checkpoint location must be given the same key.
+   */
+  auditCheckpointKeyFile: z.string().min(1).optional(),
+  /**
+   * How often the head is checkpointed when it moved (and at a clean shutdown). A rewind of the
+   * events after the last checkpoint is not detected, so this bounds what can be lost unnoticed;
+   * a minute costs one small write per minute of activity.
+   */
+  auditCheckpointIntervalSeconds: z.number().int().positive().default(60),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
@@ -151,6 +173,14 @@ export function parseBlobUrl(url: string | undefined, dataDir: string, env: Conf
   throw new Error(`STEWARD_BLOB_URL must start with s3:// or file: (got ${JSON.stringify(url.split(':')[0])})`);
 }
 
+export function parseCheckpointUrl(url: string | undefined, dataDir: string, env: ConfigInput['env']): CheckpointConfig {
+  if (!url) return { kind: 'file', path: path.join(dataDir, 'audit-checkpoints.jsonl') };
+  if (url.startsWith('file:')) return { kind: 'file', path: path.resolve(url.slice('file:'.length).replace(/^\/\//, '')) };
+  const s3 = url.startsWith('s3://') ? parseBlobUrl(url, dataDir, env) : null;
+  if (s3?.kind === 's3') return s3;
+  throw new Error(`STEWARD_AUDIT_CHECKPOINT_URL must start with file: or s3:// (got ${JSON.stringify(url.split(':')[0])})`);
+}
+
 export function loadConfig(input: ConfigInput): Config {
   const { env, flags = {}, overrides = {} } = input;
   const dataDir = path.resolve(flags.dataDir ?? env.STEWARD_DATA ?? overrides.dataDir ?? '.steward');
@@ -160,6 +190,8 @@ export function loadConfig(input: ConfigInput): Config {
     port: flags.port ?? (env.STEWARD_PORT ? Number(env.STEWARD_PORT) : undefined),
     database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir, env),
     blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
+    auditCheckpoints: parseCheckpointUrl(env.STEWARD_AUDIT_CHECKPOINT_URL, dataDir, env),
+    auditCheckpointKeyFile: env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE ? path.resolve(env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE) : undefined,
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,

@@ -150,12 +150,14 @@ export function registerAudit(program: Command, globals: () => GlobalOptions): v
     });
   audit
     .command('verify')
-    .description('Recompute the hash chain; exits 1 and names the first bad event if anything was edited, deleted, inserted or reordered')
+    .description('Recompute the hash chain and compare it with the latest signed checkpoint; exits 1 and names the first bad event if anything was edited, deleted, inserted, reordered or rewound')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOptions) => {
       const res = await clientFor(g(o)).verifyAudit();
+      const cp = res.checkpoint;
+      const anchor = cp ? `matches the signed checkpoint of ${cp.at} (event ${cp.seq}, key ${cp.keyId})` : 'no signed checkpoint yet (a rewound or wiped log would not be detected)';
       if (o.json) printJson(res);
-      else if (res.ok) process.stdout.write(`audit trail intact: ${res.events} events, head ${res.head ?? '-'} (${res.ms} ms)\n`);
+      else if (res.ok) process.stdout.write(`audit trail intact: ${res.events} events, head ${res.head ?? '-'}; ${anchor} (${res.ms} ms)\n`);
       else process.stdout.write(`audit trail BROKEN at event ${res.firstBad!.seq}: ${res.firstBad!.problem}\n(${res.events} events read)\n`);
       if (!res.ok) process.exitCode = 1;
     });

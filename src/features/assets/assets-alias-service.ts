@@ -25,12 +25,13 @@ export function createAssetAliases(deps: {
   const { repo, clock, audit, events, target } = deps;
   const moved = (tx: AnyDb, kind: AssetKind, name: string, alias: string, version: string | null, previous: string | null) =>
     events.emit(tx, { type: 'alias.moved', subject: target(kind, name), namespace: namespaceOf(name), data: { kind, name, alias, version, previous } });
-  const { requireAsset, resolve, getAlias } = deps.lookups;
+  const { requireAsset, lockAsset, resolve, getAlias } = deps.lookups;
   return {
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
       if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        // Locked before the alias is read: concurrent moves then each replace the one before.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
         if (v.state !== 'ready' && v.state !== 'deprecated') {
           throw errors.precondition(`${name}:${v.version} is ${v.state}; an alias may point only at a ready or deprecated version`, { state: v.state });
@@ -48,7 +49,7 @@ export function createAssetAliases(deps: {
 
     async deleteAlias(kind: AssetKind, name: string, alias: string, actor: Actor) {
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        const a = await lockAsset(kind, name, r);
         const prev = await r.findAlias(a.id, alias);
         if (!prev) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
         await r.deleteAlias(a.id, alias);

@@ -27,6 +27,16 @@ export function createAssetLookups(repo: AssetsRepo) {
     return a;
   }
 
+  /**
+   * The asset, locked until `r`'s transaction ends (`lockAsset` in the repo): taken first by
+   * every change that reads what it replaces, so concurrent changes of one asset queue up.
+   */
+  async function lockAsset(kind: AssetKind, name: string, r: AssetsTxRepo): Promise<AssetRow> {
+    const a = await requireAsset(kind, name, r);
+    await r.lockAsset(a.id);
+    return a;
+  }
+
   /** A version, an alias, or `latest` (the highest ready version unless an alias of that name exists). */
   async function resolve(kind: AssetKind, a: AssetRow, ref: string, r: AssetsTxRepo = repo): Promise<VersionRow> {
     const semver = parseSemver(ref);
@@ -79,7 +89,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
-  return { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias };
+  return { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias };
 }
 
 export type AssetLookups = ReturnType<typeof createAssetLookups>;

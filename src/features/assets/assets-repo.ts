@@ -62,6 +62,18 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
+       * Serialises the read-modify-writes of one asset (alias moves, version state and label
+       * changes, finalising) until the transaction ends. Called first in such a transaction: on
+       * PostgreSQL (READ COMMITTED) every later statement then reads what the previous holder
+       * committed, so what a change replaced is what it really replaced. FOR NO KEY UPDATE, the
+       * lock an UPDATE takes, does not block version inserts' foreign-key checks. SQLite runs
+       * one write transaction at a time already.
+       */
+      async lockAsset(assetId: number) {
+        if (dialect === 'postgres') await db.selectFrom('assets').select('id').where('id', '=', assetId).forNoKeyUpdate().execute();
+      },
+
+      /**
        * Recomputes an asset's `version_count` (versions not pending) and `latest_version` (the
        * highest ready one), which listings read instead of counting. Called by every write that
        * can change them, in the writer's transaction. On PostgreSQL the asset row is locked
@@ -70,7 +82,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
        * under READ COMMITTED, sees the versions of any concurrent writer that committed meanwhile.
        */
       async refreshAssetStats(assetId: number) {
-        if (dialect === 'postgres') await db.selectFrom('assets').select('id').where('id', '=', assetId).forNoKeyUpdate().execute();
+        await this.lockAsset(assetId);
         await db
           .updateTable('assets')
           .set((eb) => ({

@@ -89,7 +89,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const subject = (kind: AssetKind, name: string, version: string) => ({ subject: target(kind, name, version), namespace: namespaceOf(name) });
 
   const lookups = createAssetLookups(repo);
-  const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
+  const { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
   const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target });
 
@@ -246,7 +246,9 @@ export function createAssetsService(deps: AssetsDeps) {
 
     async finalizeVersion(kind: AssetKind, name: string, version: string, actor: Actor): Promise<VersionResponse> {
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        // Locked first, as every change of the asset's versions does (one lock order, no deadlock
+        // with a concurrent state change); a concurrent finalize of this version then sees it ready.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
         if (v.state !== 'pending') return; // idempotent: finalising a ready version again is a no-op
         const files = await r.listFiles(v.id);
@@ -319,7 +321,9 @@ export function createAssetsService(deps: AssetsDeps) {
 
     async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        // Locked before the state is read: the audit's `from` is the state this change left, and
+        // an archive cannot race an alias move onto the same version.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, ref, r);
         const now = iso(clock.now());
         if (body.state && body.state !== v.state) {

@@ -165,14 +165,19 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
       const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) throw errors.notFound('token', id);
       if (!row.revoked_at) {
+        // Only the request that flips it revokes (and is audited); a concurrent one finds it done.
         await deps.audit.inTransaction(
           actor,
-          (tx) => (tx as unknown as typeof db).updateTable('api_tokens').set({ revoked_at: iso(deps.clock.now()) }).where('id', '=', id).execute(),
-          () => ({ action: 'token.revoke', target: `token:${id}`, change: { name: row.name } }),
+          async (tx) => {
+            const res = await (tx as unknown as typeof db).updateTable('api_tokens').set({ revoked_at: iso(deps.clock.now()) }).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+            return Number(res.numUpdatedRows) === 1;
+          },
+          (revoked) => (revoked ? { action: 'token.revoke', target: `token:${id}`, change: { name: row.name } } : null),
         );
       }
       cache.delete(row.secret_hash);
-      return view({ ...row, revoked_at: row.revoked_at ?? iso(deps.clock.now()) });
+      const after = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      return view(after);
     },
 
     /**

@@ -151,6 +151,16 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return Number(res.numUpdatedRows) === 1;
       },
 
+      /**
+       * The run's state, its row locked until the transaction ends (PostgreSQL; SQLite runs one
+       * write transaction at a time): a change that reports what it replaced reads it here.
+       */
+      async lockRun(id: string): Promise<string | null> {
+        let q = db.selectFrom('eval_runs').select('state').where('id', '=', id);
+        if (dialect === 'postgres') q = q.forUpdate();
+        return (await q.executeTakeFirst())?.state ?? null;
+      },
+
       async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total'>>, where: { owner?: string; states?: readonly string[] } = {}) {
         let q = db.updateTable('eval_runs').set(patch).where('id', '=', id);
         if (where.owner !== undefined) q = q.where('lease_owner', '=', where.owner);

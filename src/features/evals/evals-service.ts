@@ -285,9 +285,11 @@ export function createEvalsService(deps: EvalsDeps) {
     async cancelRun(id: string, actor: Actor): Promise<RunResponse> {
       const r = await visibleRun(id, actor.namespaces);
       await repo.transaction(async (tx, trx) => {
+        // Read again under the row lock: the runner may have moved it since `r` was read.
+        const previous = (await tx.lockRun(id)) ?? r.state;
         const ok = await tx.setState(id, { state: 'cancelled', finished_at: iso(clock.now()), lease_owner: null, lease_expires_at: null }, { states: ['queued', 'running', 'interrupted'] });
-        if (!ok) throw errors.conflict(`run ${id} is ${r.state}; only a queued, running or interrupted run can be cancelled`, { state: r.state });
-        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous: r.state } });
+        if (!ok) throw errors.conflict(`run ${id} is ${previous}; only a queued, running or interrupted run can be cancelled`, { state: previous });
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous } });
         // An execution in flight sees its job cancelled and stops; answered cases stay stored.
         await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });
       });
@@ -298,12 +300,13 @@ export function createEvalsService(deps: EvalsDeps) {
     async resumeRun(id: string, keys: RunKeys, actor: Actor): Promise<RunResponse> {
       const r = await visibleRun(id, actor.namespaces);
       await repo.transaction(async (tx, trx) => {
+        const previous = (await tx.lockRun(id)) ?? r.state;
         const ok = await tx.setState(id, { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null }, { states: ['cancelled', 'interrupted', 'failed'] });
         if (!ok) {
-          const hint = r.state === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
-          throw errors.conflict(`run ${id} is ${r.state} and cannot be resumed: ${hint}`, { state: r.state });
+          const hint = previous === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
+          throw errors.conflict(`run ${id} is ${previous} and cannot be resumed: ${hint}`, { state: previous });
         }
-        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous: r.state } });
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous } });
         // The run's previous job may still be winding down (it set the state this resume
         // leaves): it must not hold the key, or the new job would be deduplicated into it.
         await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });

@@ -101,8 +101,12 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
     async touchSession(id: string, now: string, expiresAt: string) {
       await root.updateTable('upload_sessions').set({ updated_at: now, expires_at: expiresAt }).where('id', '=', id).execute();
     },
-    async deleteSession(id: string, tx?: AnyDb) {
-      await on(tx).deleteFrom('upload_sessions').where('id', '=', id).execute();
+    /** Deletes the session (with `expiredBefore`, only if it is still expired then); whether this call deleted it. */
+    async deleteSession(id: string, tx?: AnyDb, opts: { expiredBefore?: string } = {}): Promise<boolean> {
+      let q = on(tx).deleteFrom('upload_sessions').where('id', '=', id);
+      if (opts.expiredBefore !== undefined) q = q.where('expires_at', '<', opts.expiredBefore);
+      const res = await q.executeTakeFirst();
+      return Number(res.numDeletedRows) === 1;
     },
     async expiredSessions(now: string, limit: number) {
       return root.selectFrom('upload_sessions').selectAll().where('expires_at', '<', now).limit(limit).execute();

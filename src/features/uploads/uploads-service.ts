@@ -185,7 +185,8 @@ export function createUploadsService(deps: UploadsDeps) {
     async abortSession(id: string, actor: Actor) {
       const row = await getSessionRow(id);
       await store.sessionAbort(id);
-      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), () => ({ action: 'upload.abort', target: sessionTarget(row), change: { session: id } }));
+      // Concurrent aborts (or an expiry) all end the session; only the one that deleted it is audited.
+      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), (deleted) => (deleted ? { action: 'upload.abort', target: sessionTarget(row), change: { session: id } } : null));
     },
 
     /**
@@ -200,8 +201,14 @@ export function createUploadsService(deps: UploadsDeps) {
       let expiredUploads = 0;
       if (!dryRun) {
         for (const s of await repo.expiredSessions(iso(now), 10_000)) {
+          // Deleted only if still expired: a chunk that arrived since the listing extended it.
+          const deleted = await audit.inTransaction(
+            actor,
+            (tx) => repo.deleteSession(s.id, tx, { expiredBefore: iso(now) }),
+            (d) => (d ? { action: 'upload.expire', target: sessionTarget(s), change: { session: s.id } } : null),
+          );
+          if (!deleted) continue;
           await store.sessionAbort(s.id);
-          await audit.inTransaction(actor, (tx) => repo.deleteSession(s.id, tx), () => ({ action: 'upload.expire', target: sessionTarget(s), change: { session: s.id } }));
           expiredUploads++;
         }
       }
