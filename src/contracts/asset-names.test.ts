@@ -15,7 +15,16 @@ describe('NAME[:REF] references', () => {
   });
 
   it('names what is malformed instead of guessing', () => {
-    for (const bad of ['', ':1.0.0', 'bot:']) expect(parseAssetRef(bad)).toMatch(/must look like NAME or NAME:REF/);
+    for (const bad of ['', ':1.0.0', 'bot:', '  ', 'a b:1.0.0', 'bot:1.0 .0', 'bot:\u00001', 'a/b/c:1.0.0', 'bot:1:2', '-bot:1.0.0', 'team\u0000b/x:1.0.0']) {
+      expect(parseAssetRef(bad), JSON.stringify(bad)).toMatch(/must look like NAME or NAME:REF/);
+    }
+  });
+
+  it('trims surrounding whitespace, so a check and a lookup read the same reference', () => {
+    expect(parseAssetRef('teamb/x:1.0.0 ')).toEqual({ name: 'teamb/x', ref: '1.0.0' });
+    expect(parseAssetRef('\t teamb/x:1.0.0\n')).toEqual({ name: 'teamb/x', ref: '1.0.0' });
+    expect(namespaceOfRef('teamb/x:1.0.0 ')).toBe('teamb');
+    expect(namespaceOfRef(' teamb/x')).toBe('teamb');
   });
 
   it('finds the namespace of the name part, whatever arrives', () => {
@@ -23,5 +32,7 @@ describe('NAME[:REF] references', () => {
     expect(namespaceOfRef('acme/bot')).toBe('acme');
     expect(namespaceOfRef('bot:1.0.0')).toBeNull();
     expect(namespaceOfRef(42)).toBeNull();
+    // Malformed: no namespace can be read, so a limited token is refused (null is granted to no one).
+    expect(namespaceOfRef('teamb/x:1.0 .0')).toBeNull();
   });
 });

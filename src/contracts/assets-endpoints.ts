@@ -32,7 +32,10 @@ import {
 import { endpoint } from './endpoint.js';
 
 const ns = namespaceOf;
-/** Namespaces a `NAME:VERSION` pointer reaches into (anything else names none: validation refuses it). */
+/**
+ * Namespaces a lineage `NAME:VERSION` pointer reaches into (anything else names none: validation
+ * refuses it, or, for a base model, keeps it as an external id that is never looked up).
+ */
 const pointerNs = (p: unknown): (string | null)[] => (typeof p === 'string' && /^[^:\s]+:[^:\s]+$/.test(p) ? [namespaceOfRef(p)] : []);
 const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];
 
@@ -92,7 +95,7 @@ function declare(kind: AssetKind) {
     }),
     compareVersions: endpoint({
       method: 'GET', url: `${base}/:name/versions/:version/compare`, summary: 'Compare two versions: files, metadata, labels, metric deltas', tags,
-      permission: 'asset:read', scope: ({ params, query }) => [ns(params.name), ...(query.other.includes(':') ? pointerNs(query.other) : [])],
+      permission: 'asset:read', scope: ({ params, query }) => [ns(params.name), ...(query.other.includes(':') ? [namespaceOfRef(query.other)] : [])],
       params: VersionParams, query: CompareQuery, responses: { 200: CompareResponse },
     }),
     downloadFile: endpoint({

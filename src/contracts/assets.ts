@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Cursor, LabelSelector, Labels, Limit, Timestamp, page } from './common.js';
 import { ASSET_KINDS, filePathProblem, NAME_RE, parseSemver } from './asset-names.js';
 
-export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
+export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceGranted, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
 export const AssetKind = z.enum(ASSET_KINDS);
 export type AssetKind = z.infer<typeof AssetKind>;
 
@@ -100,13 +100,21 @@ export const LineageInput = z
   })
   .strict();
 
+/**
+ * A reference to a registry asset in a namespace the caller's token cannot read keeps its place
+ * in a document (a lineage edge or node, an evaluation, gate evidence) but names nothing: its
+ * identifying fields (name, version, ref, run, suite) are null and `hidden` is true.
+ */
+export const Hidden = z.boolean().optional().describe('true: the asset is in a namespace this token cannot read, so it is not named');
+
 export const LineageEdge = z
   .object({
     relation: z.enum(['parent', 'base_model', 'dataset']),
     kind: AssetKind.nullable(),
     name: z.string().nullable(),
     version: z.string().nullable(),
-    ref: z.string(),
+    ref: z.string().nullable().describe('NAME:VERSION in this registry, or an external base model id; null when hidden'),
+    hidden: Hidden,
   })
   .strict();
 
@@ -279,12 +287,13 @@ export const LineageQuery = z
   .strict();
 export const LineageNode = z
   .object({
-    id: z.string().describe('kind:name@version, or external:<ref> for a base model outside the registry'),
+    id: z.string().describe('kind:name@version, external:<ref> for a base model outside the registry, or hidden:<n>'),
     kind: AssetKind.nullable(),
-    name: z.string(),
+    name: z.string().nullable().describe('null when hidden'),
     version: z.string().nullable(),
     state: VersionState.nullable(),
     depth: z.number().int().describe('hops from the root; negative upstream, positive downstream'),
+    hidden: Hidden,
   })
   .strict();
 export const LineageGraph = z

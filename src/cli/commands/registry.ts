@@ -23,7 +23,8 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[] })
     `labels     ${Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(', ') || '-'}`,
     `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}`,
   ];
-  for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.ref}`);
+  const hidden = '(hidden: in a namespace this token cannot read)';
+  for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.hidden ? hidden : e.ref}`);
   const meta = Object.entries(v.metadata);
   if (meta.length) {
     lines.push('metadata');
@@ -33,7 +34,7 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[] })
     lines.push('evaluations (latest run per suite)');
     for (const e of v.evaluations) {
       const figures = Object.entries(e.metrics).map(([k, x]) => `${k}=${x === null ? '-' : Number.isInteger(x) ? x : x.toPrecision(4)}`).join(' ');
-      lines.push(`  ${e.run}  ${e.suite}  ${e.passed === null ? '' : e.passed ? 'passed' : 'FAILED'}  ${figures}`);
+      lines.push(`  ${e.hidden ? hidden : `${e.run}  ${e.suite}`}  ${e.passed === null ? '' : e.passed ? 'passed' : 'FAILED'}  ${figures}`);
     }
   }
   if (v.files?.length) {

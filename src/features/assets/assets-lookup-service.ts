@@ -6,6 +6,7 @@ import { parseSemver, type AssetKind, type AssetResponse, type VersionResponse }
 import { AppError, errors } from '../../platform/errors.js';
 import { assetDocument, versionDocument } from './assets-fns.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { LineageRow } from './assets-repo-docs.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
@@ -17,7 +18,7 @@ export function createAssetLookups(repo: AssetsRepo) {
   }
 
   /** A version's document from what its creator wrote: no aliases yet; lineage as given. */
-  function rowView(kind: AssetKind, r: VersionRow, name: string, files: VersionResponse['files'], lineage: VersionResponse['lineage']): VersionResponse {
+  function rowView(kind: AssetKind, r: VersionRow, name: string, files: VersionResponse['files'], lineage: LineageRow[]): VersionResponse {
     return versionDocument({ ...r, kind, name, files, aliases: [], lineage });
   }
 

@@ -30,12 +30,13 @@ import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
-import { namespaceOf } from '../../contracts/asset-names.js';
+import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
 import { assetDocument, decodeCursor, encodeCursor, manifestDigest, splitPointer, versionDocument, versionKey } from './assets-fns.js';
 import { createAssetAliases } from './assets-alias-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { LineageRow } from './assets-repo-docs.js';
 import type { AssetRow } from './assets-types.js';
 
 export interface AssetsDeps {
@@ -108,8 +109,8 @@ export function createAssetsService(deps: AssetsDeps) {
     }
     if (input?.baseModel) {
       // A base model in this registry is linked; an external id (e.g. a Hugging Face repo) is kept as text.
-      const looksLocal = /^[^:\s]+:[^:\s]+$/.test(input.baseModel);
-      const local = looksLocal && (await r.findAsset('model', splitPointer(input.baseModel).name));
+      const pointer = /^[^:\s]+:[^:\s]+$/.test(input.baseModel) ? parseAssetRef(input.baseModel, { requireRef: true }) : null;
+      const local = pointer !== null && typeof pointer !== 'string' && (await r.findAsset('model', pointer.name));
       if (local) {
         const p = await pointTo('model', input.baseModel);
         edges.push({ relation: 'base_model', targetVersionId: p.id, ref: p.ref });
@@ -392,7 +393,7 @@ export function createAssetsService(deps: AssetsDeps) {
 }
 
 /** Lineage as written by `lineageEdges`: a parent has the version's own kind, a base model is a model. */
-function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
+function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): LineageRow[] {
   return edges.map((e) => {
     const p = e.targetVersionId !== null ? splitPointer(e.ref) : null;
     const [n, v] = p ? [p.name, p.ref] : [null, null];

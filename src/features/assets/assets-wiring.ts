@@ -23,7 +23,8 @@ export interface VersionContributor {
   kind: AssetKind;
   key: string;
   schema: z.ZodType;
-  load(doc: Pick<VersionResponse, 'name' | 'version'>): Promise<unknown>;
+  /** What the caller sees: `namespaces` of a limited token (null: unrestricted); name nothing outside them. */
+  load(doc: Pick<VersionResponse, 'name' | 'version'>, namespaces: readonly string[] | null): Promise<unknown>;
 }
 
 export type AssetsFeature = AssetsService & {
@@ -55,10 +56,10 @@ export const assetsModule = defineModule({
       versionHooks: hooks,
     });
     uploads.holdBlobs(service);
-    const extras: VersionExtras = async (kind, doc) => {
+    const extras: VersionExtras = async (kind, doc, namespaces) => {
       const mine = contributors.filter((c) => c.kind === kind);
       if (!mine.length) return {};
-      const values = await Promise.all(mine.map((c) => c.load(doc)));
+      const values = await Promise.all(mine.map((c) => c.load(doc, namespaces)));
       return Object.fromEntries(mine.map((c, i) => [c.key, values[i]]));
     };
     const contributed = (kind: AssetKind) => Object.fromEntries(contributors.filter((c) => c.kind === kind).map((c) => [c.key, c.schema]));

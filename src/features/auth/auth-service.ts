@@ -154,6 +154,18 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
       }
     },
 
+    /**
+     * What token `id` may do now, for work done later on its behalf (an evaluation run executes
+     * after the request that started it): its namespaces (null: all), or null when it is revoked,
+     * expired, gone, or its role no longer allows `permission`. Read from the database, not the
+     * cache, so a revocation on any replica counts at once.
+     */
+    async grantOf(id: string, permission: Permission): Promise<{ name: string; namespaces: string[] | null } | null> {
+      const row = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row || row.revoked_at || (row.expires_at && row.expires_at <= iso(deps.clock.now())) || !roleAllows(row.role, permission)) return null;
+      return { name: row.name, namespaces: row.namespaces ? (JSON.parse(row.namespaces) as string[]) : null };
+    },
+
     createToken: (body: z.output<typeof CreateTokenBody>, actor: Actor) => insertToken(body, actor),
 
     async listTokens() {

@@ -33,13 +33,17 @@ export interface EvalRunsTable {
   finished_at: string | null;
   lease_owner: string | null;
   lease_expires_at: string | null;
+  /** The token the run executes for (who created or last resumed it); null: no token to recheck. */
+  scope_token_id: string | null;
+  /** JSON array of the namespaces that token was limited to then; null: not limited. */
+  scope_namespaces: string | null;
 }
 
 /** Every column of eval_runs, named: a statement without `*` can be prepared once on PostgreSQL. */
 const RUN_COLUMNS = [
   'id', 'suite_name', 'suite_version', 'suite_namespace', 'model_name', 'model_version', 'model_namespace', 'endpoint_url', 'endpoint_model',
   'endpoint_auth', 'judge', 'spec', 'settings', 'state', 'total', 'done', 'failed', 'summary', 'error', 'labels', 'created_at', 'created_by',
-  'started_at', 'finished_at', 'lease_owner', 'lease_expires_at',
+  'started_at', 'finished_at', 'lease_owner', 'lease_expires_at', 'scope_token_id', 'scope_namespaces',
 ] as const satisfies readonly (keyof EvalRunsTable)[];
 // A column added to the table and not to the list fails to compile here.
 const everyRunColumn: Exclude<keyof EvalRunsTable, (typeof RUN_COLUMNS)[number]> extends never ? true : never = true;
@@ -161,7 +165,7 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return (await q.executeTakeFirst())?.state ?? null;
       },
 
-      async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total'>>, where: { owner?: string; states?: readonly string[] } = {}) {
+      async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total' | 'scope_token_id' | 'scope_namespaces'>>, where: { owner?: string; states?: readonly string[] } = {}) {
         let q = db.updateTable('eval_runs').set(patch).where('id', '=', id);
         if (where.owner !== undefined) q = q.where('lease_owner', '=', where.owner);
         if (where.states) q = q.where('state', 'in', [...where.states]);

@@ -29,6 +29,6 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
       svc.resumeRun(params.id, { ...(body.apiKey ? { apiKey: body.apiKey } : {}), ...(body.judgeApiKey ? { judgeApiKey: body.judgeApiKey } : {}) }, actor),
     ),
     route(E.compareRuns, async ({ query, actor }) => svc.compare(query.a, query.b, actor.namespaces)),
-    route(E.evaluateGates, async ({ body }) => gates.evaluate(body)),
+    route(E.evaluateGates, async ({ body, actor }) => gates.evaluate(body, actor.namespaces)),
   ];
 }

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointPolicy } from './evals-endpoint-policy.js';
 import type { z } from 'zod';
-import { namespaceOf, parseAssetRef } from '../../contracts/assets.js';
+import { namespaceGranted, namespaceOf, parseAssetRef } from '../../contracts/assets.js';
 import {
   CreateRunBody,
   EvalSuiteSpec,
@@ -29,10 +29,12 @@ import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AssetsService, VersionKindHook } from '../assets/assets-service.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { AuthService } from '../auth/auth-service.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { compareRuns, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
 import type { EvalsRepo, RunRow } from './evals-repo.js';
 import { EVAL_RUN_JOB, evalRunKey, type EvalRunPayload } from './evals-run-job.js';
+import { firstRefused, referenceRefused, runReferences } from './evals-scope-fns.js';
 import type { JudgeSettings, RunKeys, RunSettings } from './evals-runner.js';
 import { getMetric, parseMetricParams } from './metrics/metrics-registry.js';
 import type { CaseValue } from './metrics/metric-types.js';
@@ -92,6 +94,8 @@ export interface EvalsDeps {
   jobs: Pick<JobsService, 'enqueue' | 'cancel' | 'poke'>;
   /** API keys of runs, by run id, in memory only: the job handler reads them. */
   keys: Map<string, RunKeys>;
+  /** What the token a run executes for may do now (checked again when the run executes). */
+  auth: Pick<AuthService, 'grantOf'>;
 }
 
 const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -163,6 +167,18 @@ export function createEvalsService(deps: EvalsDeps) {
     return r;
   }
 
+  /**
+   * Refuses (403, naming it) the first asset a run of `suite` against `model` would read outside
+   * the caller's namespaces: the model, the suite, the suite's prompt and every case's prompt.
+   */
+  function checkReferences(model: string, suite: string, spec: EvalSuiteSpec, cases: readonly ParsedCase[], namespaces: string[] | null): void {
+    const refused = firstRefused(runReferences(model, suite, spec, cases), namespaces);
+    if (refused) throw referenceRefused(refused, namespaces!, 'this token');
+  }
+
+  /** Who a run executes for: the caller's token and the namespaces it is limited to now. */
+  const scopeColumns = (actor: Actor) => ({ scope_token_id: actor.tokenId, scope_namespaces: actor.namespaces ? JSON.stringify(actor.namespaces) : null });
+
   async function scoredRows(runId: string): Promise<ScoredRow[]> {
     const rows = await repo.scoresOf(runId);
     return rows.map((r) => ({ caseId: r.case_id, ok: r.ok === 1, scores: JSON.parse(r.scores) as Record<string, CaseValue> }));
@@ -171,6 +187,33 @@ export function createEvalsService(deps: EvalsDeps) {
   return {
     readCases,
     visibleRun,
+
+    /**
+     * When a run executes: the namespaces it may read now (null: all), after checking its model,
+     * suite and suite prompt against them (the runner checks each case's prompt once the cases
+     * are read). Those of its token now, narrowed to those it had when it started the run; a
+     * permission_denied AppError when that token is revoked, expired or gone, or a reference lies
+     * outside them. A run with no token (from before tokens were recorded) keeps what it had.
+     */
+    async executionScope(run: RunRow, spec: EvalSuiteSpec): Promise<string[] | null> {
+      let namespaces = parseJson<string[]>(run.scope_namespaces);
+      if (run.scope_token_id !== null) {
+        const grant = await deps.auth.grantOf(run.scope_token_id, 'asset:write');
+        if (!grant) {
+          throw new AppError(
+            'permission_denied',
+            `the token this run executes for (the one that started or last resumed it) has been revoked or has expired, or may no longer write assets; resume the run with a valid token (\`steward eval resume ${run.id}\`)`,
+          );
+        }
+        const now = grant.namespaces;
+        namespaces = namespaces === null ? now : now === null ? namespaces : namespaces.filter((n) => now.includes(n));
+      }
+      const model = `${run.model_name}:${run.model_version}`;
+      const suite = `${run.suite_name}:${run.suite_version}`;
+      const refused = firstRefused(runReferences(model, suite, spec, []), namespaces);
+      if (refused) throw referenceRefused(refused, namespaces!, 'the token this run executes for');
+      return namespaces;
+    },
 
     async createRun(input: z.output<typeof CreateRunBody>, actor: Actor): Promise<RunResponse> {
       const [modelName, modelRef] = splitRef(input.model, null, 'model');
@@ -193,6 +236,8 @@ export function createEvalsService(deps: EvalsDeps) {
         throw errors.invalid(`suite metric${needsJudge.length > 1 ? 's' : ''} ${needsJudge.join(', ')} need${needsJudge.length > 1 ? '' : 's'} a judge model: pass judge.url (CLI: --judge-endpoint URL)`, { metrics: needsJudge });
       }
       const cases = await readCases(suite.name, suite.version, spec);
+      // Before anything is written: what the run would read (its prompts too) must be readable by the caller.
+      checkReferences(`${model.name}:${model.version}`, `${suite.name}:${suite.version}`, spec, cases, actor.namespaces);
       const total = input.limit ? Math.min(input.limit, cases.length) : cases.length;
       const id = `run_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
       const settings: RunSettings = { concurrency: input.concurrency, timeoutMs: input.timeoutMs, retries: input.retries, limit: input.limit ?? null, bootstrapResamples: input.bootstrapResamples };
@@ -230,6 +275,7 @@ export function createEvalsService(deps: EvalsDeps) {
             finished_at: null,
             lease_owner: null,
             lease_expires_at: null,
+            ...scopeColumns(actor),
           });
           await audit.record(trx as unknown as AnyDb, actor, {
             action: 'eval.run.create',
@@ -297,11 +343,17 @@ export function createEvalsService(deps: EvalsDeps) {
       return runView((await repo.getRun(id))!);
     },
 
+    /** The run executes for the caller from now on: what it reads is checked against the caller's namespaces, now and when it executes. */
     async resumeRun(id: string, keys: RunKeys, actor: Actor): Promise<RunResponse> {
       const r = await visibleRun(id, actor.namespaces);
+      if (actor.namespaces) {
+        const { spec } = checkSuiteSpec(JSON.parse(r.spec), 'spec');
+        checkReferences(`${r.model_name}:${r.model_version}`, `${r.suite_name}:${r.suite_version}`, spec, await readCases(r.suite_name, r.suite_version, spec), actor.namespaces);
+      }
       await repo.transaction(async (tx, trx) => {
         const previous = (await tx.lockRun(id)) ?? r.state;
-        const ok = await tx.setState(id, { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null }, { states: ['cancelled', 'interrupted', 'failed'] });
+        const patch = { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null, ...scopeColumns(actor) };
+        const ok = await tx.setState(id, patch, { states: ['cancelled', 'interrupted', 'failed'] });
         if (!ok) {
           const hint = previous === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
           throw errors.conflict(`run ${id} is ${previous} and cannot be resumed: ${hint}`, { state: previous });
@@ -330,8 +382,11 @@ export function createEvalsService(deps: EvalsDeps) {
       return { a: runView(a), b: runView(b), ...out };
     },
 
-    /** The latest succeeded run of each suite for a version, for its document. */
-    async versionEvaluations(name: string, version: string): Promise<VersionEvaluation[]> {
+    /**
+     * The latest succeeded run of each suite for a version, for its document; a suite outside the
+     * caller's `namespaces` (null: unrestricted) is hidden (run and suite not named).
+     */
+    async versionEvaluations(name: string, version: string, namespaces: readonly string[] | null = null): Promise<VersionEvaluation[]> {
       const rows = await repo.succeededRunsOf(name, version, 100);
       const seen = new Set<string>();
       const out: VersionEvaluation[] = [];
@@ -341,8 +396,7 @@ export function createEvalsService(deps: EvalsDeps) {
         seen.add(key);
         const s = parseJson<RunSummary>(r.summary);
         out.push({
-          run: r.id,
-          suite: key,
+          ...(namespaceGranted(r.suite_name, namespaces) ? { run: r.id, suite: key } : { run: null, suite: null, hidden: true }),
           finishedAt: r.finished_at,
           passed: s?.passed ?? null,
           metrics: Object.fromEntries((s?.metrics ?? []).map((m) => [m.id, m.value])),
