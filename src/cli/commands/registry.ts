@@ -57,7 +57,7 @@ export function registerRegistry(program: Command, globals: () => GlobalOptions)
 export function registerRm(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
   program
     .command('rm')
-    .description(`Delete a ${kind} version (NAME:VERSION), or a ${kind} with all its versions (NAME --all); refused while an alias, lineage or an evaluation depends on it. \`steward gc\` then frees blobs no other version lists`)
+    .description(`Delete a ${kind} version (NAME:VERSION), or a ${kind} with all its versions (NAME --all); refused while an alias, lineage or an evaluation depends on it. \`steward gc --apply\` then frees blobs no other version lists`)
     .argument('<ref>', 'NAME:VERSION, or NAME with --all')
     .option('--all', `delete the ${kind} itself with every version`)
     .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal)')
@@ -82,7 +82,7 @@ export function registerRm(program: Command, kind: AssetKind, globals: () => Glo
         ? `deleted ${kind} ${res.name} with ${versions.length} version${versions.length === 1 ? '' : 's'}${versions.length ? ` (${versions.slice(0, 10).join(', ')}${versions.length > 10 ? ', …' : ''})` : ''}`
         : `deleted ${kind} ${res.name}:${versions[0]}${res.assetDeleted ? ` and ${kind} ${res.name} (a push registered it and never finished)` : ''}`;
       process.stdout.write(`${head}${removed.length ? `, with ${removed.join(', ')}` : ''}\n`);
-      if (versions.length) process.stderr.write(`${formatBytes(res.versions.reduce((s, v) => s + v.size, 0))} listed: \`steward gc\` frees the blobs no other version lists\n`);
+      if (versions.length) process.stderr.write(`the deleted files held ${formatBytes(res.versions.reduce((s, v) => s + v.size, 0))}: \`steward gc --apply\` frees the blobs no other version lists\n`);
     });
 }
 
