@@ -318,14 +318,17 @@ export function createEvalsService(deps: EvalsDeps) {
 
     /** Deletes a run that is not queued or running, with its results; answers the run as it was. */
     async deleteRun(id: string, actor: Actor): Promise<RunResponse> {
-      const r = await visibleRun(id, actor.namespaces);
-      await repo.transaction(async (_tx, trx) => {
-        if (await deleteRunIn(trx as unknown as AnyDb, r, actor)) return;
-        const now = await repo.on(trx as unknown as AnyDb).getRun(id);
-        if (!now) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
-        throw errors.conflict(`run ${id} is ${now.state}; cancel it first (steward eval cancel ${id}), then delete it`, { state: now.state });
+      await visibleRun(id, actor.namespaces);
+      return repo.transaction(async (tx, trx) => {
+        // Read in the transaction: the answer and the audit event state what was deleted.
+        const r = await tx.getRun(id);
+        if (!r) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
+        // The delete itself is conditional: a resume committed meanwhile keeps the run.
+        if (!(await deleteRunIn(trx as unknown as AnyDb, r, actor))) {
+          throw errors.conflict(`run ${id} is ${(BUSY_STATES as readonly string[]).includes(r.state) ? r.state : 'queued again'}; cancel it first (steward eval cancel ${id}), then delete it`, { state: r.state });
+        }
+        return runView(r);
       });
-      return runView(r);
     },
 
     /**
