@@ -7,9 +7,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline/promises';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { StewardClient } from '../sdk/client.js';
 import { createUploadTransport } from '../sdk/node/upload-transport.js';
+import { UsageError } from './cli-errors.js';
 
 export interface GlobalOptions {
   url?: string;
@@ -115,4 +117,19 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
+
+/**
+ * Asks before something irreversible: on a terminal, `question [y/N]`; with no terminal to ask
+ * on (a script, CI) the command must say `--yes`, so nothing is deleted by accident.
+ */
+export async function confirm(question: string, yes: boolean | undefined): Promise<boolean> {
+  if (yes) return true;
+  if (!process.stdin.isTTY) throw new UsageError(`${question} Pass --yes to confirm (there is no terminal to ask on)`);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -18,10 +18,12 @@ import {
   CreateAssetBody,
   CreateVersionBody,
   CreateVersionResponse,
+  DeleteResponse,
   LineageGraph,
   LineageQuery,
   ListAssetsQuery,
   ListVersionsQuery,
+  SemVer,
   SetAliasBody,
   UpdateAssetBody,
   UpdateVersionBody,
@@ -42,6 +44,8 @@ const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];
 const NameParams = z.object({ name: AssetName }).strict();
 const ListParams = z.object({ name: z.union([z.literal('-'), AssetName]) }).strict();
 const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict();
+/** Deletion names a version by its number: never an alias or `latest`, which move. */
+const ExactVersionParams = z.object({ name: AssetName, version: SemVer }).strict();
 const AliasParams = z.object({ name: AssetName, alias: AliasName }).strict();
 const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1) }).strict();
 const ShowQuery = z.object({ files: z.enum(['true', 'false']).default('true') }).strict();
@@ -71,6 +75,10 @@ function declare(kind: AssetKind) {
       method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write', scope: byName,
       params: NameParams, body: UpdateAssetBody, responses: { 200: AssetResponse },
     }),
+    deleteAsset: endpoint({
+      method: 'DELETE', url: `${base}/:name`, summary: `Delete a ${kind} with all its versions (refused with the reasons while anything depends on one of them)`, tags,
+      permission: 'asset:write', scope: byName, params: NameParams, responses: { 200: DeleteResponse },
+    }),
     createVersion: endpoint({
       method: 'POST', url: `${base}/:name/versions`, summary: `Create a pending ${kind} version from a manifest; answers the blobs still missing`, tags,
       permission: 'asset:write',
@@ -88,6 +96,10 @@ function declare(kind: AssetKind) {
     updateVersion: endpoint({
       method: 'PATCH', url: `${base}/:name/versions/:version`, summary: "Change a version's state (deprecate, archive) or labels", tags,
       permission: 'asset:write', scope: byName, params: VersionParams, body: UpdateVersionBody, responses: { 200: VersionResponse },
+    }),
+    deleteVersion: endpoint({
+      method: 'DELETE', url: `${base}/:name/versions/:version`, summary: 'Delete a version (refused with the reasons while an alias, lineage or another feature depends on it); GC then frees its blobs', tags,
+      permission: 'asset:write', scope: byName, params: ExactVersionParams, responses: { 200: DeleteResponse },
     }),
     finalizeVersion: endpoint({
       method: 'POST', url: `${base}/:name/versions/:version/finalize`, summary: 'Make a pending version ready once all its blobs are stored', tags,

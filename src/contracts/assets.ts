@@ -159,6 +159,9 @@ export const CreateVersionBody = z
     labels: Labels.optional(),
     card: z.string().max(1024 * 1024).optional().describe('markdown model card'),
     lineage: LineageInput.optional(),
+    asset: UpdateAssetBody.optional().describe(
+      'registers the asset in the same transaction when it does not exist yet (what `steward push` does), so a refused version leaves no empty asset behind; ignored when it exists',
+    ),
   })
   .strict();
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
@@ -203,6 +206,18 @@ export const UpdateVersionBody = z
     description: z.string().optional(),
   })
   .strict();
+
+export const DeletedVersion = z.object({ version: z.string(), state: VersionState, digest: z.string(), size: z.number().int() }).strict();
+export const DeleteResponse = z
+  .object({
+    kind: AssetKind,
+    name: z.string(),
+    versions: z.array(DeletedVersion).describe('the versions deleted'),
+    assetDeleted: z.boolean().describe('the asset itself is gone: a whole-asset delete, or the last version of an asset a push registered and never finished'),
+    removed: z.record(z.string(), z.number().int()).describe('what other features kept about these versions and deleted with them, by key (evaluations: runs)'),
+  })
+  .strict();
+export type DeleteResponse = z.infer<typeof DeleteResponse>;
 
 export const ListAssetsQuery = z
   .object({

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EvalSuiteSpec, parseCasesJsonl, parseGate, type CaseResult, type GateInput, type RunResponse } from '../../contracts/evals.js';
 import { EvalsClient } from '../../sdk/evals-client.js';
-import { clientFor, env, printJson, printTable, wantsProgress, type GlobalOptions } from '../cli-context.js';
+import { clientFor, confirm, env, printJson, printTable, wantsProgress, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
 import { countProgress } from '../progress.js';
 import { pickGlobals, runPush } from './push.js';
@@ -298,6 +298,22 @@ Examples:
       const run = await new EvalsClient(clientFor(g)).cancelRun(id);
       if (g.json) printJson(run);
       else process.stdout.write(`run ${run.id} cancelled at ${run.done}/${run.total} cases\n`);
+    });
+
+  ev.command('rm')
+    .description('Delete a finished, cancelled or interrupted run with its results (a queued or running one: cancel it first)')
+    .argument('<run>', 'run id')
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal)')
+    .option('--json', 'print the deleted run as JSON')
+    .action(async (id: string, o: { yes?: boolean } & GlobalOptions) => {
+      const g = { ...globals(), ...pickGlobals(o) };
+      if (!(await confirm(`Delete evaluation run ${id} and its results?`, o.yes))) {
+        process.stderr.write('nothing deleted\n');
+        return;
+      }
+      const run = await new EvalsClient(clientFor(g)).deleteRun(id);
+      if (g.json) printJson(run);
+      else process.stdout.write(`deleted run ${run.id} (${run.state}, ${run.model.name}:${run.model.version} on ${run.suite.name}:${run.suite.version})\n`);
     });
 
   ev.command('resume')

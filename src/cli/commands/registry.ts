@@ -1,8 +1,9 @@
-/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive. */
+/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive, rm. */
 import type { Command } from 'commander';
-import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import type { AssetKind, DeleteResponse, VersionResponse } from '../../contracts/assets.js';
 import type { VersionEvaluation } from '../../contracts/evals.js';
-import { clientFor, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
+import { clientFor, confirm, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
+import { parseAssetRef } from '../../contracts/asset-names.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
 
@@ -49,7 +50,44 @@ export function registerRegistry(program: Command, globals: () => GlobalOptions)
   registerAssetCommands(program, 'model', globals);
 }
 
-/** ls, versions, show, diff, alias, deprecate, archive for one kind, under `program` (models) or a kind's own command (datasets). */
+/**
+ * `rm NAME:VERSION` deletes a version, `rm NAME --all` an asset with all its versions; the
+ * server refuses (409, every reason named) while anything depends on them. Under `program`
+ * (models) or a kind's own command (`dataset rm`, `prompt rm`).
+ */
+export function registerRm(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
+  program
+    .command('rm')
+    .description(`Delete a ${kind} version (NAME:VERSION), or a ${kind} with all its versions (NAME --all); refused while an alias, lineage or an evaluation depends on it. \`steward gc --apply\` then frees blobs no other version lists`)
+    .argument('<ref>', 'NAME:VERSION, or NAME with --all')
+    .option('--all', `delete the ${kind} itself with every version`)
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { all?: boolean; yes?: boolean } & GlobalOptions) => {
+      const g = { ...globals(), ...pickGlobals(o) };
+      const r = parseAssetRef(ref);
+      if (typeof r === 'string') throw new UsageError(r);
+      if (o.all && r.ref !== null) throw new UsageError(`--all deletes a whole ${kind}: name it without a version (${r.name})`);
+      if (!o.all && r.ref === null) throw new UsageError(`name the version to delete (${r.name}:VERSION), or pass --all to delete ${r.name} with all its versions`);
+      const what = o.all ? `${kind} ${r.name} with all its versions` : `${kind} ${r.name}:${r.ref}`;
+      if (!(await confirm(`Delete ${what}?`, o.yes))) {
+        process.stderr.write('nothing deleted\n');
+        return;
+      }
+      const c = clientFor(g);
+      const res: DeleteResponse = o.all ? await c.deleteAsset(kind, r.name) : await c.deleteVersion(kind, r.name, r.ref!);
+      if (g.json) return printJson(res);
+      const removed = Object.entries(res.removed).map(([k, n]) => `${n} ${k}`);
+      const versions = res.versions.map((v) => v.version);
+      const head = o.all
+        ? `deleted ${kind} ${res.name} with ${versions.length} version${versions.length === 1 ? '' : 's'}${versions.length ? ` (${versions.slice(0, 10).join(', ')}${versions.length > 10 ? ', …' : ''})` : ''}`
+        : `deleted ${kind} ${res.name}:${versions[0]}${res.assetDeleted ? ` and ${kind} ${res.name} (a push registered it and never finished)` : ''}`;
+      process.stdout.write(`${head}${removed.length ? `, with ${removed.join(', ')}` : ''}\n`);
+      if (versions.length) process.stderr.write(`the deleted files held ${formatBytes(res.versions.reduce((s, v) => s + v.size, 0))}: \`steward gc --apply\` frees the blobs no other version lists\n`);
+    });
+}
+
+/** ls, versions, show, diff, alias, deprecate, archive, rm for one kind, under `program` (models) or a kind's own command (datasets). */
 export function registerAssetCommands(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
   const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
 
@@ -187,6 +225,8 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
       if (o.json) return printJson(l);
       printTable(['ALIAS', 'VERSION', 'UPDATED', 'BY'], l.items.map((x) => [x.alias, x.version, x.updatedAt, x.updatedBy]));
     });
+
+  registerRm(program, kind, globals);
 
   for (const [cmd, state, what] of [
     ['deprecate', 'deprecated', 'Mark a version deprecated (still downloadable; aliases may keep pointing at it)'],

@@ -160,4 +160,14 @@ export const assetsMigrations: StewardMigration[] = [
       await db.schema.createIndex('versions_accuracy_idx').on('versions').columns(['accuracy', 'id', 'asset_id']).execute();
     },
   },
+  {
+    name: '0015_assets_delete',
+    async up(db) {
+      // An asset registered by a version's creation (`asset` in the body: what a push sends)
+      // is provisional until a version of it becomes ready: should its versions all go (a push
+      // abandoned and expired, or deleted), the asset goes with them, so a failed push leaves
+      // nothing behind. Assets registered on their own, and every existing one, are not.
+      await db.schema.alterTable('assets').addColumn('provisional', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
 ];

@@ -37,6 +37,23 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return inserted;
       },
 
+      /**
+       * Registers an asset unless one of that kind and name exists (a concurrent registration
+       * included: nothing is raised, so a PostgreSQL transaction goes on); answers the row
+       * inserted, or undefined. `provisional`: registered by a version's creation, removed with
+       * its last version should none ever become ready.
+       */
+      async insertAssetIfAbsent(row: Omit<AssetRow, 'id'>, labels: Record<string, string>, provisional: boolean): Promise<AssetRow | undefined> {
+        const inserted = await db
+          .insertInto('assets')
+          .values({ ...row, provisional: provisional ? 1 : 0 })
+          .onConflict((oc) => oc.columns(['kind', 'name']).doNothing())
+          .returning(['id', 'kind', 'name', 'namespace', 'description', 'owner', 'labels', 'created_at', 'created_by', 'updated_at'])
+          .executeTakeFirst();
+        if (inserted) await this.replaceAssetLabels(inserted.id, labels);
+        return inserted;
+      },
+
       async updateAsset(id: number, patch: Partial<Pick<AssetRow, 'description' | 'owner' | 'labels' | 'updated_at'>>, labels?: Record<string, string>) {
         await db.updateTable('assets').set(patch).where('id', '=', id).execute();
         if (labels) await this.replaceAssetLabels(id, labels);
@@ -95,8 +112,16 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       async insertVersion(row: NewVersionRow): Promise<VersionRow> {
         const v = await db.insertInto('versions').values(row).returningAll().executeTakeFirstOrThrow();
-        if (v.state !== 'pending') await this.refreshAssetStats(v.asset_id);
+        if (v.state !== 'pending') {
+          await this.refreshAssetStats(v.asset_id);
+          await this.confirmAsset(v.asset_id);
+        }
         return v;
+      },
+
+      /** An asset with a ready version is no longer provisional: it stays when its versions go. */
+      async confirmAsset(assetId: number) {
+        await db.updateTable('assets').set({ provisional: 0 }).where('id', '=', assetId).where('provisional', '=', 1).execute();
       },
 
       async insertFiles(versionId: number, files: readonly { path: string; size: number; sha256: string }[]) {
@@ -189,7 +214,10 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .where('state', '=', 'pending')
           .returning('asset_id')
           .execute();
-        if (res[0]) await this.refreshAssetStats(res[0].asset_id);
+        if (res[0]) {
+          await this.refreshAssetStats(res[0].asset_id);
+          await this.confirmAsset(res[0].asset_id);
+        }
         return res.length === 1;
       },
 
@@ -289,12 +317,91 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return out;
       },
 
+      /**
+       * Locks rows a deletion is about to remove (PostgreSQL `FOR UPDATE`; SQLite has one
+       * writer): a concurrent alias move, lineage edge or evaluation run that reached them first
+       * has committed when the lock is granted, so the checks that follow see it; one that comes
+       * later waits and then finds them gone.
+       */
+      async lockForDelete(assetId: number, versionId?: number) {
+        if (dialect !== 'postgres') return;
+        await db.selectFrom('assets').select('id').where('id', '=', assetId).forUpdate().execute();
+        let q = db.selectFrom('versions').select('id').where('asset_id', '=', assetId);
+        if (versionId !== undefined) q = q.where('id', '=', versionId);
+        await q.forUpdate().execute();
+      },
+
+      /**
+       * Keeps a version from being deleted until the caller's transaction ends (PostgreSQL
+       * `FOR KEY SHARE`, which a deletion's `FOR UPDATE` waits for); false when it does not exist.
+       */
+      async holdVersion(kind: string, name: string, version: string): Promise<boolean> {
+        let q = db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .select('v.id')
+          .where('a.kind', '=', kind)
+          .where('a.name', '=', name)
+          .where('v.version', '=', version);
+        if (dialect === 'postgres') q = q.forKeyShare('v');
+        return (await q.executeTakeFirst()) !== undefined;
+      },
+
+      async versionsOf(assetId: number): Promise<VersionRow[]> {
+        return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).orderBy('version_key').execute();
+      },
+
+      /** Aliases pointing at versions of an asset (or at one of them). */
+      async aliasesInto(assetId: number, versionId?: number) {
+        let q = db.selectFrom('aliases as al').innerJoin('versions as v', 'v.id', 'al.version_id').select(['al.alias', 'v.version']).where('al.asset_id', '=', assetId);
+        if (versionId !== undefined) q = q.where('al.version_id', '=', versionId);
+        return q.orderBy('al.alias').execute();
+      },
+
+      /**
+       * Lineage edges into versions of an asset (or into one of them) from versions that are not
+       * being deleted with them: from other assets, or (one version deleted) from its siblings.
+       */
+      async dependentEdges(assetId: number, versionId?: number) {
+        let q = db
+          .selectFrom('lineage_edges as e')
+          .innerJoin('versions as t', 't.id', 'e.target_version_id')
+          .innerJoin('versions as s', 's.id', 'e.version_id')
+          .innerJoin('assets as sa', 'sa.id', 's.asset_id')
+          .select(['t.version as target', 'e.relation', 'sa.kind', 'sa.name', 's.version', 's.state'])
+          .where('t.asset_id', '=', assetId);
+        q = versionId !== undefined ? q.where('t.id', '=', versionId).where('s.id', '!=', versionId) : q.where('s.asset_id', '!=', assetId);
+        return q.orderBy('sa.name').orderBy('s.version_key').execute();
+      },
+
+      /** Deletes a version; its files, labels, outgoing lineage and aliases cascade (the caller refreshes the asset's stats). */
+      async deleteVersion(id: number) {
+        await db.deleteFrom('versions').where('id', '=', id).execute();
+      },
+
+      /** Deletes an asset and everything of it (versions, labels, aliases, alias history cascade). */
+      async deleteAsset(id: number) {
+        await db.deleteFrom('assets').where('id', '=', id).execute();
+      },
+
+      /** True when the asset is provisional (see insertAssetIfAbsent) and has no version left. */
+      async provisionalAndEmpty(assetId: number): Promise<boolean> {
+        const row = await db
+          .selectFrom('assets as a')
+          .select('a.id')
+          .where('a.id', '=', assetId)
+          .where('a.provisional', '=', 1)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('versions as v').select('v.id').whereRef('v.asset_id', '=', 'a.id'))))
+          .executeTakeFirst();
+        return row !== undefined;
+      },
+
       /** Pending versions whose deadline passed. */
       async expiredPending(now: string, limit: number) {
         return db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .select(['v.id', 'v.version', 'v.digest', 'a.name', 'a.kind'])
+          .select(['v.id', 'v.asset_id', 'v.version', 'v.digest', 'a.name', 'a.kind'])
           .where('v.state', '=', 'pending')
           .where('v.expires_at', '<', now)
           .limit(limit)

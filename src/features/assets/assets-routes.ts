@@ -29,6 +29,7 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras: Version
     route(E.listAssets, async ({ query, actor }) => svc.listAssets(kind, query, actor.namespaces)),
     route(E.getAsset, async ({ params }) => svc.getAsset(kind, params.name)),
     route(E.updateAsset, async ({ params, body, actor }) => svc.updateAsset(kind, params.name, body, actor)),
+    route(E.deleteAsset, async ({ params, actor }) => svc.deleteAsset(kind, params.name, actor)),
     route(E.createVersion, async ({ params, body, actor }) => lineageFor(await svc.createVersion(kind, params.name, body, actor), actor.namespaces)),
     route(E.listVersions, async ({ params, query, actor }) => {
       const page = await svc.listVersions(kind, params.name, query, actor.namespaces);
@@ -42,6 +43,7 @@ export function assetRoutes(kind: AssetKind, svc: AssetsService, extras: Version
       responses: { 200: versionDocument },
     },
     route(E.updateVersion, async ({ params, body, actor }) => lineageFor(await svc.updateVersion(kind, params.name, params.version, body, actor), actor.namespaces)),
+    route(E.deleteVersion, async ({ params, actor }) => svc.deleteVersion(kind, params.name, params.version, actor)),
     route(E.finalizeVersion, async ({ params, actor }) => lineageFor(await svc.finalizeVersion(kind, params.name, params.version, actor), actor.namespaces)),
     route(E.compareVersions, async ({ params, query }) => svc.compare(kind, params.name, params.version, query.other)),
     route(E.downloadFile, async ({ params, req, reply }) => {

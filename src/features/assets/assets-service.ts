@@ -25,7 +25,7 @@ import { addSeconds, iso, type Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
-import { isUniqueViolation } from '../../platform/sql/sql-db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
@@ -33,6 +33,7 @@ import type { UploadsService } from '../uploads/uploads-service.js';
 import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
 import { assetDocument, decodeCursor, encodeCursor, manifestDigest, splitPointer, versionDocument, versionKey } from './assets-fns.js';
 import { createAssetAliases } from './assets-alias-service.js';
+import { createAssetDeletion, type DeleteContribution, type DeleteGuard } from './assets-delete-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
@@ -48,8 +49,10 @@ export interface AssetsDeps {
   limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
   /** Per-kind rules for new versions (prompts: a validated spec, no files); none for models. */
   versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
-  /** Domain events (version.ready, version.state.changed, alias.moved), in each change's transaction. */
+  /** Domain events (version.ready, version.state.changed, version.deleted, asset.deleted, alias.moved), in each change's transaction. */
   events: Pick<EventsService, 'emit'>;
+  /** Read at each deletion: other features add their guards and contributions during setup. */
+  deletion?: { guards: readonly DeleteGuard[]; contributions: readonly { key: string; remove: DeleteContribution }[] };
 }
 
 type CreateVersionInput = z.output<typeof CreateVersionBody>;
@@ -93,6 +96,34 @@ export function createAssetsService(deps: AssetsDeps) {
   const { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
   const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target });
+  const deletion = createAssetDeletion({ repo, lookups, audit, events, target, guards: deps.deletion?.guards ?? [], contributions: deps.deletion?.contributions ?? [] });
+
+  /**
+   * The asset a new version goes into: the existing one, or, when the body asks for it
+   * (`asset`), one registered in the version's transaction and provisional until a version
+   * of it is ready (see 0015_assets_delete).
+   */
+  async function assetForVersion(kind: AssetKind, name: string, register: CreateVersionInput['asset'], provisional: boolean, actor: Actor, r: AssetsTxRepo, tx: AnyDb): Promise<AssetRow> {
+    const existing = await r.findAsset(kind, name);
+    if (existing || !register) return existing ?? requireAsset(kind, name, r);
+    const now = iso(clock.now());
+    const row = {
+      kind,
+      name,
+      namespace: namespaceOf(name),
+      description: register.description ?? '',
+      owner: register.owner ?? actor.name,
+      labels: JSON.stringify(register.labels ?? {}),
+      created_at: now,
+      created_by: actor.name,
+      updated_at: now,
+    };
+    const inserted = await r.insertAssetIfAbsent(row, register.labels ?? {}, provisional);
+    // Registered meanwhile by a concurrent request: that one is the asset.
+    if (!inserted) return requireAsset(kind, name, r);
+    await audit.record(tx, actor, { action: `${kind}.create`, target: target(kind, name), change: { name, ...register, withVersion: true } });
+    return inserted;
+  }
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -200,7 +231,7 @@ export function createAssetsService(deps: AssetsDeps) {
       const str = (k: string) => (typeof stored[k] === 'string' ? (stored[k] as string) : null);
       try {
         return await repo.transaction(async (r, trx) => {
-          const a = await requireAsset(kind, name, r);
+          const a = await assetForVersion(kind, name, input.asset, !readyAtOnce, actor, r, trx as unknown as AnyDb);
           const existing = await r.findVersion(a.id, input.version);
           if (existing) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version} (${existing.state})`, { name, version: input.version, state: existing.state, digest: existing.digest });
           const edges = await lineageEdges(kind, a, input.lineage, r);
@@ -241,6 +272,9 @@ export function createAssetsService(deps: AssetsDeps) {
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version}`, { name, version: input.version });
+        // A deletion committed between the lookups and the insert (PostgreSQL): the version
+        // would have referred to something gone.
+        if (isForeignKeyViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name}, or a version its lineage names, was deleted while ${name}:${input.version} was being created; check them and retry`, { name, version: input.version });
         throw err;
       }
     },
@@ -368,11 +402,18 @@ export function createAssetsService(deps: AssetsDeps) {
       return { ...f, version: v.version, open: (range?: ByteRange) => uploads.readBlob(f.sha256, range) };
     },
 
+    deleteVersion: deletion.deleteVersion,
+    deleteAsset: deletion.deleteAsset,
+    holdVersion: deletion.holdVersion,
+
     async referencedAmong(shas: readonly string[], tx?: AnyDb) {
       return (tx ? repo.on(tx) : repo).referencedAmong(shas);
     },
 
-    /** Deletes abandoned pending versions, each in its own transaction with its audit event. */
+    /**
+     * Deletes abandoned pending versions, each in its own transaction with its audit event, and
+     * with it the asset a push registered for it when nothing else of that asset is left.
+     */
     async expirePendingVersions(): Promise<number> {
       const now = iso(clock.now());
       let n = 0;
@@ -382,6 +423,7 @@ export function createAssetsService(deps: AssetsDeps) {
           const deleted = await repo.transaction(async (r, trx) => {
             if (!(await r.deleteExpiredVersion(v.id, now))) return false;
             await audit.record(trx as unknown as AnyDb, SYSTEM_ACTOR, { action: `${v.kind}.version.expire`, target: target(v.kind as AssetKind, v.name, v.version), change: { digest: v.digest } });
+            await deletion.dropIfAbandoned(r, trx as unknown as AnyDb, v.kind as AssetKind, { id: v.asset_id, name: v.name }, [v.version], SYSTEM_ACTOR, 'its pending version expired');
             return true;
           });
           if (deleted) n++;

@@ -2,8 +2,10 @@
  * The assets module: the registry of models, datasets and prompts. Other features extend it
  * while they are set up, never through fields of its own: a kind's version checks
  * (`registerKindHook`: prompts, evaluation suites) and what a version document shows of them
- * (`contributeToVersion`: evaluations of a model version). It keeps every blob its versions list
- * (registered with uploads for GC) and expires abandoned pending versions in the background.
+ * (`contributeToVersion`: evaluations of a model version, deleted with the version), and why a
+ * version must not be deleted (`registerDeleteGuard`: evaluations in progress, suites with runs;
+ * environment pointers next). It keeps every blob its versions list (registered with uploads for
+ * GC) and expires abandoned pending versions in the background.
  */
 import type { z } from 'zod';
 import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
@@ -12,6 +14,7 @@ import { defineModule } from '../../platform/module.js';
 import { assetsMigrations } from './assets-migrations.js';
 import { createAssetsRepo } from './assets-repo.js';
 import { assetRoutes, type VersionExtras } from './assets-routes.js';
+import type { DeleteContribution, DeleteGuard } from './assets-delete-service.js';
 import { createAssetsService, type AssetsService, type VersionKindHook } from './assets-service.js';
 
 /**
@@ -25,11 +28,18 @@ export interface VersionContributor {
   schema: z.ZodType;
   /** What the caller sees: `namespaces` of a limited token (null: unrestricted); name nothing outside them. */
   load(doc: Pick<VersionResponse, 'name' | 'version'>, namespaces: readonly string[] | null): Promise<unknown>;
+  /**
+   * Deletes what it keeps about versions of this kind when they are deleted, in the same
+   * transaction (a contribution never outlives its version); answers how many records went.
+   */
+  remove?: DeleteContribution;
 }
 
 export type AssetsFeature = AssetsService & {
   registerKindHook(kind: AssetKind, hook: VersionKindHook): void;
   contributeToVersion(contributor: VersionContributor): void;
+  /** Adds a reason to refuse deleting versions (e.g. something of another feature refers to them). */
+  registerDeleteGuard(guard: DeleteGuard): void;
 };
 
 declare module '../../platform/module.js' {
@@ -46,6 +56,8 @@ export const assetsModule = defineModule({
     const uploads = need('uploads');
     const hooks: Partial<Record<AssetKind, VersionKindHook>> = {};
     const contributors: VersionContributor[] = [];
+    const guards: DeleteGuard[] = [];
+    const contributions: { key: string; remove: DeleteContribution }[] = [];
     const service = createAssetsService({
       repo: createAssetsRepo(sql.db, sql.dialect),
       uploads,
@@ -54,6 +66,7 @@ export const assetsModule = defineModule({
       clock,
       limits: { maxMetadataBytes: config.maxMetadataBytes, pendingTtlSeconds: config.pendingTtlSeconds },
       versionHooks: hooks,
+      deletion: { guards, contributions },
     });
     uploads.holdBlobs(service);
     const extras: VersionExtras = async (kind, doc, namespaces) => {
@@ -72,6 +85,11 @@ export const assetsModule = defineModule({
       contributeToVersion(c) {
         if (contributors.some((o) => o.kind === c.kind && o.key === c.key)) throw new Error(`${c.key} of ${c.kind} versions is contributed twice`);
         contributors.push(c);
+        const remove = c.remove;
+        if (remove) contributions.push({ key: c.key, remove: (tx, target, actor) => (target.kind === c.kind ? remove(tx, target, actor) : Promise.resolve(0)) });
+      },
+      registerDeleteGuard(guard) {
+        guards.push(guard);
       },
     };
     let sweeper: NodeJS.Timeout | null = null;

@@ -219,6 +219,30 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('eval_results').select(['idx', 'case_id', 'ok', 'scores']).where('run_id', '=', runId).orderBy('idx').execute();
       },
 
+      /**
+       * Runs of a model (`by: 'model'`) or with a suite (`by: 'suite'`) among `versions`, in
+       * `states` when given, oldest first: what a deletion of those versions must consider.
+       */
+      async runsOf(by: 'model' | 'suite', name: string, versions: readonly string[], states?: readonly string[]): Promise<Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>[]> {
+        const out: Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>[] = [];
+        for (let i = 0; i < versions.length; i += INSERT_CHUNK) {
+          let q = db
+            .selectFrom('eval_runs')
+            .select(['id', 'state', 'model_name', 'model_version', 'suite_name', 'suite_version'])
+            .where(by === 'model' ? 'model_name' : 'suite_name', '=', name)
+            .where(by === 'model' ? 'model_version' : 'suite_version', 'in', versions.slice(i, i + INSERT_CHUNK));
+          if (states) q = q.where('state', 'in', [...states]);
+          out.push(...(await q.orderBy('created_at').orderBy('id').execute()));
+        }
+        return out;
+      },
+
+      /** Deletes a run (its results cascade) unless it is in one of `busy`; false when it was not deleted. */
+      async deleteRun(id: string, busy: readonly string[]): Promise<boolean> {
+        const res = await db.deleteFrom('eval_runs').where('id', '=', id).where('state', 'not in', [...busy]).executeTakeFirst();
+        return Number(res.numDeletedRows) === 1;
+      },
+
       listResults(runId: string, opts: { flaggedOnly: boolean; afterIdx: number; limit: number }): Promise<ResultRow[]> {
         let q = db.selectFrom('eval_results').selectAll().where('run_id', '=', runId).where('idx', '>', opts.afterIdx);
         if (opts.flaggedOnly) q = q.where('flagged', '=', 1);
@@ -242,6 +266,10 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
   return {
     ...base,
     dialect,
+    /** The same queries on another feature's transaction (a registry deletion). */
+    on(tx: AnyDb) {
+      return bind(tx as unknown as Kysely<EvalTables>);
+    },
     transaction<T>(fn: (repo: ReturnType<typeof bind>, trx: Transaction<EvalTables>) => Promise<T>): Promise<T> {
       return root.transaction().execute((trx) => fn(bind(trx), trx));
     },

@@ -27,9 +27,11 @@ import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { DeleteBlocker, DeletingVersions } from '../assets/assets-delete-service.js';
 import type { AssetsService, VersionKindHook } from '../assets/assets-service.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { AuthService } from '../auth/auth-service.js';
+import type { EventsService } from '../events/events-service.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { compareRuns, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
 import type { EvalsRepo, RunRow } from './evals-repo.js';
@@ -85,8 +87,10 @@ export const suiteVersionHook: VersionKindHook = {
 
 export interface EvalsDeps {
   repo: EvalsRepo;
-  assets: Pick<AssetsService, 'getVersion' | 'openFile'>;
+  assets: Pick<AssetsService, 'getVersion' | 'openFile' | 'holdVersion'>;
   audit: Pick<AuditService, 'record'>;
+  /** `eval.run.deleted`, in the deleting transaction. */
+  events: Pick<EventsService, 'emit'>;
   clock: Clock;
   /** Refuses endpoint and judge URLs the server must not call (see evals-endpoint-policy.ts). */
   policy?: Pick<EndpointPolicy, 'check'>;
@@ -97,6 +101,9 @@ export interface EvalsDeps {
   /** What the token a run executes for may do now (checked again when the run executes). */
   auth: Pick<AuthService, 'grantOf'>;
 }
+
+/** States in which a run has (or is about to have) an execution: it cannot be deleted, nor what it evaluates. */
+const BUSY_STATES = ['queued', 'running'] as const;
 
 const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -179,6 +186,17 @@ export function createEvalsService(deps: EvalsDeps) {
   /** Who a run executes for: the caller's token and the namespaces it is limited to now. */
   const scopeColumns = (actor: Actor) => ({ scope_token_id: actor.tokenId, scope_namespaces: actor.namespaces ? JSON.stringify(actor.namespaces) : null });
 
+  /** Deletes a run that is not busy, with its audit event and `eval.run.deleted`, in `tx`; false when it is busy or gone. */
+  async function deleteRunIn(tx: AnyDb, r: Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>, actor: Actor, reason?: string): Promise<boolean> {
+    if (!(await repo.on(tx).deleteRun(r.id, BUSY_STATES))) return false;
+    const model = { name: r.model_name, version: r.model_version };
+    const suite = { name: r.suite_name, version: r.suite_version };
+    await audit.record(tx, actor, { action: 'eval.run.delete', target: `eval-run:${r.id}`, change: { state: r.state, model: `${model.name}:${model.version}`, suite: `${suite.name}:${suite.version}`, ...(reason ? { reason } : {}) } });
+    await deps.events.emit(tx, { type: 'eval.run.deleted', subject: `eval-run:${r.id}`, namespace: namespaceOf(model.name), data: { runId: r.id, model, suite, state: r.state as RunResponse['state'] } });
+    deps.keys.delete(r.id);
+    return true;
+  }
+
   async function scoredRows(runId: string): Promise<ScoredRow[]> {
     const rows = await repo.scoresOf(runId);
     return rows.map((r) => ({ caseId: r.case_id, ok: r.ok === 1, scores: JSON.parse(r.scores) as Record<string, CaseValue> }));
@@ -248,6 +266,9 @@ export function createEvalsService(deps: EvalsDeps) {
       deps.keys.set(id, keys);
       try {
         await repo.transaction(async (r, trx) => {
+          // Neither version may be deleted while the run refers to it (the registry's deletion waits for this transaction, then sees the run).
+          await deps.assets.holdVersion(trx as unknown as AnyDb, 'model', model.name, model.version);
+          await deps.assets.holdVersion(trx as unknown as AnyDb, 'dataset', suite.name, suite.version);
           await r.insertRun({
             id,
             suite_name: suite.name,
@@ -341,6 +362,58 @@ export function createEvalsService(deps: EvalsDeps) {
       });
       deps.jobs.poke();
       return runView((await repo.getRun(id))!);
+    },
+
+    /** Deletes a run that is not queued or running, with its results; answers the run as it was. */
+    async deleteRun(id: string, actor: Actor): Promise<RunResponse> {
+      await visibleRun(id, actor.namespaces);
+      return repo.transaction(async (tx, trx) => {
+        // Read in the transaction: the answer and the audit event state what was deleted.
+        const r = await tx.getRun(id);
+        if (!r) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
+        // The delete itself is conditional: a resume committed meanwhile keeps the run.
+        if (!(await deleteRunIn(trx as unknown as AnyDb, r, actor))) {
+          throw errors.conflict(`run ${id} is ${(BUSY_STATES as readonly string[]).includes(r.state) ? r.state : 'queued again'}; cancel it first (steward eval cancel ${id}), then delete it`, { state: r.state });
+        }
+        return runView(r);
+      });
+    },
+
+    /**
+     * Why versions must not be deleted, for the registry (`registerDeleteGuard`): a model version
+     * while a run of it is queued or running; a suite (dataset) version while any run used it (the
+     * runs are the evidence of the models they evaluated: delete them first).
+     */
+    async deletionBlockers(tx: AnyDb, target: DeletingVersions): Promise<DeleteBlocker[]> {
+      if (target.kind !== 'model' && target.kind !== 'dataset') return [];
+      const versions = target.versions.map((v) => v.version);
+      const byModel = target.kind === 'model';
+      const runs = await repo.on(tx).runsOf(byModel ? 'model' : 'suite', target.name, versions, byModel ? BUSY_STATES : undefined);
+      const of = new Map<string, string[]>();
+      for (const r of runs) {
+        const v = byModel ? r.model_version : r.suite_version;
+        of.set(v, [...(of.get(v) ?? []), r.id]);
+      }
+      return [...of].map(([version, ids]) => {
+        const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
+        const runsText = `evaluation run${ids.length > 1 ? 's' : ''} ${shown}`;
+        return {
+          version,
+          reason: 'evaluation',
+          refs: ids.slice(0, 5),
+          message: byModel
+            ? `${runsText} ${ids.length > 1 ? 'are' : 'is'} queued or running against it (wait for ${ids.length > 1 ? 'them' : 'it'}, or cancel: steward eval cancel ${ids[0]})`
+            : `${runsText} used it as ${ids.length > 1 ? 'their' : 'its'} suite (delete ${ids.length > 1 ? 'them' : 'it'} first: steward eval rm ${ids[0]})`,
+        };
+      });
+    },
+
+    /** Deletes the runs of model versions being deleted (their evaluations go with them), in the registry's transaction. */
+    async removeModelRuns(tx: AnyDb, target: DeletingVersions, actor: Actor): Promise<number> {
+      const runs = await repo.on(tx).runsOf('model', target.name, target.versions.map((v) => v.version));
+      let n = 0;
+      for (const r of runs) if (await deleteRunIn(tx, r, actor, `model version ${r.model_name}:${r.model_version} deleted`)) n++;
+      return n;
     },
 
     /** The run executes for the caller from now on: what it reads is checked against the caller's namespaces, now and when it executes. */

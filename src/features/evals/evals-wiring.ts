@@ -1,7 +1,9 @@
 /**
  * The evals module: suites (checked by `suiteVersionHook`, registered for kind `dataset`), runs
  * executed as `eval.run` jobs, gates, and the evaluations shown in a model version's document
- * (contributed to the registry). A finished run emits `eval.run.finished`.
+ * (contributed to the registry, and deleted with the version). It refuses deleting a model
+ * version a run is busy with, or a suite version runs used (`registerDeleteGuard`). A finished
+ * run emits `eval.run.finished`, a deleted one `eval.run.deleted`.
  */
 import { parseAssetRef } from '../../contracts/asset-names.js';
 import { VersionEvaluations } from '../../contracts/evals.js';
@@ -39,7 +41,8 @@ export const evalsModule = defineModule({
     const policy = createEndpointPolicy(config.evalEndpointAllow);
     // API keys of runs, in memory only (never stored): shared by the service and the job kind.
     const keys = new Map<string, RunKeys>();
-    const service = createEvalsService({ repo, assets, audit, clock, jobs, keys, policy, auth: need('auth') });
+    const service = createEvalsService({ repo, assets, audit, events, clock, jobs, keys, policy, auth: need('auth') });
+    assets.registerDeleteGuard((tx, target) => service.deletionBlockers(tx, target));
     jobs.register(
       evalRunJob({
         repo,
@@ -79,7 +82,13 @@ export const evalsModule = defineModule({
       }),
     );
     const gates = createGates({ repo, assets, environments: aliasEnvironments(assets) });
-    assets.contributeToVersion({ kind: 'model', key: 'evaluations', schema: VersionEvaluations, load: (doc, namespaces) => service.versionEvaluations(doc.name, doc.version, namespaces) });
+    assets.contributeToVersion({
+      kind: 'model',
+      key: 'evaluations',
+      schema: VersionEvaluations,
+      load: (doc, namespaces) => service.versionEvaluations(doc.name, doc.version, namespaces),
+      remove: (tx, target, actor) => service.removeModelRuns(tx, target, actor),
+    });
     return { provides: { ...service, gates }, routes: () => evalRoutes(service, gates) };
   },
 });

@@ -73,15 +73,8 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   };
   const uploads = new UploadQueue(client, sessions, emit, hasher ? { hasher, hashed: learn } : undefined);
 
-  // Meanwhile, ask whether the asset and this version exist. Only a new version gets blobs
-  // before its manifest: pushing an existing one must first compare manifests.
-  const assetReady = client.createAsset(kind, { name, ...(o.description ? { description: o.description } : {}) }).then(
-    () => undefined,
-    (err: unknown) => {
-      if (!isCode(err, 'conflict')) throw err;
-    },
-  );
-  assetReady.catch(() => undefined);
+  // Meanwhile, ask whether this version exists. Only a new version gets blobs before its
+  // manifest: pushing an existing one must first compare manifests.
   const versionIsNew = toHash.length
     ? client.getVersion(kind, name, o.version.version, { files: false }).then(
         () => false,
@@ -131,9 +124,14 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   }
   // Surfaces an upload failure (hashing stopped early) before anything else.
   if (uploads.error !== null) await uploads.drained();
-  await assetReady;
 
-  const body: CreateVersionBody = { ...o.version, files: local.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })) };
+  // The asset is registered with the version when absent, in its transaction: a version the
+  // server refuses leaves no empty asset behind.
+  const body: CreateVersionBody = {
+    ...o.version,
+    files: local.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    asset: o.description ? { description: o.description } : {},
+  };
   let missing: string[];
   let resumed = false;
   try {
