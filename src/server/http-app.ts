@@ -4,8 +4,9 @@
  * envelope, and exposes health, readiness, metrics and the OpenAPI document.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from '../contracts/common.js';
 import { AppError } from '../platform/errors.js';
 import { envelope, toAppError, zodToAppError } from '../platform/http/http-errors.js';
 import { responseSerialization } from '../platform/http/http-json.js';
@@ -24,6 +25,9 @@ export interface HttpAppDeps {
   version: string;
 }
 
+/** Longest path parameter the router matches (names, versions, file paths are all shorter). */
+const MAX_PARAM_LENGTH = 512;
+
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
@@ -39,8 +43,17 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     },
     // Model manifests can list many files; anything larger than this is not a manifest.
     bodyLimit: 1024 * 1024,
-    routerOptions: { maxParamLength: 512 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     forceCloseConnections: false,
+    // URLs the router refuses before any route is chosen (a parameter over maxParamLength, bad
+    // percent-encoding) get the envelope like every other error, not Fastify's own body.
+    frameworkErrors: (err, req, reply) => {
+      const appErr =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new AppError('invalid_argument', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters; no name, version or file path is that long`, { maxLength: MAX_PARAM_LENGTH })
+          : toAppError(err);
+      void (reply as FastifyReply).code(appErr.status).send(envelope(appErr, req.id));
+    },
   });
   app.decorateRequest('actor', null);
 
@@ -50,9 +63,15 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   // clients often label body-less POST/DELETE requests as JSON, and the route decides what it needs.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Nesting is bounded before parsing, for every JSON body: a deeply nested value would exhaust
+  // the stack of whatever walks it later (validation, serialisation, storage) — see MAX_JSON_DEPTH.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (String(body).trim() === '') return done(null, undefined);
-    jsonParser(req, String(body), done);
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(new AppError('invalid_argument', `the JSON body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; flatten it`, { maxDepth: MAX_JSON_DEPTH }), undefined);
+    }
+    jsonParser(req, text, done);
   });
 
   const duration = new Histogram({
