@@ -59,7 +59,8 @@ export const ConfigSchema = z.object({
   sweepIntervalSeconds: z.number().int().positive().default(300),
   /**
    * Failed authentications (a token presented and refused) allowed per client address per
-   * minute: generous for a person mistyping, useless for guessing 256-bit secrets.
+   * minute: generous for a person mistyping, useless for guessing 256-bit secrets. Past it,
+   * failures are 429; a valid token from the same address is still admitted.
    */
   authFailuresPerMinute: z.number().int().positive().default(20),
   /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */

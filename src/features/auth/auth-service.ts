@@ -43,7 +43,7 @@ const FAILURE_WINDOW_MS = 60_000;
 
 export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; audit: Pick<AuditService, 'inTransaction'>; failuresPerMinute: number }) {
   const db = deps.db as unknown as Kysely<{ api_tokens: ApiTokensTable }>;
-  const cache = new Map<string, { row: TokenRow | null; at: number }>();
+  const cache = new Map<string, { row: TokenRow; at: number }>();
   const touched = new Map<string, number>();
   const failures = new Map<string, { count: number; since: number }>();
 
@@ -57,8 +57,14 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
     return f.count >= deps.failuresPerMinute ? Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000) : null;
   }
 
-  function fail(address: string, err: AppError): AppError {
+  /**
+   * A refused credential: counted against its address, and answered 429 instead of 401 once
+   * the address is over the limit (so a misbehaving client is told to back off).
+   */
+  function refuse(address: string, err: AppError): AppError {
     const now = Date.now();
+    const wait = throttled(address, now);
+    if (wait !== null) return new AppError('rate_limited', `too many failed authentications from ${address}; retry in ${wait} s`, { retryAfterSeconds: wait });
     const f = failures.get(address);
     if (!f || now - f.since >= FAILURE_WINDOW_MS) failures.set(address, { count: 1, since: now });
     else f.count++;
@@ -85,7 +91,11 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
     const hit = cache.get(hash);
     if (hit && now - hit.at < CACHE_TTL_MS) return hit.row;
     const row = (await db.selectFrom('api_tokens').selectAll().where('secret_hash', '=', hash).executeTakeFirst()) ?? null;
-    cache.set(hash, { row, at: now });
+    // Only tokens that exist are cached: guesses would otherwise grow the cache without bound.
+    if (row) {
+      cache.set(hash, { row, at: now });
+      if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);
+    }
     return row;
   }
 
@@ -116,19 +126,17 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
 
   return {
     async authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor> {
-      const wait = throttled(clientAddress, Date.now());
-      if (wait !== null) {
-        throw new AppError('rate_limited', `too many failed authentications from ${clientAddress}; retry in ${wait} s`, { retryAfterSeconds: wait });
-      }
       const parsed = parseAuthorization(header);
       // No header is no guess: only presented credentials count towards the limit.
-      if ('problem' in parsed) throw header ? fail(clientAddress, errors.unauthenticated(parsed.problem)) : errors.unauthenticated(parsed.problem);
+      if ('problem' in parsed) throw header ? refuse(clientAddress, errors.unauthenticated(parsed.problem)) : errors.unauthenticated(parsed.problem);
+      // The token is verified before the failure limit is consulted: a valid token is never
+      // refused because others behind the same address (a NAT, a proxy, a CI host) failed.
       const hash = hashSecret(parsed.secret);
       const row = await lookup(hash);
-      if (!row || !sameDigest(row.secret_hash, hash)) throw fail(clientAddress, errors.unauthenticated('invalid token'));
+      if (!row || !sameDigest(row.secret_hash, hash)) throw refuse(clientAddress, errors.unauthenticated('invalid token'));
       const now = deps.clock.now();
-      if (row.revoked_at) throw fail(clientAddress, errors.unauthenticated('token revoked'));
-      if (row.expires_at && row.expires_at <= iso(now)) throw fail(clientAddress, errors.unauthenticated('token expired'));
+      if (row.revoked_at) throw refuse(clientAddress, errors.unauthenticated('token revoked'));
+      if (row.expires_at && row.expires_at <= iso(now)) throw refuse(clientAddress, errors.unauthenticated('token expired'));
       const last = touched.get(row.id) ?? 0;
       if (now.getTime() - last > TOUCH_EVERY_MS) {
         touched.set(row.id, now.getTime());
