@@ -76,13 +76,13 @@ Environment:
     .requiredOption('--name <name>', 'who or what uses it, e.g. ci-pipeline')
     .requiredOption('--role <role>', 'viewer, developer, approver or admin')
     .option('--namespace <ns>', 'limit to a namespace (repeatable)', collect)
-    .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 2w')
+    .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 2w (at most 3650d), or never (default 90d)')
     .option('--json', 'print JSON')
     .action(async (o: { name: string; role: 'viewer'; namespace?: string[]; expires?: string } & GlobalOptions) => {
       const t = await clientFor(g(o)).createToken({ name: o.name, role: o.role, ...(o.namespace ? { namespaces: o.namespace } : {}), ...(o.expires ? { expiresIn: o.expires } : {}) });
       if (o.json) return printJson(t);
       process.stdout.write(`${t.token}\n`);
-      process.stderr.write(`token ${t.name} (${t.role}, id ${t.id}${t.expiresAt ? `, expires ${t.expiresAt}` : ''}); the secret above is not shown again\n`);
+      process.stderr.write(`token ${t.name} (${t.role}, id ${t.id}, ${t.expiresAt ? `expires ${t.expiresAt}` : 'never expires'}); the secret above is not shown again\n`);
     });
   token
     .command('ls')

@@ -111,7 +111,7 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
       prefix: secret.slice(0, 10),
       created_at: iso(now),
       created_by: actor.tokenId === null && actor.name === SYSTEM_ACTOR.name ? null : actor.name,
-      expires_at: body.expiresIn ? iso(addSeconds(now, body.expiresIn)) : null,
+      expires_at: body.expiresIn === null ? null : iso(addSeconds(now, body.expiresIn)),
       revoked_at: null,
       last_used_at: null,
     };
@@ -190,7 +190,7 @@ export function createAuthService(deps: { db: AnyDb; clock: Clock; log: Logger; 
     async bootstrap(dataDir: string): Promise<{ token: string; file: string } | null> {
       const any = await db.selectFrom('api_tokens').select('id').limit(1).executeTakeFirst();
       if (any) return null;
-      const created = await insertToken({ name: 'admin', role: 'admin' }, SYSTEM_ACTOR);
+      const created = await insertToken({ name: 'admin', role: 'admin', expiresIn: null }, SYSTEM_ACTOR);
       fs.mkdirSync(dataDir, { recursive: true });
       const file = path.join(dataDir, 'admin.token');
       fs.writeFileSync(file, `${created.token}\n`, { mode: 0o600 });
