@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     routes: server.routes,
     authenticate: async () => admitted,
     authorize: () => undefined,
+    requestLog: { all: false, slowMs: server.config.slowRequestMs },
     metrics: new Registry(),
     ready: async () => ({}),
     version: 'bench',

@@ -10,6 +10,7 @@ import { jsonDeeperThan, MAX_JSON_DEPTH } from '../contracts/common.js';
 import { AppError } from '../platform/errors.js';
 import { envelope, toAppError, zodToAppError } from '../platform/http/http-errors.js';
 import { responseSerialization } from '../platform/http/http-json.js';
+import { requestLogController, type RequestLogPolicy } from '../platform/http/http-log.js';
 import type { Actor, RouteDef } from '../platform/http/http-route.js';
 import type { Logger } from '../platform/log.js';
 import { openApiDocument } from './openapi.js';
@@ -20,6 +21,8 @@ export interface HttpAppDeps {
   authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor>;
   authorize(actor: Actor, permission: RouteDef['permission']): void;
   metrics: Registry;
+  /** Which requests are logged at info (the rest at debug). */
+  requestLog: RequestLogPolicy;
   /** Throws when a dependency (database, blob store) is not reachable. */
   ready(): Promise<Record<string, string>>;
   version: string;
@@ -37,6 +40,7 @@ declare module 'fastify' {
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: requestLogController(deps.requestLog),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -96,7 +100,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     if (appErr.code === 'rate_limited' && typeof appErr.details?.retryAfterSeconds === 'number') void reply.header('retry-after', String(appErr.details.retryAfterSeconds));
     // RFC 9110 §15.5.17: a 416 names the representation's length.
     if (appErr.code === 'range_not_satisfiable' && typeof appErr.details?.size === 'number') void reply.header('content-range', `bytes */${appErr.details.size}`);
-    if (!reply.sent) void reply.code(appErr.status).send(envelope(appErr, req.id));
+    if (!reply.sent && !reply.raw.headersSent) void reply.code(appErr.status).send(envelope(appErr, req.id));
   });
   app.setNotFoundHandler((req, reply) => {
     const err = new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`);
@@ -160,7 +164,8 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): 
       const actor: Actor = req.actor ?? { tokenId: null, name: 'anonymous', role: 'none', namespaces: null, clientAddress: clientAddress(req), requestId: req.id };
       if (defaultStatus) reply.code(defaultStatus);
       const result = await def.handler({ params, query, body, actor, req, reply });
-      if (reply.sent) return reply;
+      // A streamed response has begun (or its client went away mid-way): nothing more to send.
+      if (reply.sent || reply.raw.headersSent) return reply;
       return result ?? null;
     },
   });

@@ -77,6 +77,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     routes,
     authenticate: services.auth.authenticate,
     authorize: services.auth.authorize,
+    requestLog: { all: config.logRequests === 'all', slowMs: config.slowRequestMs },
     metrics,
     version: STEWARD_VERSION,
     ready: async () => {
