@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
   // The checks alone, through the auth service as the server wires it (a second wiring over the same database).
   const audit = createAuditService({ db: db.db, dialect: db.dialect, clock: systemClock });
-  const auth = createAuthService({ db: db.db, clock: systemClock, log: createLogger({ level: 'silent' }), audit, failuresPerMinute: 20 });
+  const auth = createAuthService({ db: db.db, dialect: db.dialect, clock: systemClock, log: createLogger({ level: 'silent' }), audit, failuresPerMinute: 20 });
   const header = `Bearer ${token}`;
   const check = async () => auth.authorize(await auth.authenticate(header, '127.0.0.1', 'bench'), 'asset:read');
   for (let i = 0; i < 20_000; i++) await check();
