@@ -23,6 +23,9 @@ describe('parseCasesJsonl', () => {
     expect(parseCasesJsonl('{"id":"a","input":"x"}\n{"id":"a","input":"y"}')).toMatchObject({ ok: false, line: 2, message: expect.stringMatching(/appears twice/) });
     expect(parseCasesJsonl('\n\n')).toMatchObject({ ok: false, message: 'the cases file holds no cases' });
     expect(parseCasesJsonl('{"input":"a"}\n{"input":"b"}', { maxCases: 1 })).toMatchObject({ ok: false, line: 2 });
+    // Variables nested past the JSON depth bound are refused like a bad line, before parsing.
+    const deep = `{"prompt":{"variables":{"v":${'['.repeat(100)}${']'.repeat(100)}}}}`;
+    expect(parseCasesJsonl(`{"input":"a"}\n${deep}`)).toMatchObject({ ok: false, line: 2, message: 'line 2: nests arrays or objects deeper than 64 levels' });
   });
 });
 

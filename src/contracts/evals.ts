@@ -7,7 +7,7 @@
  * error (a malformed line is named by its number on all three).
  */
 import { z } from 'zod';
-import { Labels, Limit, Cursor, Timestamp, page } from './common.js';
+import { Labels, Limit, Cursor, MAX_JSON_DEPTH, Timestamp, jsonDeeperThan, page } from './common.js';
 import { Hidden, VersionResponse } from './assets.js';
 import { PromptMessage } from './prompts.js';
 
@@ -133,6 +133,8 @@ export function parseCasesJsonl(text: string, opts: { hasSuitePrompt?: boolean; 
     const raw = text.slice(start, end).trim();
     start = end + 1;
     if (!raw) continue;
+    // Cases come from a file, not a request body: the same nesting bound applies to each line.
+    if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return { ok: false, line, message: `line ${line}: nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels` };
     let json: unknown;
     try {
       json = JSON.parse(raw);

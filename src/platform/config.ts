@@ -67,9 +67,17 @@ export const ConfigSchema = z.object({
   sweepIntervalSeconds: z.number().int().positive().default(300),
   /**
    * Failed authentications (a token presented and refused) allowed per client address per
-   * minute: generous for a person mistyping, useless for guessing 256-bit secrets.
+   * minute: generous for a person mistyping, useless for guessing 256-bit secrets. Past it,
+   * failures are 429; a valid token from the same address is still admitted.
    */
   authFailuresPerMinute: z.number().int().positive().default(20),
+  /**
+   * Requests logged at info: `failed-or-slow` (5xx, or slower than `slowRequestMs`; the rest at
+   * debug, so a terminal running `steward up` stays readable) or `all` (STEWARD_LOG_REQUESTS).
+   */
+  logRequests: z.enum(['failed-or-slow', 'all']).default('failed-or-slow'),
+  /** Registry reads answer in milliseconds: a request taking a second is worth a line (STEWARD_SLOW_REQUEST_MS). */
+  slowRequestMs: z.number().int().nonnegative().default(1000),
   /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */
   shutdownGraceSeconds: z.number().int().nonnegative().default(30),
   /**
@@ -193,6 +201,8 @@ export function loadConfig(input: ConfigInput): Config {
     auditCheckpoints: parseCheckpointUrl(env.STEWARD_AUDIT_CHECKPOINT_URL, dataDir, env),
     auditCheckpointKeyFile: env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE ? path.resolve(env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE) : undefined,
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
+    logRequests: env.STEWARD_LOG_REQUESTS || undefined,
+    slowRequestMs: env.STEWARD_SLOW_REQUEST_MS ? Number(env.STEWARD_SLOW_REQUEST_MS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,

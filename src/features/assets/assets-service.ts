@@ -280,12 +280,19 @@ export function createAssetsService(deps: AssetsDeps) {
     },
 
     async finalizeVersion(kind: AssetKind, name: string, version: string, actor: Actor): Promise<VersionResponse> {
-      await repo.transaction(async (r, trx) => {
+      // The answer is read in the transaction that makes the version ready: if it cannot be
+      // read, nothing commits, so a client is never told "failed" about a version that is ready.
+      const answer = async (r: AssetsTxRepo, v: { id: number; version: string }) => {
+        const doc = await r.versionDocRowById(v.id, true);
+        if (doc === null) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no version ${v.version}`, { name, version: v.version });
+        return versionDocument(doc);
+      };
+      return repo.transaction(async (r, trx) => {
         // Locked first, as every change of the asset's versions does (one lock order, no deadlock
         // with a concurrent state change); a concurrent finalize of this version then sees it ready.
         const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
-        if (v.state !== 'pending') return; // idempotent: finalising a ready version again is a no-op
+        if (v.state !== 'pending') return answer(r, v); // idempotent: finalising a ready version again is a no-op
         const files = await r.listFiles(v.id);
         const missing = await uploads.missingLocked(files.map((f) => f.sha256), trx as unknown as AnyDb);
         if (missing.length) {
@@ -294,8 +301,8 @@ export function createAssetsService(deps: AssetsDeps) {
         if (!(await r.markReady(v.id, iso(clock.now())))) throw errors.conflict(`${name}:${v.version} changed state while finalising; retry`);
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.finalize`, target: target(kind, name, v.version), change: { digest: v.digest, state: 'ready' } });
         await events.emit(trx as unknown as AnyDb, { type: 'version.ready', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, digest: v.digest } });
+        return answer(r, v);
       });
-      return getVersion(kind, name, version, { files: true });
     },
 
     getVersion,
