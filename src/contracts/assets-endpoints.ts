@@ -40,7 +40,8 @@ const NameParams = z.object({ name: AssetName }).strict();
 const ListParams = z.object({ name: z.union([z.literal('-'), AssetName]) }).strict();
 const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict();
 const AliasParams = z.object({ name: AssetName, alias: AliasName }).strict();
-const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1) }).strict();
+// A file path in NFC, as manifests store it: the decomposed spelling of a name finds it too.
+const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1).normalize('NFC') }).strict();
 const ShowQuery = z.object({ files: z.enum(['true', 'false']).default('true') }).strict();
 const HistoryQuery = z.object({ alias: AliasName.optional() }).strict();
 
