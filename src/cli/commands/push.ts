@@ -78,7 +78,8 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
     else process.stdout.write(`${name}:${v.version} is already ${v.state} with these files (${v.digest})\n`);
     return;
   }
-  if (g.json) printJson({ ...v, uploadedBytes: res.uploadedBytes, resumed: res.resumed, skipped: res.skipped });
+  // `skipped` only when links were left out: the document's shape is otherwise unchanged.
+  if (g.json) printJson({ ...v, uploadedBytes: res.uploadedBytes, resumed: res.resumed, ...(res.skipped.length ? { skipped: res.skipped } : {}) });
   else {
     process.stdout.write(
       `pushed ${name}:${v.version} (${v.state}) ${v.digest}\n  ${res.files} files, ${formatBytes(res.bytes)}; uploaded ${formatBytes(res.uploadedBytes)}${res.resumed ? ' (resumed)' : ''}\n`,
