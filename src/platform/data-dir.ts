@@ -34,13 +34,22 @@ const octal = (m: number) => `0${(m & 0o777).toString(8)}`;
 export const describeTightened = (t: { path: string; was: number; now: number }) =>
   `${t.path} was mode ${octal(t.was)}, readable by other users; set to ${octal(t.now)}`;
 
-/** Sets `p` to `mode` when it differs; reports when that removed access. Missing paths are skipped. */
+/**
+ * Sets `p` to `mode` when it differs; reports when that removed access. Missing paths are
+ * skipped. These are paths the operator configured (a data dir may be a link to a volume), so a
+ * link is followed.
+ */
 function setMode(p: string, mode: number, onTightened?: OnTightened): void {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  if (!st || st.isSymbolicLink()) return;
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return;
   const was = st.mode & 0o777;
   if (was === mode) return;
-  fs.chmodSync(p, mode);
+  try {
+    fs.chmodSync(p, mode);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`cannot set ${p} (mode ${octal(was)}) to mode ${octal(mode)}: ${code ?? String(err)}; run Steward as the owner of ${p}, or give it that mode yourself`, { cause: err });
+  }
   if (was & ~mode) onTightened?.({ path: p, was, now: mode });
 }
 
