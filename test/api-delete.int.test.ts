@@ -13,6 +13,7 @@ import { ModelVersionDocument, RunPage, RunResponse } from '../src/contracts/eva
 import { EventPage } from '../src/contracts/events.js';
 import { GcResponse } from '../src/contracts/uploads.js';
 import { openBlobStore } from '../src/platform/blob/blob-open.js';
+import { fileModes } from '../src/platform/data-dir.js';
 import type { BlobStore } from '../src/platform/blob/blob-store.js';
 import { datasetPath, jsonl, pushModel, pushSuite, startRun, waitRun } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
@@ -49,7 +50,7 @@ describe.each(BACKENDS)('deletion on %s', (backend) => {
     server = await startTestServer(backend, { gcGraceSeconds: 0, evalRetryBaseMs: 5, evalLeaseSeconds: 5 });
     api = apiClient(server);
     // The server's own store, opened beside it: GC must remove the bytes, not only the index row.
-    store = await openBlobStore(server.config.blobs, server.log);
+    store = await openBlobStore(server.config.blobs, server.log, { modes: fileModes(false) });
     fake = await startFakeOpenAI();
   });
   afterAll(async () => {

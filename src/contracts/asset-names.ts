@@ -51,16 +51,47 @@ export function parseSemver(input: string): ParsedVersion | null {
   return { major, minor, patch, prerelease: m[4] ?? null, build: m[5] ?? null, text: input.replace(/^v/, '') };
 }
 
-/** Why a manifest path is unsafe, or null when it is fine. */
-export function filePathProblem(p: string): string | null {
-  if (p.length === 0) return 'is empty';
-  if (p.length > 1024) return 'is longer than 1024 characters';
-  if (p.includes('\0')) return 'contains a NUL byte';
+/**
+ * A manifest path as it is stored, compared and hashed into the version's digest: Unicode NFC, so
+ * the decomposed spelling some file systems give (macOS: "e" + U+0301) and the composed one ("é")
+ * are one path. The server stores what this returns; the SDK sends it.
+ */
+export function normalizeFilePath(p: string): string {
+  return p.normalize('NFC');
+}
+
+/** Control characters (C0, DEL, C1) and lone surrogates (text that is not Unicode). */
+const FORBIDDEN_CHAR = /[\p{Cc}\p{Cs}]/u;
+
+function pathShapeProblem(p: string): string | null {
   if (p.includes('\\')) return 'contains a backslash';
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'is absolute';
   const parts = p.split('/');
   if (parts.some((s) => s === '..')) return 'contains ".."';
   if (parts.some((s) => s === '' || s === '.')) return 'has an empty or "." segment';
+  return null;
+}
+
+/**
+ * Why a manifest path is unsafe, or null when it is fine. Checked on the NFC form (what is
+ * stored). Beyond the shape (relative, "/"-separated, no "." or ".." segment) the path must
+ * keep that shape once Unicode compatibility characters are folded (NFKC), so fullwidth dots
+ * ("．．/x") or a fullwidth solidus cannot become ".." or "/" in a tool that folds them.
+ */
+export function filePathProblem(p: string): string | null {
+  if (p.length === 0) return 'is empty';
+  if (p.length > 1024) return 'is longer than 1024 characters';
+  if (p.includes('\0')) return 'contains a NUL byte';
+  const bad = FORBIDDEN_CHAR.exec(p)?.[0];
+  if (bad !== undefined) {
+    const code = `U+${bad.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return /\p{Cs}/u.test(bad) ? `contains a lone surrogate (${code}): it is not valid Unicode text` : `contains the control character ${code}`;
+  }
+  const shape = pathShapeProblem(p);
+  if (shape) return shape;
+  const folded = p.normalize('NFKC');
+  const foldedShape = folded === p ? null : pathShapeProblem(folded);
+  if (foldedShape) return `${foldedShape} once its compatibility characters are folded (NFKC: ${JSON.stringify(folded.slice(0, 200))})`;
   return null;
 }
 

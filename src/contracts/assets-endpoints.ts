@@ -47,7 +47,8 @@ const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict(
 /** Deletion names a version by its number: never an alias or `latest`, which move. */
 const ExactVersionParams = z.object({ name: AssetName, version: SemVer }).strict();
 const AliasParams = z.object({ name: AssetName, alias: AliasName }).strict();
-const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1) }).strict();
+// A file path in NFC, as manifests store it: the decomposed spelling of a name finds it too.
+const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1).normalize('NFC') }).strict();
 const ShowQuery = z.object({ files: z.enum(['true', 'false']).default('true') }).strict();
 const HistoryQuery = z.object({ alias: AliasName.optional() }).strict();
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Cursor, LabelSelector, Labels, Limit, Timestamp, page } from './common.js';
 import { ASSET_KINDS, filePathProblem, NAME_RE, parseSemver } from './asset-names.js';
 
-export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceGranted, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
+export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, normalizeFilePath, namespaceGranted, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
 export const AssetKind = z.enum(ASSET_KINDS);
 export type AssetKind = z.infer<typeof AssetKind>;
 
@@ -42,7 +42,8 @@ export const VersionRef = z.string().min(1).max(64);
 
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
 
-export const FilePath = z.string().superRefine((p, ctx) => {
+/** A manifest path: stored in NFC (the digest covers what is stored), refused when unsafe. */
+export const FilePath = z.string().normalize('NFC').superRefine((p, ctx) => {
   const problem = filePathProblem(p);
   if (problem) ctx.addIssue({ code: 'custom', message: `file path ${JSON.stringify(p.slice(0, 200))} ${problem}` });
 });
@@ -56,7 +57,7 @@ export const Manifest = z
   .superRefine((files, ctx) => {
     const seen = new Set<string>();
     for (const [i, f] of files.entries()) {
-      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `file path ${JSON.stringify(f.path)} appears twice` });
+      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `file path ${JSON.stringify(f.path)} appears twice (paths are compared in Unicode NFC)` });
       seen.add(f.path);
     }
   });

@@ -34,4 +34,11 @@ describe('loadConfig', () => {
     expect(defaultPoolSize()).toBe(Math.max(4, 2 * os.availableParallelism()));
     expect(defaultPoolSize()).toBeGreaterThanOrEqual(4);
   });
+
+  it('keeps the data dir to its owner unless STEWARD_DATA_DIR_GROUP_ACCESS says true, and refuses anything else', () => {
+    expect(loadConfig({ env: {}, flags: { dataDir } }).dataDirGroupAccess).toBe(false);
+    expect(loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: 'true' }, flags: { dataDir } }).dataDirGroupAccess).toBe(true);
+    expect(loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: '0' }, flags: { dataDir } }).dataDirGroupAccess).toBe(false);
+    expect(() => loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: 'group' }, flags: { dataDir } })).toThrow(/STEWARD_DATA_DIR_GROUP_ACCESS must be true or false/);
+  });
 });

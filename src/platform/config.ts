@@ -55,6 +55,12 @@ export const ConfigSchema = z.object({
   database: DatabaseConfig,
   blobs: BlobConfig,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * What Steward writes under the data dir (database, WAL, blobs, upload sessions, tokens) is the
+   * owner's only: directories 0700, files 0600. True (STEWARD_DATA_DIR_GROUP_ACCESS=true) lets
+   * the group read it (0750 / 0640), e.g. for a backup job running as another user of that group.
+   */
+  dataDirGroupAccess: z.boolean().default(false),
   /** A pending version not finalised within a day is abandoned: long enough for a 100 GB upload on a slow link. */
   pendingTtlSeconds: z.number().int().positive().default(24 * 3600),
   /** Blobs younger than this are never collected, so an upload that has not been referenced yet survives GC. */
@@ -189,6 +195,12 @@ export function parseCheckpointUrl(url: string | undefined, dataDir: string, env
   throw new Error(`STEWARD_AUDIT_CHECKPOINT_URL must start with file: or s3:// (got ${JSON.stringify(url.split(':')[0])})`);
 }
 
+function parseBool(name: string, v: string): boolean {
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new Error(`${name} must be true or false (got ${JSON.stringify(v)})`);
+}
+
 export function loadConfig(input: ConfigInput): Config {
   const { env, flags = {}, overrides = {} } = input;
   const dataDir = path.resolve(flags.dataDir ?? env.STEWARD_DATA ?? overrides.dataDir ?? '.steward');
@@ -203,6 +215,7 @@ export function loadConfig(input: ConfigInput): Config {
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
     logRequests: env.STEWARD_LOG_REQUESTS || undefined,
     slowRequestMs: env.STEWARD_SLOW_REQUEST_MS ? Number(env.STEWARD_SLOW_REQUEST_MS) : undefined,
+    dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,

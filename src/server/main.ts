@@ -21,6 +21,7 @@ import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
+import { describeTightened, ensureDir, fileModes, type OnTightened } from '../platform/data-dir.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { composeModules, migrationsOf, type FeatureModule, type Provided } from '../platform/module.js';
 import { openDatabase } from '../platform/sql/sql-db.js';
@@ -66,12 +67,15 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  // Owner only (or owner and group): an existing data dir others could read is tightened, with a warning.
+  const modes = fileModes(config.dataDirGroupAccess);
+  const onTightened: OnTightened = (t) => log.warn({ path: t.path }, describeTightened(t));
+  ensureDir(config.dataDir, modes, onTightened);
 
-  const sql = await openDatabase(config.database);
+  const sql = await openDatabase(config.database, { modes, onTightened });
   const applied = await migrate(sql, MIGRATIONS);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
-  const store = await openBlobStore(config.blobs, log);
+  const store = await openBlobStore(config.blobs, log, { modes, onTightened });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });

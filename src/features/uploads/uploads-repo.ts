@@ -20,6 +20,8 @@ export interface UploadSessionsTable {
   size: number;
   created_at: string;
   created_by: string | null;
+  /** The token that started the session: the only one that may drive it (null: started before 0014). */
+  token_id: string | null;
   updated_at: string;
   expires_at: string;
 }
@@ -95,8 +97,9 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
     async insertSession(row: SessionRow, tx?: AnyDb) {
       await on(tx).insertInto('upload_sessions').values(row).execute();
     },
-    async findSession(id: string) {
-      return root.selectFrom('upload_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    /** The session `id` if the token `tokenId` started it. */
+    async findSession(id: string, tokenId: string) {
+      return root.selectFrom('upload_sessions').selectAll().where('id', '=', id).where('token_id', '=', tokenId).executeTakeFirst();
     },
     async touchSession(id: string, now: string, expiresAt: string) {
       await root.updateTable('upload_sessions').set({ updated_at: now, expires_at: expiresAt }).where('id', '=', id).execute();

@@ -17,10 +17,10 @@ import path from 'node:path';
 import type { AssetKind, CreateVersionBody, VersionResponse } from '../../contracts/assets.js';
 import { StewardApiError, type StewardClient } from '../client.js';
 import { HashWorker } from './hash-worker.js';
-import { HashCache, listFiles, SessionMemory, type LocalFile } from './push-files.js';
+import { HashCache, listFiles, SessionMemory, type ListOptions, type LocalFile, type SkippedLink } from './push-files.js';
 import { SESSION_THRESHOLD, UploadQueue, type PushProgress } from './upload-queue.js';
 
-export type { PushProgress };
+export type { PushProgress, SkippedLink };
 
 export interface PushOptions {
   client: StewardClient;
@@ -34,6 +34,10 @@ export interface PushOptions {
   /** Where the hash cache and the remembered upload sessions live. */
   cacheDir: string;
   onProgress?: (e: PushProgress) => void;
+  /** gitignore-style patterns of files not to push, besides the directory's `.stewardignore`. */
+  exclude?: ListOptions['exclude'];
+  /** Follow symbolic links that lead outside `dir` (off: they are skipped and reported in `skipped`). */
+  followExternalLinks?: ListOptions['followExternalLinks'];
 }
 
 export interface PushResult {
@@ -46,6 +50,8 @@ export interface PushResult {
   resumed: boolean;
   /** True when the version already existed, ready, with these very files: nothing was done. */
   alreadyReady: boolean;
+  /** Symbolic links not pushed: leading outside the directory, broken, or looping. */
+  skipped: SkippedLink[];
 }
 
 const isCode = (err: unknown, code: string) => err instanceof StewardApiError && err.code === code;
@@ -58,7 +64,7 @@ function sameManifest(v: VersionResponse, local: LocalFile[]): boolean {
 export async function pushVersion(o: PushOptions): Promise<PushResult> {
   const { client, kind, name } = o;
   const emit = o.onProgress ?? (() => undefined);
-  const listed = await listFiles(o.dir);
+  const { files: listed, skipped } = await listFiles(o.dir, { exclude: o.exclude, followExternalLinks: o.followExternalLinks });
   const bytes = listed.reduce((s, f) => s + f.size, 0);
   const cache = new HashCache(path.join(o.cacheDir, 'hashes.json'));
   const local: LocalFile[] = listed.map((f) => ({ path: f.path, abs: f.abs, size: f.size, sha256: cache.get(f.abs, f.key) ?? '' }));
@@ -142,7 +148,7 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
     if (!sameManifest(existing, local)) throw new StewardApiError(409, 'conflict', `${name}:${existing.version} already exists with different files; pick a new version`, { version: existing.version });
     if (existing.state !== 'pending') {
       await uploads.drained().catch(() => undefined);
-      return { version: existing, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: false, alreadyReady: true };
+      return { version: existing, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: false, alreadyReady: true, skipped };
     }
     resumed = true;
     missing = await finalizeOrMissing(client, kind, name, existing.version);
@@ -160,7 +166,7 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   }
 
   const version = await client.getVersion(kind, name, body.version, { files: false });
-  return { version, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: resumed || uploads.resumedSession, alreadyReady: false };
+  return { version, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: resumed || uploads.resumedSession, alreadyReady: false, skipped };
 }
 
 /** Finalises; on a 409 listing missing blobs returns them instead of failing. */
