@@ -61,10 +61,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
   fs.mkdirSync(config.dataDir, { recursive: true });
 
+  // The store first: a bucket that cannot be used stops the start before the database is touched.
+  const store = await openBlobStore(config.blobs, log);
   const sql = await openDatabase(config.database);
   const applied = await migrate(sql, MIGRATIONS);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
-  const store = await openBlobStore(config.blobs, log);
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
