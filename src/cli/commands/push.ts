@@ -24,6 +24,7 @@ interface PushOptions {
   baseModel?: string;
   label?: string[];
   description?: string;
+  allowEmpty?: boolean;
 }
 
 export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Promise<void> {
@@ -49,6 +50,7 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
         ...(Object.keys(lineage).length ? { lineage } : {}),
       },
       description: o.description,
+      allowEmpty: o.allowEmpty,
       cacheDir: cacheDir(),
       onProgress: bars.onProgress,
     });
@@ -85,6 +87,7 @@ export function registerPush(program: Command, globals: () => GlobalOptions): vo
     .option('--dataset <name:version>', 'dataset version used (repeatable)', collect)
     .option('--label <key=value>', 'label (repeatable)', collect)
     .option('--description <text>', 'description, when the model is created by this push')
+    .option('--allow-empty', 'create the version even if DIR holds no files (refused otherwise)')
     .option('--json', 'print the version as JSON')
     .option('--no-progress', 'no progress bars')
     .addHelpText('after', '\nExamples:\n  steward push ./llama-3-8b --model meta-llama/Llama-3-8B --version 1.0.0 --meta meta.json --label team=nlp\n  steward push ./ft --model acme/support-bot --version 1.1.0 --parent acme/support-bot:1.0.0\n\nAn interrupted push resumes when run again with the same arguments.')
