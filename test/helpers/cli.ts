@@ -69,7 +69,12 @@ export interface CliServer {
  * its URL and first-start admin token read from what it prints.
  */
 export function startCliServer(args: string[], env: CliEnv, opts: { cwd?: string; extraEnv?: Record<string, string> } = {}): Promise<CliServer> {
-  const child = spawn(process.execPath, [BIN, 'up', ...args], { cwd: opts.cwd ?? env.home, env: cliProcessEnv(env, opts.extraEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnServer([BIN, 'up', ...args], opts.cwd ?? env.home, cliProcessEnv(env, opts.extraEnv));
+}
+
+/** The same with a process environment given whole (a user's shell: PATH and HOME). */
+export function spawnServer(argv: string[], cwd: string, processEnv: Record<string, string>): Promise<CliServer> {
+  const child = spawn(process.execPath, argv, { cwd, env: processEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
