@@ -3,8 +3,8 @@
  * then STEWARD_URL, then the server recorded in `--data`/STEWARD_DATA, then the current context
  * (`steward login`), then a server `steward up` started on this host (in ./.steward, else the
  * newest one still running), else http://127.0.0.1:8080. The token: `--token`, then
- * STEWARD_TOKEN, then the one saved for *that* server (a context with its URL, or the token file
- * of a local server listening there): a saved token is never sent to another server.
+ * STEWARD_TOKEN, then the one saved for *that* URL (a context with it, or the token file of a
+ * running local server recorded there): a saved token is never sent to another URL.
  * This module is the CLI's only reader of process.env.
  */
 import fs from 'node:fs';
@@ -97,20 +97,9 @@ export function normalizeUrl(u: string): string {
   }
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/**
- * Whether two URLs name the same server: the same origin and path, or (for a server on this
- * host) any loopback name with the same scheme and port.
- */
+/** Whether two URLs name the same server: the same origin and path (never a guess beyond that). */
 export function sameServer(a: string, b: string): boolean {
-  if (normalizeUrl(a) === normalizeUrl(b)) return true;
-  try {
-    const [x, y] = [new URL(a), new URL(b)];
-    return LOOPBACK.has(x.hostname) && LOOPBACK.has(y.hostname) && x.protocol === y.protocol && x.port === y.port;
-  } catch {
-    return false;
-  }
+  return normalizeUrl(a) === normalizeUrl(b);
 }
 
 /** The default name of a context: the server's host and port. */
@@ -160,7 +149,7 @@ export function resolveConnection(opts: GlobalOptions): Connection {
   const explicit = opts.token ?? env('STEWARD_TOKEN');
   if (explicit) return { url, token: explicit, urlFrom, tokenFrom: opts.token ? '--token' : 'STEWARD_TOKEN' };
   // A saved token goes only to the server it was saved for.
-  const ctx = (current && sameServer(current.url, url) ? current : null) ?? cfg.contexts.find((c) => normalizeUrl(c.url) === normalizeUrl(url)) ?? cfg.contexts.find((c) => sameServer(c.url, url));
+  const ctx = (current && sameServer(current.url, url) ? current : null) ?? cfg.contexts.find((c) => sameServer(c.url, url));
   if (ctx) return { url, token: ctx.token, urlFrom, tokenFrom: `context ${ctx.name}` };
   const server = [dataServer, cwdServer, ...local].find((s): s is LocalServer => s !== null && sameServer(s.url, url));
   const fromServer = server ? readToken(server.tokenFile) : undefined;

@@ -57,7 +57,7 @@ function checkedUrl(u: string): string {
 
 /** The context a NAME or URL argument designates. */
 function findContext(cfg: CliConfig, target: string) {
-  return cfg.contexts.find((c) => c.name === target) ?? cfg.contexts.find((c) => normalizeUrl(c.url) === normalizeUrl(target)) ?? cfg.contexts.find((c) => sameServer(c.url, target));
+  return cfg.contexts.find((c) => c.name === target) ?? cfg.contexts.find((c) => sameServer(c.url, target));
 }
 
 export function registerContext(program: Command, globals: () => GlobalOptions): void {
