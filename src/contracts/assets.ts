@@ -200,13 +200,19 @@ export const CreateVersionResponse = VersionResponse.extend({
 }).strict();
 export type CreateVersionResponse = z.infer<typeof CreateVersionResponse>;
 
-export const UpdateVersionBody = z
-  .object({
+/** A version has no description of its own (its asset has one): unknown fields are refused, not dropped. */
+export const UpdateVersionBody = z.strictObject(
+  {
     state: z.enum(['ready', 'deprecated', 'archived']).optional(),
     labels: Labels.optional(),
-    description: z.string().optional(),
-  })
-  .strict();
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.join(', ')}: a version takes only state and labels (a description belongs to the asset: PATCH it instead)`
+        : undefined,
+  },
+);
 
 export const DeletedVersion = z.object({ version: z.string(), state: VersionState, digest: z.string(), size: z.number().int() }).strict();
 export const DeleteResponse = z

@@ -114,7 +114,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     try {
       return { status: 'ready', checks: await deps.ready() };
     } catch (err) {
-      return reply.code(503).send(envelope(new AppError('unavailable', `not ready: ${(err as Error).message}`), _req.id));
+      // A store that says why (store_unavailable: which bucket, what is wrong) keeps its code.
+      const e = err instanceof AppError && err.status === 503 ? err : new AppError('unavailable', (err as Error).message);
+      return reply.code(503).send(envelope(new AppError(e.code, `not ready: ${e.message}`, e.details), _req.id));
     }
   });
   app.get('/metrics', async (_req, reply) => {

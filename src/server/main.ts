@@ -72,10 +72,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const onTightened: OnTightened = (t) => log.warn({ path: t.path }, describeTightened(t));
   ensureDir(config.dataDir, modes, onTightened);
 
+  // The store first: a bucket that cannot be used stops the start before the database is touched.
+  const store = await openBlobStore(config.blobs, log, { modes, onTightened });
   const sql = await openDatabase(config.database, { modes, onTightened });
   const applied = await migrate(sql, MIGRATIONS);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
-  const store = await openBlobStore(config.blobs, log, { modes, onTightened });
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });

@@ -1,7 +1,8 @@
-/** Administration commands: up, server, gc, token, login, whoami. */
+/** Administration commands: up, server, gc, token, admin reset-token, whoami. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { clientFor, env, formatBytes, printJson, printTable, resolveConnection, writeConfigFile, type GlobalOptions } from '../cli-context.js';
+import { clientFor, configDir, env, formatBytes, printJson, printTable, resolveConnection, type GlobalOptions } from '../cli-context.js';
+import { recordLocalServer } from '../cli-servers.js';
 import { UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
 
@@ -26,6 +27,10 @@ async function serve(flags: { data?: string; port?: number; host?: string }): Pr
     }
     throw err;
   }
+  // So that the CLI on this host finds this server (and its admin token) from any directory.
+  recordLocalServer({ url: server.url, dataDir: config.dataDir, tokenFile: path.join(config.dataDir, 'admin.token') }, configDir(), (err) =>
+    process.stderr.write(`note: could not record this server for the CLI (${(err as Error).message}); clients need --server or STEWARD_URL\n`),
+  );
   process.stderr.write(`steward ${server.url}  (database: ${config.database.kind}, blobs: ${config.blobs.kind}, data: ${config.dataDir})\n`);
   const boot = server.bootstrapToken;
   const file = path.join(config.dataDir, 'admin.token');
@@ -146,26 +151,14 @@ Environment:
     });
 
   program
-    .command('login')
-    .description('Save a server URL and token to the CLI config file (mode 0600) after checking them')
-    .option('--json', 'print JSON')
-    .action(async (o: GlobalOptions) => {
-      const conn = resolveConnection(globals());
-      if (!conn.token) throw new UsageError('pass --token (or STEWARD_TOKEN) to log in');
-      const me = await clientFor(globals()).whoami();
-      const file = writeConfigFile({ url: conn.url, token: conn.token });
-      if (o.json) return printJson({ ...me, url: conn.url, configFile: file });
-      process.stdout.write(`logged in to ${conn.url} as ${me.name} (${me.role}); saved to ${file}\n`);
-    });
-
-  program
     .command('whoami')
-    .description('Show who the current token belongs to')
+    .description('Show which server the CLI calls and who the token belongs to')
     .option('--json', 'print JSON')
     .action(async (o: GlobalOptions) => {
+      const conn = resolveConnection(g(o));
       const me = await clientFor(g(o)).whoami();
-      if (o.json) return printJson(me);
-      process.stdout.write(`${me.name} (${me.role})${me.namespaces ? ` limited to ${me.namespaces.join(', ')}` : ''}\n`);
+      if (o.json) return printJson({ ...me, url: conn.url });
+      process.stdout.write(`${me.name} (${me.role})${me.namespaces ? ` limited to ${me.namespaces.join(', ')}` : ''} at ${conn.url}\n`);
     });
 }
 

@@ -101,9 +101,10 @@ export function registerDataset(program: Command, globals: () => GlobalOptions):
     .description('Download a dataset version and verify every sha256')
     .argument('<name:ref>', 'NAME:VERSION or NAME:ALIAS (NAME alone means latest)')
     .option('-o, --output <dir>', 'target directory (default: ./<name>-<version>)')
+    .option('--include <glob>', 'only files matching GLOB (repeatable), e.g. train.jsonl or *.csv', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print a JSON summary')
     .option('--no-progress', 'no progress bar')
-    .action(async (ref: string, o: { output?: string } & GlobalOptions) => runPull(ref, { ...o, kind: 'dataset' }, { ...globals(), ...pickGlobals(o) }));
+    .action(async (ref: string, o: { output?: string; include?: string[] } & GlobalOptions) => runPull(ref, { ...o, kind: 'dataset' }, { ...globals(), ...pickGlobals(o) }));
 
   registerAssetCommands(dataset, 'dataset', globals);
 }

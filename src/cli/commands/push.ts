@@ -27,6 +27,7 @@ interface PushOptions {
   description?: string;
   exclude?: string[];
   followExternalLinks?: boolean;
+  allowEmpty?: boolean;
 }
 
 const WHY: Record<SkippedLink['reason'], string> = { outside: 'leads outside the directory', broken: 'is broken', loop: 'loops back to a directory it is in' };
@@ -63,6 +64,7 @@ export async function runPush(dir: string, o: PushOptions, g: GlobalOptions): Pr
         ...(Object.keys(lineage).length ? { lineage } : {}),
       },
       description: o.description,
+      allowEmpty: o.allowEmpty,
       cacheDir: cacheDir(),
       onProgress: bars.onProgress,
       exclude: o.exclude,
@@ -109,7 +111,8 @@ export function registerPush(program: Command, globals: () => GlobalOptions): vo
     .option('--base-model <ref>', 'base model: NAME:VERSION in this registry, or an external id')
     .option('--dataset <name:version>', 'dataset version used (repeatable)', collect)
     .option('--label <key=value>', 'label (repeatable)', collect)
-    .option('--description <text>', 'description, when the model is created by this push');
+    .option('--description <text>', 'description, when the model is created by this push')
+    .option('--allow-empty', 'create the version even if DIR holds no files (refused otherwise)');
   fileSelectionOptions(push)
     .option('--json', 'print the version as JSON')
     .option('--no-progress', 'no progress bars')

@@ -1,10 +1,10 @@
-/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive, rm. */
+/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, edit, deprecate, archive, rm. */
 import type { Command } from 'commander';
 import type { AssetKind, DeleteResponse, VersionResponse } from '../../contracts/assets.js';
 import type { VersionEvaluation } from '../../contracts/evals.js';
 import { clientFor, confirm, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { parseAssetRef } from '../../contracts/asset-names.js';
-import { parseRef, UsageError } from '../cli-errors.js';
+import { parseLabels, parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -87,7 +87,7 @@ export function registerRm(program: Command, kind: AssetKind, globals: () => Glo
     });
 }
 
-/** ls, versions, show, diff, alias, deprecate, archive, rm for one kind, under `program` (models) or a kind's own command (datasets). */
+/** ls, versions, show, diff, alias, edit, deprecate, archive, rm for one kind, under `program` (models) or a kind's own command (datasets). */
 export function registerAssetCommands(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
   const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
 
@@ -226,6 +226,42 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
       printTable(['ALIAS', 'VERSION', 'UPDATED', 'BY'], l.items.map((x) => [x.alias, x.version, x.updatedAt, x.updatedBy]));
     });
 
+  program
+    .command('edit')
+    .description(`Change a ${kind}'s description or labels (NAME), or a version's labels (NAME:VERSION)`)
+    .argument('<name[:version]>', `NAME for the ${kind}, NAME:VERSION (or an alias) for one version`)
+    .option('--description <text>', `the ${kind}'s description (versions have none of their own)`)
+    .option('--label <key=value>', 'set a label, keeping the others (repeatable)', collect)
+    .option('--unlabel <key>', 'remove a label (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot --description "Support assistant" --label team=nlp\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot:1.2.0 --label eval=passed --unlabel candidate`)
+    .action(async (target: string, o: { description?: string; label?: string[]; unlabel?: string[] } & GlobalOptions) => {
+      const set = parseLabels(o.label ?? []);
+      const unset = o.unlabel ?? [];
+      if (o.description === undefined && !Object.keys(set).length && !unset.length) throw new UsageError('nothing to change: pass --description TEXT, --label KEY=VALUE or --unlabel KEY');
+      const both = unset.filter((k) => k in set);
+      if (both.length) throw new UsageError(`--label and --unlabel both name ${both.join(', ')}`);
+      const r = parseAssetRef(target);
+      if (typeof r === 'string') throw new UsageError(r);
+      const c = clientFor(g(o));
+      const relabel = (labels: Record<string, string>) => {
+        for (const k of unset) if (!(k in labels)) process.stderr.write(`note: ${target} has no label ${k}\n`);
+        return Object.fromEntries(Object.entries({ ...labels, ...set }).filter(([k]) => !unset.includes(k)));
+      };
+      const show = (labels: Record<string, string>) => Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(', ') || '(none)';
+      if (r.ref !== null) {
+        if (o.description !== undefined) throw new UsageError(`a version has no description: the ${kind}'s is shared by its versions (steward${kind === 'model' ? '' : ` ${kind}`} edit ${r.name} --description …)`);
+        const v = await c.getVersion(kind, r.name, r.ref);
+        const updated = await c.updateVersion(kind, r.name, v.version, { labels: relabel(v.labels) });
+        if (o.json) return printJson(updated);
+        return void process.stdout.write(`${updated.name}:${updated.version}  labels ${show(updated.labels)}\n`);
+      }
+      const a = await c.getAsset(kind, r.name);
+      const labels = Object.keys(set).length || unset.length ? { labels: relabel(a.labels) } : {};
+      const updated = await c.updateAsset(kind, r.name, { ...(o.description !== undefined ? { description: o.description } : {}), ...labels });
+      if (o.json) return printJson(updated);
+      process.stdout.write(`${updated.name}  description ${JSON.stringify(updated.description)}  labels ${show(updated.labels)}\n`);
+    });
   registerRm(program, kind, globals);
 
   for (const [cmd, state, what] of [

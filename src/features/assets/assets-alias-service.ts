@@ -10,7 +10,7 @@ import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
-import { KIND_LABEL, type AssetLookups } from './assets-lookup-service.js';
+import { KIND_LABEL, LATEST, type AssetLookups } from './assets-lookup-service.js';
 import type { AssetsRepo } from './assets-repo.js';
 
 export function createAssetAliases(deps: {
@@ -29,6 +29,7 @@ export function createAssetAliases(deps: {
   return {
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
       if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
+      if (alias === LATEST) throw errors.invalid(`alias "${LATEST}" is reserved: ${name}:${LATEST} always means the newest ready release; pick another name (e.g. champion)`, { alias });
       await repo.transaction(async (r, trx) => {
         // Locked before the alias is read: concurrent moves then each replace the one before.
         const a = await lockAsset(kind, name, r);

@@ -15,6 +15,19 @@ export type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
 
 type Db = Kysely<RepoTables>;
 
+/** `version_key` of a release (no pre-release part): it ends in `~` (see versionKey). */
+const RELEASE_KEY = '%~';
+
+/** The highest ready version of an asset, among releases only or among all (a scalar subquery). */
+function latestSql(assetId: number, releasesOnly: boolean) {
+  return sql`(select v.version from versions v where v.asset_id = ${assetId} and v.state = 'ready'${releasesOnly ? sql` and v.version_key like ${RELEASE_KEY}` : sql``} order by v.version_key desc limit 1)`;
+}
+
+/** The newest change time of an asset's versions that are not pending (a scalar subquery). */
+function newestVersionChange(assetId: number) {
+  return sql<string>`(select max(v.updated_at) from versions v where v.asset_id = ${assetId} and v.state <> 'pending')`;
+}
+
 /** Which version of an asset a document query selects. */
 export type VersionSelector = { version: string } | { alias: string } | { latestReady: true };
 
@@ -91,9 +104,11 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * Recomputes an asset's `version_count` (versions not pending) and `latest_version` (the
-       * highest ready one), which listings read instead of counting. Called by every write that
-       * can change them, in the writer's transaction. On PostgreSQL the asset row is locked
+       * Recomputes an asset's `version_count` (versions not pending), `latest_version` (the
+       * highest ready release, else the highest ready pre-release: see `latestReady`) and
+       * `updated_at` (the later of its own and its versions' times, so a listing's UPDATED moves
+       * when a version is added or changed), which listings read instead of counting. Called by
+       * every write that can change them, in the writer's transaction. On PostgreSQL the asset row is locked
        * first (FOR NO KEY UPDATE, the lock an UPDATE takes, so version inserts' foreign-key
        * checks are not blocked), so that the recount, a later statement with a fresh snapshot
        * under READ COMMITTED, sees the versions of any concurrent writer that committed meanwhile.
@@ -104,7 +119,8 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .updateTable('assets')
           .set((eb) => ({
             version_count: eb.selectFrom('versions').select(eb.fn.countAll<number>().as('n')).where('asset_id', '=', assetId).where('state', '!=', 'pending'),
-            latest_version: eb.selectFrom('versions').select('version').where('asset_id', '=', assetId).where('state', '=', 'ready').orderBy('version_key', 'desc').limit(1),
+            latest_version: sql<string | null>`coalesce(${latestSql(assetId, true)}, ${latestSql(assetId, false)})`,
+            updated_at: sql<string>`case when ${newestVersionChange(assetId)} > updated_at then ${newestVersionChange(assetId)} else updated_at end`,
           }))
           .where('id', '=', assetId)
           .execute();
@@ -167,7 +183,17 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
             if (by === 'alias') {
               return q.where((eb) => eb.exists(eb.selectFrom('aliases as al').select('al.version_id').whereRef('al.asset_id', '=', 'a.id').where('al.alias', '=', slot<string>('ref')).whereRef('al.version_id', '=', 'v.id')));
             }
-            return q.where('v.state', '=', 'ready').orderBy('v.version_key', 'desc').limit(sql.lit(1));
+            // latestReady in one statement: a release, or any version when the asset has no ready release.
+            return q
+              .where('v.state', '=', 'ready')
+              .where((eb) =>
+                eb.or([
+                  eb('v.version_key', 'like', RELEASE_KEY),
+                  eb.not(eb.exists(eb.selectFrom('versions as r').select('r.id').whereRef('r.asset_id', '=', 'a.id').where('r.state', '=', 'ready').where('r.version_key', 'like', RELEASE_KEY))),
+                ]),
+              )
+              .orderBy('v.version_key', 'desc')
+              .limit(sql.lit(1));
           },
           { kind, name, ref: 'version' in which ? which.version : 'alias' in which ? which.alias : undefined },
         );
@@ -190,6 +216,24 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
       },
 
+      /**
+       * What `latest` means: the highest ready release by semantic-version precedence, so a
+       * pre-release (`2.0.0-rc.1`) is never picked over `1.4.0`; the highest ready pre-release
+       * only when no release is ready. A release's `version_key` ends in `~` (versionKey).
+       */
+      async latestReady(assetId: number): Promise<VersionRow | undefined> {
+        const release = await db
+          .selectFrom('versions')
+          .selectAll()
+          .where('asset_id', '=', assetId)
+          .where('state', '=', 'ready')
+          .where('version_key', 'like', RELEASE_KEY)
+          .orderBy('version_key', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return release ?? this.latestVersion(assetId, ['ready']);
+      },
+
       /** The highest version in one of `states` by semantic-version precedence; with `belowKey`, the highest below it. */
       async latestVersion(assetId: number, states: string[], belowKey?: string): Promise<VersionRow | undefined> {
         let q = db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('state', 'in', states);
@@ -202,7 +246,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at'>>) {
         const rows = await db.updateTable('versions').set(patch).where('id', '=', id).returning('asset_id').execute();
-        if (patch.state !== undefined && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
+        if ((patch.state !== undefined || patch.updated_at !== undefined) && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
       },
 
       /** Flips pending → ready only if it is still pending: the losing finaliser sees 0 rows. */

@@ -33,6 +33,8 @@ export interface PushOptions {
   description?: string | undefined;
   /** Where the hash cache and the remembered upload sessions live. */
   cacheDir: string;
+  /** Create a version without files when `dir` holds none (refused otherwise: an empty push is usually a wrong path). */
+  allowEmpty?: boolean | undefined;
   onProgress?: (e: PushProgress) => void;
   /** gitignore-style patterns of files not to push, besides the directory's `.stewardignore`. */
   exclude?: ListOptions['exclude'];
@@ -65,6 +67,9 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   const { client, kind, name } = o;
   const emit = o.onProgress ?? (() => undefined);
   const { files: listed, skipped } = await listFiles(o.dir, { exclude: o.exclude, followExternalLinks: o.followExternalLinks });
+  if (!listed.length && !o.allowEmpty) {
+    throw new StewardApiError(0, 'invalid_argument', `${o.dir} holds no files; nothing was pushed (check the path; to create a version without files on purpose, push with --allow-empty)`, { dir: o.dir });
+  }
   const bytes = listed.reduce((s, f) => s + f.size, 0);
   const cache = new HashCache(path.join(o.cacheDir, 'hashes.json'));
   const local: LocalFile[] = listed.map((f) => ({ path: f.path, abs: f.abs, size: f.size, sha256: cache.get(f.abs, f.key) ?? '' }));
