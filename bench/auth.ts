@@ -23,7 +23,7 @@ import { migrate } from '../src/platform/sql/sql-migrations.js';
 import { buildHttpApp } from '../src/server/http-app.js';
 import { MIGRATIONS, startServer } from '../src/server/main.js';
 import { fmtInt, fmtMs, machineLine, median, printTable, verdict } from './bench-fns.js';
-import type { LoadRequest, LoadResult } from './registry-fns.js';
+import type { LoadRequest, LoadResult, LoadStarted } from './registry-fns.js';
 import { seed, type SeedDb } from './registry-seed.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     routes: server.routes,
     authenticate: async () => admitted,
     authorize: () => undefined,
+    requestLog: { all: false, slowMs: server.config.slowRequestMs },
     metrics: new Registry(),
     ready: async () => ({}),
     version: 'bench',
@@ -60,7 +61,13 @@ async function main(): Promise<void> {
   const load = (url: string, connections: number) =>
     new Promise<LoadResult>((resolve) => {
       const req: LoadRequest = { id: id++, url, token, scenario: 'get', catalogue, connections, warmupSeconds: 1, seconds: SECONDS };
-      loader.once('message', (m: LoadResult) => resolve(m));
+      // The loader first says when the measured run starts, then sends the result.
+      const onMessage = (m: LoadResult | LoadStarted) => {
+        if ('started' in m || m.id !== req.id) return;
+        loader.off('message', onMessage);
+        resolve(m);
+      };
+      loader.on('message', onMessage);
       loader.send(req);
     });
   // Concurrency 1 shows the latency a request gains; 16 shows throughput (where latency is queueing).
@@ -75,7 +82,7 @@ async function main(): Promise<void> {
 
   // The checks alone, through the auth service as the server wires it (a second wiring over the same database).
   const audit = createAuditService({ db: db.db, dialect: db.dialect, clock: systemClock });
-  const auth = createAuthService({ db: db.db, clock: systemClock, log: createLogger({ level: 'silent' }), audit, failuresPerMinute: 20 });
+  const auth = createAuthService({ db: db.db, dialect: db.dialect, clock: systemClock, log: createLogger({ level: 'silent' }), audit, failuresPerMinute: 20 });
   const header = `Bearer ${token}`;
   const check = async () => auth.authorize(await auth.authenticate(header, '127.0.0.1', 'bench'), 'asset:read');
   for (let i = 0; i < 20_000; i++) await check();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AssetPage, VersionPage } from '../src/contracts/assets.js';
-import { CreatedTokenResponse, TokenResponse, WhoAmI } from '../src/contracts/auth.js';
+import { CreatedTokenResponse, TokenList, TokenResponse, WhoAmI } from '../src/contracts/auth.js';
 import { BACKENDS, type TestServer } from './helpers/test-server.js';
 import { createModel, expectBody, expectError, modelPath, uid, type Api, serveSuite } from './helpers/test-api.js';
 
@@ -35,6 +35,24 @@ describe.each(BACKENDS)('auth and public endpoints on %s', (backend) => {
     expectBody(await api.get('/api/v1/models', { token: created.token }), 200, AssetPage);
     expectBody(await api.del(`/api/v1/tokens/${created.id}`), 200, TokenResponse);
     expectError(await api.get('/api/v1/models', { token: created.token }), 401, 'unauthenticated');
+  });
+
+  it('gives tokens a bounded lifetime: 90 days unless told, "never" only when asked; zero or absurd lifetimes are 400', async () => {
+    const create = (extra: Record<string, unknown>) => api.post('/api/v1/tokens', { name: `life-${uid()}`, role: 'viewer', ...extra });
+    const days = (t: { createdAt: string; expiresAt: string | null }) => (Date.parse(t.expiresAt!) - Date.parse(t.createdAt)) / 86_400_000;
+    for (const expiresIn of ['0s', '0d', '-1d', '1.5d', '3651d', '99999999999999999999d', '1y', '', 'Never']) {
+      const err = expectError(await create({ expiresIn }), 400, 'invalid_argument');
+      expect(err.message).toMatch(/lifetime|never/);
+    }
+    expect(days(expectBody(await create({}), 201, CreatedTokenResponse))).toBe(90);
+    expect(days(expectBody(await create({ expiresIn: '30d' }), 201, CreatedTokenResponse))).toBe(30);
+    expect(days(expectBody(await create({ expiresIn: '3650d' }), 201, CreatedTokenResponse))).toBe(3650);
+    const forever = expectBody(await create({ expiresIn: 'never' }), 201, CreatedTokenResponse);
+    expect(forever.expiresAt).toBeNull();
+    expectBody(await api.get('/api/v1/whoami', { token: forever.token }), 200, WhoAmI);
+    // Nothing was created by the refused requests.
+    const names = (expectBody(await api.get('/api/v1/tokens'), 200, TokenList)).items.filter((t) => t.name.startsWith('life-'));
+    expect(names).toHaveLength(4);
   });
 
   it('lets a viewer read but not write (403)', async () => {

@@ -225,4 +225,31 @@ describe.each(BACKENDS)('bad input on %s', (backend) => {
     expectError(await api.put(`${modelPath(name)}/aliases/champion`, { version: 'latest' }), 400, 'invalid_argument');
     expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument).aliases).toEqual([]);
   });
+
+  it('refuses JSON nested past 64 levels with 400 and keeps the registry readable for everyone', async () => {
+    const name = `deep-${uid()}`;
+    await createModel(api, name);
+    const deepObject = (n: number) => `${'{"x":'.repeat(n)}1${'}'.repeat(n)}`;
+    // Metadata nested beyond what SQLite's JSON functions accept (1,000), and a body ~5,000 deep.
+    for (const body of [`{"version":"1.0.0","files":[],"metadata":${deepObject(1100)}}`, `{"version":"1.0.0","files":[],"metadata":{"a":${'['.repeat(5000)}${']'.repeat(5000)}}}`]) {
+      const err = expectError(await api.call('POST', `${modelPath(name)}/versions`, { rawJson: body }), 400, 'invalid_argument');
+      expect(err.details).toEqual({ maxDepth: 64 });
+      expect(err.message).toMatch(/deeper than 64 levels/);
+    }
+    expectError(await api.call('POST', '/api/v1/models', { rawJson: `{"name":"${name}-2","labels":${deepObject(5000)}}` }), 400, 'invalid_argument');
+    expect(await versionsOf(name)).toEqual([]);
+    expectError(await api.get(modelPath(`${name}-2`)), 404, 'not_found');
+    // 62 levels of metadata inside the body's two stay accepted, and every listing still answers.
+    await pushVersion(api, name, '1.0.0', { 'a.txt': blob(`deep ${name}`) }, { metadata: JSON.parse(`{"nested":${deepObject(61)}}`) as Record<string, unknown> });
+    const all = expectBody(await api.get(`/api/v1/models/-/versions?q=${name}`), 200, VersionPage).items;
+    expect(all.map((v) => v.version)).toEqual(['1.0.0']);
+    expect(expectBody(await api.get(versionPath(name, '1.0.0')), 200, ModelVersionDocument).state).toBe('ready');
+    expectBody(await api.get('/api/v1/models/-/versions'), 200, VersionPage);
+  });
+
+  it('answers an overlong path parameter with the error envelope, not the framework\'s own body', async () => {
+    const err = expectError(await api.get(modelPath('a'.repeat(600))), 400, 'invalid_argument');
+    expect(err.details).toEqual({ maxLength: 512 });
+    expectError(await api.get('/api/v1/models/%E0%A4%A'), 400, 'invalid_argument');
+  });
 });

@@ -414,7 +414,7 @@ describe.each(BACKENDS)('evaluations API on %s', (backend) => {
     await promote('1.1.0', stage);
     g = expectBody(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'no_regression', metric: 'exact_match', environment: stage, maxDelta: 0.1 }])), 200, GateEvaluation);
     // A misspelt environment is an error, never "nothing to regress against".
-    expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.1.0', [{ type: 'no_regression', metric: 'exact_match', environment: 'prodution' }])), 404, 'not_found');
+    expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.1.0', [{ type: 'no_regression', metric: 'exact_match', environment: 'prodution' }])), 400, 'invalid_argument');
     expect(g).toMatchObject({ passed: false, results: [{ reason: expect.stringMatching(/0\.5 worse \(allowed loss 0\.1\)/) }] });
     expectError(await api.post('/api/v1/evals/gates/evaluate', body('1.0.0', [{ type: 'threshold', metric: 'exact_match', op: '~', value: 1 }])), 400, 'invalid_argument');
   });

@@ -36,14 +36,19 @@ describe('body size limits', () => {
 });
 
 describe('failed authentication rate limit', () => {
-  it('answers 429 with Retry-After once an address has failed too often, even for a good token', async () => {
+  it('answers 429 with Retry-After once an address has failed too often, yet still admits a valid token from it', async () => {
     const bad = { authorization: `Bearer stw_${'z'.repeat(43)}` };
+    const good = { authorization: `Bearer ${server.token}` };
     for (let i = 0; i < 5; i++) expect((await fetch(`${server.url}/api/v1/whoami`, { headers: bad })).status).toBe(401);
     const limited = await fetch(`${server.url}/api/v1/whoami`, { headers: bad });
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(ErrorEnvelope.parse(await limited.json()).error.code).toBe('rate_limited');
-    expect((await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: `Bearer ${server.token}` } })).status).toBe(429);
+    // Someone else behind the same address (a NAT, a proxy) with a valid token is not locked out,
+    // and their success does not lift the limit for the guesser.
+    expect((await fetch(`${server.url}/api/v1/whoami`, { headers: good })).status).toBe(200);
+    expect((await fetch(`${server.url}/api/v1/whoami`, { headers: { authorization: 'Bearer malformed' } })).status).toBe(429);
+    expect((await fetch(`${server.url}/api/v1/whoami`, { headers: bad })).status).toBe(429);
     // Health endpoints stay reachable: they take no credentials.
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });

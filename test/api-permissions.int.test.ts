@@ -28,6 +28,10 @@ beforeAll(async () => {
     await admin.putBlob(sha, bytes, bytes.length);
     await admin.finalizeVersion('model', name, '1.0.0');
     await admin.setAlias('model', name, 'champion', '1.0.0');
+    // Another model derives from each fixture, so every deletion the sweep sends (the alias above
+    // goes when the sweep reaches deleteAlias) reaches its handler and is refused: they survive.
+    await admin.createVersion('model', `${name}-child`, { version: '1.0.0', files: [{ path: 'w', size: bytes.length, sha256: sha }], lineage: { baseModel: `${name}:1.0.0` }, asset: {} });
+    await admin.finalizeVersion('model', `${name}-child`, '1.0.0');
   }
   for (const role of ROLES) tokens[role] = (await admin.createToken({ name: `matrix-${role}`, role })).token;
   tokens.scoped = (await admin.createToken({ name: 'matrix-team-a', role: 'developer', namespaces: ['team-a'] })).token;
@@ -126,9 +130,31 @@ describe('permission matrix over the route table', () => {
 
   it('filters listings and searches to the granted namespaces', async () => {
     const scoped = new StewardClient({ url: server.url, token: tokens.scoped });
-    expect((await scoped.listAssets('model')).items.map((a) => a.name)).toEqual(['team-a/m']);
-    expect((await scoped.listVersions('model', '-')).items.map((v) => v.name)).toEqual(['team-a/m']);
-    expect((await admin.listVersions('model', '-')).items.map((v) => v.name).sort()).toEqual(['team-a/m', 'team-b/m']);
+    expect((await scoped.listAssets('model')).items.map((a) => a.name)).toEqual(['team-a/m', 'team-a/m-child']);
+    expect((await scoped.listVersions('model', '-')).items.map((v) => v.name).sort()).toEqual(['team-a/m', 'team-a/m-child']);
+    expect((await admin.listVersions('model', '-')).items.map((v) => v.name).sort()).toEqual(['team-a/m', 'team-a/m-child', 'team-b/m', 'team-b/m-child']);
+  });
+
+  it('lets developers and admins delete, a namespace-limited developer only in its namespace; viewers and approvers never', async () => {
+    const del = (token: string, path: string) => server.app.inject({ method: 'DELETE', url: path, headers: { authorization: `Bearer ${token}` } });
+    for (const ns of ['team-a', 'team-b']) {
+      for (const v of ['1.0.0', '2.0.0']) {
+        await admin.createVersion('model', `${ns}/del`, { version: v, files: [{ path: 'w', size: bytes.length, sha256: sha }], asset: {} });
+        await admin.finalizeVersion('model', `${ns}/del`, v);
+      }
+    }
+    for (const role of ['viewer', 'approver'] as const) {
+      expect((await del(tokens[role]!, '/api/v1/models/team-a%2Fdel/versions/1.0.0')).statusCode).toBe(403);
+      expect((await del(tokens[role]!, '/api/v1/models/team-a%2Fdel')).statusCode).toBe(403);
+      expect((await del(tokens[role]!, `/api/v1/evals/runs/${randomUUID()}`)).statusCode).toBe(403);
+    }
+    // Refused before any lookup: another namespace's model, existing or not, is a 403.
+    expect((await del(tokens.scoped!, '/api/v1/models/team-b%2Fdel/versions/1.0.0')).statusCode).toBe(403);
+    expect((await del(tokens.scoped!, '/api/v1/models/team-b%2Fnothing')).statusCode).toBe(403);
+    expect((await del(tokens.scoped!, '/api/v1/models/team-a%2Fdel/versions/1.0.0')).statusCode).toBe(200);
+    expect((await del(tokens.scoped!, '/api/v1/models/team-a%2Fdel')).statusCode).toBe(200);
+    expect((await del(tokens.developer!, '/api/v1/models/team-b%2Fdel/versions/1.0.0')).statusCode).toBe(200);
+    expect((await del(server.token, '/api/v1/models/team-b%2Fdel')).statusCode).toBe(200);
   });
 });
 

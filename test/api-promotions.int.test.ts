@@ -291,6 +291,10 @@ describe.each(BACKENDS)('environments and promotions on %s', (backend) => {
     // A version an environment points at cannot be archived.
     const held = expectError(await api.patch(versionPath(model, '1.2.0'), { state: 'archived' }), 412, 'failed_precondition');
     expect(held.message).toContain(`environment ${e}`);
+    // Nor deleted: the refusal names the environment; a version no environment runs can go.
+    const kept = expectError(await api.del(versionPath(model, '1.2.0')), 409, 'conflict');
+    expect(kept.details).toMatchObject({ blockers: [{ version: '1.2.0', reason: 'environment', refs: [e] }] });
+    expect((await api.del(versionPath(model, '1.0.0'))).status).toBe(200);
     const audit = expectBody(await api.get(`/api/v1/audit?action=model.environment.rollback&target=model:${model}`), 200, AuditPage);
     expect(audit.items).toHaveLength(3);
     expect(audit.items.map((x) => (x.change as { reason?: string }).reason)).toContain('p95 doubled');

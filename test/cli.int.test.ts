@@ -268,4 +268,12 @@ describe('steward exit codes, auth and help', () => {
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true });
   });
+
+  it('audit verify names the signed checkpoint the chain was compared with', async () => {
+    const cp = await server.services.audit.checkpoint();
+    const seq = 'written' in cp ? cp.written.seq : 'unchanged' in cp ? cp.unchanged!.seq : -1;
+    const res = await runCli(['audit', 'verify'], env);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(new RegExp(`^audit trail intact: \\d+ events, head [0-9a-f]{64}; matches the signed checkpoint of \\S+ \\(event ${seq}, key [0-9a-f]{16}\\)`));
+  });
 });

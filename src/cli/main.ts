@@ -2,11 +2,13 @@
  * The `steward` command. Exit status: 0 success; 1 the operation failed (the error's code and
  * message on stderr); 2 bad usage. Commands are thin: they call the API through the SDK.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { StewardApiError } from '../sdk/client.js';
-import { closeClients, type GlobalOptions } from './cli-context.js';
+import { closeClients, connectionUsed, type GlobalOptions } from './cli-context.js';
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
+import { registerContext } from './commands/context.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerPromotions } from './commands/promote.js';
 import { registerPull } from './commands/pull.js';
@@ -14,6 +16,9 @@ import { registerPush } from './commands/push.js';
 import { registerRegistry } from './commands/registry.js';
 
 type Register = (program: Command, globals: () => GlobalOptions) => void;
+
+/** The version of this checkout (package.json), printed by `steward --version`. */
+const CLI_VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 /**
  * Command groups whose modules load what only they need (zod schemas, the CSV parser), imported
@@ -30,14 +35,16 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   const program = new Command('steward');
   program
     .description('Steward: carry large language models from import to retirement — registry, artifacts, promotion, serving, audit')
-    .option('--url <url>', 'server URL (env STEWARD_URL; default http://127.0.0.1:8080)')
-    .option('--token <token>', 'API token (env STEWARD_TOKEN; default: the config file, then admin.token in the data dir)')
+    .option('--server, --url <url>', 'server URL (env STEWARD_URL; default: the current context, else a server `steward up` runs on this host, else http://127.0.0.1:8080)')
+    .option('--token <token>', 'API token (env STEWARD_TOKEN; default: the token saved for that server by `steward login`, or its admin.token on this host)')
     .option('--data <dir>', 'data directory (env STEWARD_DATA; default ./.steward)')
+    .addHelpText('before', `steward ${CLI_VERSION}\n`)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
   const globals = () => program.opts<GlobalOptions>();
   registerAdmin(program, globals);
+  registerContext(program, globals);
   registerPush(program, globals);
   registerPull(program, globals);
   registerRegistry(program, globals);
@@ -53,6 +60,8 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   program.addHelpText(
     'after',
     `
+steward --version (or -V) prints the version.
+
 Quick start:
   steward up                                   # platform on http://127.0.0.1:8080, data in ./.steward
   steward push ./my-model --model acme/my-model --version 1.0.0 --meta meta.json
@@ -65,6 +74,12 @@ Quick start:
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Only as the first argument: `push --version 1.0.0` is the version to create (commander's
+  // own version option would take it anywhere, since program options may follow the command).
+  if (argv[2] === '--version' || argv[2] === '-V') {
+    process.stdout.write(`${CLI_VERSION}\n`);
+    return;
+  }
   const program = await buildProgram(argv);
   let code = 0;
   try {
@@ -94,7 +109,14 @@ function report(err: unknown): number {
     if (Array.isArray(missing) && missing.length) process.stderr.write(`  missing blobs: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}\n`);
     const issues = err.details.issues;
     if (Array.isArray(issues)) for (const i of issues.slice(0, 10) as { path: string; message: string }[]) process.stderr.write(`  ${i.path || '(body)'}: ${i.message}\n`);
-    if (err.code === 'unauthenticated') process.stderr.write('  hint: pass --token, set STEWARD_TOKEN, or run where the data dir holds admin.token\n');
+    if (err.code === 'unauthenticated') {
+      const conn = connectionUsed();
+      process.stderr.write(
+        conn?.tokenFrom
+          ? `  hint: the token from ${conn.tokenFrom} was refused by ${conn.url}; \`steward login ${conn.url}\` saves a new one\n`
+          : `  hint: no token is saved for ${conn?.url ?? 'this server'}; run \`steward login ${conn?.url ?? 'URL'}\`, pass --token or set STEWARD_TOKEN\n`,
+      );
+    }
     return 1;
   }
   const e = err as NodeJS.ErrnoException;

@@ -18,10 +18,12 @@ import {
   CreateAssetBody,
   CreateVersionBody,
   CreateVersionResponse,
+  DeleteResponse,
   LineageGraph,
   LineageQuery,
   ListAssetsQuery,
   ListVersionsQuery,
+  SemVer,
   SetAliasBody,
   UpdateAssetBody,
   UpdateVersionBody,
@@ -32,15 +34,21 @@ import {
 import { endpoint } from './endpoint.js';
 
 const ns = namespaceOf;
-/** Namespaces a `NAME:VERSION` pointer reaches into (anything else names none: validation refuses it). */
+/**
+ * Namespaces a lineage `NAME:VERSION` pointer reaches into (anything else names none: validation
+ * refuses it, or, for a base model, keeps it as an external id that is never looked up).
+ */
 const pointerNs = (p: unknown): (string | null)[] => (typeof p === 'string' && /^[^:\s]+:[^:\s]+$/.test(p) ? [namespaceOfRef(p)] : []);
 const byName = ({ params }: { params: { name: string } }) => [ns(params.name)];
 
 const NameParams = z.object({ name: AssetName }).strict();
 const ListParams = z.object({ name: z.union([z.literal('-'), AssetName]) }).strict();
 const VersionParams = z.object({ name: AssetName, version: VersionRef }).strict();
+/** Deletion names a version by its number: never an alias or `latest`, which move. */
+const ExactVersionParams = z.object({ name: AssetName, version: SemVer }).strict();
 const AliasParams = z.object({ name: AssetName, alias: AliasName }).strict();
-const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1) }).strict();
+// A file path in NFC, as manifests store it: the decomposed spelling of a name finds it too.
+const FileParams = z.object({ name: AssetName, version: VersionRef, '*': z.string().min(1).normalize('NFC') }).strict();
 const ShowQuery = z.object({ files: z.enum(['true', 'false']).default('true') }).strict();
 const HistoryQuery = z.object({ alias: AliasName.optional() }).strict();
 
@@ -68,6 +76,10 @@ function declare(kind: AssetKind) {
       method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write', scope: byName,
       params: NameParams, body: UpdateAssetBody, responses: { 200: AssetResponse },
     }),
+    deleteAsset: endpoint({
+      method: 'DELETE', url: `${base}/:name`, summary: `Delete a ${kind} with all its versions (refused with the reasons while anything depends on one of them)`, tags,
+      permission: 'asset:write', scope: byName, params: NameParams, responses: { 200: DeleteResponse },
+    }),
     createVersion: endpoint({
       method: 'POST', url: `${base}/:name/versions`, summary: `Create a pending ${kind} version from a manifest; answers the blobs still missing`, tags,
       permission: 'asset:write',
@@ -86,13 +98,17 @@ function declare(kind: AssetKind) {
       method: 'PATCH', url: `${base}/:name/versions/:version`, summary: "Change a version's state (deprecate, archive) or labels", tags,
       permission: 'asset:write', scope: byName, params: VersionParams, body: UpdateVersionBody, responses: { 200: VersionResponse },
     }),
+    deleteVersion: endpoint({
+      method: 'DELETE', url: `${base}/:name/versions/:version`, summary: 'Delete a version (refused with the reasons while an alias, lineage or another feature depends on it); GC then frees its blobs', tags,
+      permission: 'asset:write', scope: byName, params: ExactVersionParams, responses: { 200: DeleteResponse },
+    }),
     finalizeVersion: endpoint({
       method: 'POST', url: `${base}/:name/versions/:version/finalize`, summary: 'Make a pending version ready once all its blobs are stored', tags,
       permission: 'asset:write', scope: byName, params: VersionParams, responses: { 200: VersionResponse },
     }),
     compareVersions: endpoint({
       method: 'GET', url: `${base}/:name/versions/:version/compare`, summary: 'Compare two versions: files, metadata, labels, metric deltas', tags,
-      permission: 'asset:read', scope: ({ params, query }) => [ns(params.name), ...(query.other.includes(':') ? pointerNs(query.other) : [])],
+      permission: 'asset:read', scope: ({ params, query }) => [ns(params.name), ...(query.other.includes(':') ? [namespaceOfRef(query.other)] : [])],
       params: VersionParams, query: CompareQuery, responses: { 200: CompareResponse },
     }),
     downloadFile: endpoint({

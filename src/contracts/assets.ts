@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { Cursor, LabelSelector, Labels, Limit, Timestamp, page } from './common.js';
 import { ASSET_KINDS, filePathProblem, NAME_RE, parseSemver } from './asset-names.js';
 
-export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
+export { ASSET_COLLECTION, ASSET_KINDS, filePathProblem, normalizeFilePath, namespaceGranted, namespaceOf, namespaceOfRef, parseAssetRef, parseSemver, type AssetRef, type ParsedVersion } from './asset-names.js';
 export const AssetKind = z.enum(ASSET_KINDS);
 export type AssetKind = z.infer<typeof AssetKind>;
 
@@ -42,7 +42,8 @@ export const VersionRef = z.string().min(1).max(64);
 
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex characters');
 
-export const FilePath = z.string().superRefine((p, ctx) => {
+/** A manifest path: stored in NFC (the digest covers what is stored), refused when unsafe. */
+export const FilePath = z.string().normalize('NFC').superRefine((p, ctx) => {
   const problem = filePathProblem(p);
   if (problem) ctx.addIssue({ code: 'custom', message: `file path ${JSON.stringify(p.slice(0, 200))} ${problem}` });
 });
@@ -56,7 +57,7 @@ export const Manifest = z
   .superRefine((files, ctx) => {
     const seen = new Set<string>();
     for (const [i, f] of files.entries()) {
-      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `file path ${JSON.stringify(f.path)} appears twice` });
+      if (seen.has(f.path)) ctx.addIssue({ code: 'custom', path: [i, 'path'], message: `file path ${JSON.stringify(f.path)} appears twice (paths are compared in Unicode NFC)` });
       seen.add(f.path);
     }
   });
@@ -100,13 +101,21 @@ export const LineageInput = z
   })
   .strict();
 
+/**
+ * A reference to a registry asset in a namespace the caller's token cannot read keeps its place
+ * in a document (a lineage edge or node, an evaluation, gate evidence) but names nothing: its
+ * identifying fields (name, version, ref, run, suite) are null and `hidden` is true.
+ */
+export const Hidden = z.boolean().optional().describe('true: the asset is in a namespace this token cannot read, so it is not named');
+
 export const LineageEdge = z
   .object({
     relation: z.enum(['parent', 'base_model', 'dataset']),
     kind: AssetKind.nullable(),
     name: z.string().nullable(),
     version: z.string().nullable(),
-    ref: z.string(),
+    ref: z.string().nullable().describe('NAME:VERSION in this registry, or an external base model id; null when hidden'),
+    hidden: Hidden,
   })
   .strict();
 
@@ -151,6 +160,9 @@ export const CreateVersionBody = z
     labels: Labels.optional(),
     card: z.string().max(1024 * 1024).optional().describe('markdown model card'),
     lineage: LineageInput.optional(),
+    asset: UpdateAssetBody.optional().describe(
+      'registers the asset in the same transaction when it does not exist yet (what `steward push` does), so a refused version leaves no empty asset behind; ignored when it exists',
+    ),
   })
   .strict();
 export type CreateVersionBody = z.input<typeof CreateVersionBody>;
@@ -188,13 +200,31 @@ export const CreateVersionResponse = VersionResponse.extend({
 }).strict();
 export type CreateVersionResponse = z.infer<typeof CreateVersionResponse>;
 
-export const UpdateVersionBody = z
-  .object({
+/** A version has no description of its own (its asset has one): unknown fields are refused, not dropped. */
+export const UpdateVersionBody = z.strictObject(
+  {
     state: z.enum(['ready', 'deprecated', 'archived']).optional(),
     labels: Labels.optional(),
-    description: z.string().optional(),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `unknown field(s) ${iss.keys.join(', ')}: a version takes only state and labels (a description belongs to the asset: PATCH it instead)`
+        : undefined,
+  },
+);
+
+export const DeletedVersion = z.object({ version: z.string(), state: VersionState, digest: z.string(), size: z.number().int() }).strict();
+export const DeleteResponse = z
+  .object({
+    kind: AssetKind,
+    name: z.string(),
+    versions: z.array(DeletedVersion).describe('the versions deleted'),
+    assetDeleted: z.boolean().describe('the asset itself is gone: a whole-asset delete, or the last version of an asset a push registered and never finished'),
+    removed: z.record(z.string(), z.number().int()).describe('what other features kept about these versions and deleted with them, by key (evaluations: runs)'),
   })
   .strict();
+export type DeleteResponse = z.infer<typeof DeleteResponse>;
 
 export const ListAssetsQuery = z
   .object({
@@ -279,12 +309,13 @@ export const LineageQuery = z
   .strict();
 export const LineageNode = z
   .object({
-    id: z.string().describe('kind:name@version, or external:<ref> for a base model outside the registry'),
+    id: z.string().describe('kind:name@version, external:<ref> for a base model outside the registry, or hidden:<n>'),
     kind: AssetKind.nullable(),
-    name: z.string(),
+    name: z.string().nullable().describe('null when hidden'),
     version: z.string().nullable(),
     state: VersionState.nullable(),
     depth: z.number().int().describe('hops from the root; negative upstream, positive downstream'),
+    hidden: Hidden,
   })
   .strict();
 export const LineageGraph = z

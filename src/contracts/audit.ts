@@ -45,6 +45,16 @@ export const AuditVerifyResponse = z
       .strict()
       .nullable()
       .describe('the first event that breaks the chain, and how'),
+    checkpoint: z
+      .object({
+        seq: z.number().int().describe('events the checkpoint vouches for'),
+        at: Timestamp,
+        keyId: z.string().describe('the signing key: first 16 hex digits of the sha256 of its public key'),
+        location: z.string().describe('where the checkpoints are kept (file: or s3://)'),
+      })
+      .strict()
+      .nullable()
+      .describe('the latest signed checkpoint the chain was compared with; null when none exists yet (a log rewound or wiped is then not detected)'),
     ms: z.number(),
   })
   .strict();

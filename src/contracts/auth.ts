@@ -6,18 +6,36 @@ export const ROLES = ['viewer', 'developer', 'approver', 'admin'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
-/** `30d`, `12h`, `90m`, `3600s`: a token's lifetime. */
-export const Duration = z
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 } as const;
+/** The longest lifetime a token may be given as a duration (ten years); beyond it, say `never`. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 3650 * 86400;
+/** What a token lives when its creator names no lifetime: a forgotten token does not live forever. */
+export const DEFAULT_TOKEN_LIFETIME = '90d';
+
+/**
+ * A token's lifetime: `90m`, `12h`, `30d`, `2w` (to seconds), or `never` (null). A lifetime of
+ * zero or past ten years is refused rather than read as "no expiry": that must be asked for.
+ */
+export const TokenLifetime = z
   .string()
-  .regex(/^\d+[smhdw]$/, 'durations look like 90m, 12h, 30d or 2w')
-  .transform((v) => Number(v.slice(0, -1)) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[v.slice(-1) as 's']);
+  .regex(/^(never|\d{1,15}[smhdw])$/, 'lifetimes look like 90m, 12h, 30d or 2w, or "never" for a token that does not expire')
+  .transform((v, ctx) => {
+    if (v === 'never') return null;
+    const seconds = Number(v.slice(0, -1)) * UNIT_SECONDS[v.slice(-1) as keyof typeof UNIT_SECONDS];
+    if (seconds > 0 && seconds <= MAX_TOKEN_LIFETIME_SECONDS) return seconds;
+    ctx.addIssue({
+      code: 'custom',
+      message: `${seconds <= 0 ? 'a lifetime must be longer than zero' : 'a lifetime is at most 3650d (ten years)'}; for a token that does not expire, say "never"`,
+    });
+    return z.NEVER;
+  });
 
 export const CreateTokenBody = z
   .object({
     name: z.string().min(1).max(64).regex(/^[A-Za-z0-9._@-]+$/, 'token names hold letters, digits, ".", "_", "@" and "-"'),
     role: Role,
     namespaces: z.array(z.string().min(1).max(64)).max(100).optional().describe('limit the token to these namespaces'),
-    expiresIn: Duration.optional(),
+    expiresIn: TokenLifetime.prefault(DEFAULT_TOKEN_LIFETIME).describe(`lifetime: 90m, 12h, 30d, 2w, or "never" (default ${DEFAULT_TOKEN_LIFETIME})`),
   })
   .strict();
 

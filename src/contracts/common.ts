@@ -38,3 +38,39 @@ export const LabelSelector = z
     }
     return out;
   });
+
+/**
+ * How deeply arrays and objects may nest in any JSON the API accepts (request bodies, stored
+ * values such as metadata, eval case lines). No contract needs more than a handful of levels
+ * and free-form metadata rarely a dozen; unbounded nesting exhausts the stack of whatever walks
+ * the value later (JSON.stringify, a database's JSON functions) and breaks reads for everyone.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether JSON text nests arrays and objects deeper than `max`: one pass over the text, before
+ * it is parsed, so a hostile document never reaches a recursive walker. Invalid JSON is left to
+ * the parser to refuse.
+ */
+export function jsonDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip a string: the next quote not escaped by an odd run of backslashes.
+      for (;;) {
+        const end = text.indexOf('"', i + 1);
+        if (end === -1) return false;
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+        i = end;
+        if (slashes % 2 === 0) break;
+      }
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}

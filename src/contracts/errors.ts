@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'unprocessable',
   'rate_limited',
   'unavailable',
+  'store_unavailable',
   'internal',
 ] as const;
 
@@ -36,6 +37,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  store_unavailable: 503,
 };
 
 export const ErrorEnvelope = z

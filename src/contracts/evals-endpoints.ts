@@ -1,6 +1,6 @@
 /**
- * Endpoints of evaluations under `/api/v1/evals`. Starting, cancelling and resuming a run
- * change state (`asset:write`); everything else reads (`asset:read`). Runs are scoped by the
+ * Endpoints of evaluations under `/api/v1/evals`. Starting, cancelling, resuming and deleting a
+ * run change state (`asset:write`); everything else reads (`asset:read`). Runs are scoped by the
  * namespaces of their model and suite: a run outside the caller's namespaces is a 404.
  */
 import { z } from 'zod';
@@ -57,6 +57,10 @@ export const evalsEndpoints = {
   resumeRun: endpoint({
     method: 'POST', url: `${base}/runs/:id/resume`, summary: 'Resume a cancelled, interrupted or failed run: answered cases are not re-run', tags,
     permission: 'asset:write', scope: 'filter', params: RunParams, body: ResumeRunBody, responses: { 200: RunResponse },
+  }),
+  deleteRun: endpoint({
+    method: 'DELETE', url: `${base}/runs/:id`, summary: 'Delete a finished, cancelled or interrupted run with its results (a queued or running one is refused: cancel it first); answers the run as it was', tags,
+    permission: 'asset:write', scope: 'filter', params: RunParams, responses: { 200: RunResponse },
   }),
   compareRuns: endpoint({
     method: 'GET', url: `${base}/compare`, summary: 'Compare run b against run a: per-metric deltas with paired-bootstrap intervals, and the cases that flipped', tags,

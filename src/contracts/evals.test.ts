@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EvalSuiteSpec, parseCasesJsonl, parseGate } from './evals.js';
+import { CreateRunBody, EvalSuiteSpec, endpointUrlCredential, parseCasesJsonl, parseGate } from './evals.js';
 
 describe('parseCasesJsonl', () => {
   it('parses cases, skips blank lines, defaults ids to line numbers', () => {
@@ -23,6 +23,9 @@ describe('parseCasesJsonl', () => {
     expect(parseCasesJsonl('{"id":"a","input":"x"}\n{"id":"a","input":"y"}')).toMatchObject({ ok: false, line: 2, message: expect.stringMatching(/appears twice/) });
     expect(parseCasesJsonl('\n\n')).toMatchObject({ ok: false, message: 'the cases file holds no cases' });
     expect(parseCasesJsonl('{"input":"a"}\n{"input":"b"}', { maxCases: 1 })).toMatchObject({ ok: false, line: 2 });
+    // Variables nested past the JSON depth bound are refused like a bad line, before parsing.
+    const deep = `{"prompt":{"variables":{"v":${'['.repeat(100)}${']'.repeat(100)}}}}`;
+    expect(parseCasesJsonl(`{"input":"a"}\n${deep}`)).toMatchObject({ ok: false, line: 2, message: 'line 2: nests arrays or objects deeper than 64 levels' });
   });
 });
 
@@ -51,5 +54,42 @@ describe('parseGate', () => {
       expect(r.ok, g).toBe(false);
     }
     expect(parseGate('em')).toMatchObject({ ok: false, message: expect.stringMatching(/a gate looks like/) });
+  });
+});
+
+describe('endpoint URLs', () => {
+  it('finds credentials in the user info or the query string, naming where without the value', () => {
+    const found = {
+      'http://user:pw@10.0.0.1:8000/v1': 'user:password@',
+      'http://user@10.0.0.1/v1': 'user:password@',
+      'https://x.openai.azure.com/openai/deployments/d?api-version=2024-02-01&api-key=SECRET': 'the query parameter "api-key"',
+      'https://h/v1?key=SECRET': 'the query parameter "key"',
+      'https://h/v1?token=SECRET': 'the query parameter "token"',
+      'https://h/v1?access_token=SECRET': 'the query parameter "access_token"',
+      'https://h/v1?X-Api-Key=SECRET': 'the query parameter "X-Api-Key"',
+      'https://h/v1?sig=SECRET': 'the query parameter "sig"',
+      'https://h/v1?code=SECRET': 'the query parameter "code"',
+      'https://h/v1?client_secret=SECRET': 'the query parameter "client_secret"',
+      'https://h/v1?password=SECRET': 'the query parameter "password"',
+    };
+    for (const [url, what] of Object.entries(found)) expect(endpointUrlCredential(url), url).toBe(what);
+    for (const url of ['http://127.0.0.1:8000/v1', 'https://x.openai.azure.com/openai/deployments/d?api-version=2024-02-01', 'http://h/v1?model=x']) {
+      expect(endpointUrlCredential(url), url).toBeNull();
+    }
+  });
+
+  it('refuses a run whose endpoint or judge URL carries a credential: keys go in the key field', () => {
+    const base = { suite: 's', model: 'm:1.0.0' };
+    for (const body of [
+      { ...base, endpoint: { url: 'http://user:hunter2@10.0.0.1/v1' } },
+      { ...base, endpoint: { url: 'http://10.0.0.1/v1' }, judge: { url: 'http://10.0.0.1/v1?api-key=hunter2' } },
+    ]) {
+      const r = CreateRunBody.safeParse(body);
+      expect(r.success).toBe(false);
+      const message = r.error!.issues[0]!.message;
+      expect(message).toMatch(/holds a credential .*keys go in the apiKey field/);
+      expect(message).not.toContain('hunter2');
+    }
+    expect(CreateRunBody.safeParse({ ...base, endpoint: { url: 'http://10.0.0.1/v1', apiKey: 'hunter2' } }).success).toBe(true);
   });
 });

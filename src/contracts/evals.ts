@@ -7,15 +7,20 @@
  * error (a malformed line is named by its number on all three).
  */
 import { z } from 'zod';
-import { Labels, Limit, Cursor, Timestamp, page } from './common.js';
-
+import { Labels, Limit, Cursor, MAX_JSON_DEPTH, Timestamp, jsonDeeperThan, page } from './common.js';
+import { Hidden } from './assets.js';
 import { PromptMessage } from './prompts.js';
 
-/** Latest succeeded run per suite: what the evals feature contributes to a model version's document (`evaluations`). */
+/**
+ * Latest succeeded run per suite: what the evals feature contributes to a model version's
+ * document (`evaluations`). A suite in a namespace the caller cannot read is hidden: run and
+ * suite null, `hidden: true` (the figures are the model's own and stay).
+ */
 export const VersionEvaluation = z
   .object({
-    run: z.string(),
-    suite: z.string().describe('dataset NAME:VERSION of the suite'),
+    run: z.string().nullable().describe('null when hidden'),
+    suite: z.string().nullable().describe('dataset NAME:VERSION of the suite; null when hidden'),
+    hidden: Hidden,
     finishedAt: Timestamp.nullable(),
     passed: z.boolean().nullable().describe('every threshold of the suite passed'),
     metrics: z.record(z.string(), z.number().nullable()),
@@ -125,6 +130,8 @@ export function parseCasesJsonl(text: string, opts: { hasSuitePrompt?: boolean; 
     const raw = text.slice(start, end).trim();
     start = end + 1;
     if (!raw) continue;
+    // Cases come from a file, not a request body: the same nesting bound applies to each line.
+    if (jsonDeeperThan(raw, MAX_JSON_DEPTH)) return { ok: false, line, message: `line ${line}: nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels` };
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -151,9 +158,43 @@ export function parseCasesJsonl(text: string, opts: { hasSuitePrompt?: boolean; 
 
 // --- runs ---------------------------------------------------------------------------------
 
+/** Query parameter names that carry credentials (normalised: lowercase, no "-" or "_"). */
+const CREDENTIAL_PARAM = /key|token|secret|passw|pwd|auth|credential|signature|^sig$|^code$/;
+
+/**
+ * What in an endpoint URL is a credential (`user:password@`, or a query parameter such as
+ * `api-key`, `key`, `token`, `sig`), named without its value; null when there is none. Endpoint
+ * URLs are stored, shown in runs and written to the audit chain, so a key must travel in the
+ * key field, which is held in memory only.
+ */
+export function endpointUrlCredential(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.username || u.password) return 'user:password@';
+  for (const k of u.searchParams.keys()) {
+    if (CREDENTIAL_PARAM.test(k.toLowerCase().replace(/[-_]/g, ''))) return `the query parameter ${JSON.stringify(k)}`;
+  }
+  return null;
+}
+
 export const EndpointSpec = z
   .object({
-    url: z.url({ protocol: /^https?$/, error: 'endpoint url must be an http(s) URL such as http://127.0.0.1:8000/v1' }).max(2048),
+    url: z
+      .url({ protocol: /^https?$/, error: 'endpoint url must be an http(s) URL such as http://127.0.0.1:8000/v1' })
+      .max(2048)
+      .superRefine((url, ctx) => {
+        const what = endpointUrlCredential(url);
+        if (what) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `the URL holds a credential (${what}); URLs are stored, shown and audited, so keys go in the apiKey field (CLI: STEWARD_ENDPOINT_API_KEY or STEWARD_JUDGE_API_KEY), which is never stored`,
+          });
+        }
+      }),
     apiKey: z.string().min(1).max(4096).optional().describe('sent as a Bearer token; kept in memory only, never stored or logged'),
     model: z.string().min(1).max(256).optional().describe('the "model" field sent upstream; default: the registry model name'),
   })
@@ -344,10 +385,11 @@ export const GateEvidence = z
   .object({
     run: z.string().nullable(),
     suite: z.string().nullable(),
+    hidden: Hidden.describe('true: the run\'s suite is in a namespace this token cannot read (run and suite null)'),
     value: z.number().nullable(),
     low: z.number().nullable(),
     high: z.number().nullable(),
-    baseline: z.object({ model: z.string(), run: z.string().nullable(), value: z.number().nullable() }).strict().nullable(),
+    baseline: z.object({ model: z.string(), run: z.string().nullable(), hidden: Hidden, value: z.number().nullable() }).strict().nullable(),
   })
   .strict();
 export const GateResult = z.object({ gate: Gate, passed: z.boolean(), reason: z.string(), evidence: GateEvidence }).strict();

@@ -14,6 +14,8 @@ const VersionRef = { kind: AssetKind, name: z.string(), version: z.string() };
 export const EVENT_DATA = {
   'version.ready': z.object({ ...VersionRef, digest: z.string() }).strict(),
   'version.state.changed': z.object({ ...VersionRef, from: VersionState, to: VersionState }).strict(),
+  'version.deleted': z.object({ ...VersionRef, state: VersionState, digest: z.string() }).strict(),
+  'asset.deleted': z.object({ kind: AssetKind, name: z.string(), versions: z.array(z.string()).describe('the versions deleted with it') }).strict(),
   'alias.moved': z
     .object({
       kind: AssetKind,
@@ -49,6 +51,14 @@ export const EVENT_DATA = {
       model: z.object({ name: z.string(), version: z.string() }).strict(),
       to: z.string(),
       state: z.enum(['checking', 'pending', 'completed', 'rejected', 'failed', 'cancelled', 'expired']),
+    })
+    .strict(),
+  'eval.run.deleted': z
+    .object({
+      runId: z.string(),
+      model: z.object({ name: z.string(), version: z.string() }).strict(),
+      suite: z.object({ name: z.string(), version: z.string() }).strict(),
+      state: RunState,
     })
     .strict(),
 } as const;

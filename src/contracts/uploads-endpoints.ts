@@ -3,7 +3,8 @@
  * (`POST /blobs/{sha256}/uploads`, `PATCH /uploads/{id}` with `Upload-Offset`,
  * `POST /uploads/{id}/complete`) carry large blobs in chunks and resume after any failure.
  * Blobs are content-addressed, so uploads are tied to no namespace (`any`); reading a blob by
- * hash needs an unrestricted token (it would otherwise reach any team's bytes).
+ * hash needs an unrestricted token (it would otherwise reach any team's bytes). A session
+ * answers only the token that started it (404 to any other, as if it did not exist).
  */
 import { z } from 'zod';
 import { Sha256 } from './assets.js';

@@ -21,8 +21,24 @@ describe('loadConfig', () => {
     }
   });
 
+  it('keeps audit checkpoints in the data dir unless STEWARD_AUDIT_CHECKPOINT_URL names a file or an S3 prefix', () => {
+    expect(loadConfig({ env: {}, flags: { dataDir } }).auditCheckpoints).toEqual({ kind: 'file', path: path.join(dataDir, 'audit-checkpoints.jsonl') });
+    expect(loadConfig({ env: { STEWARD_AUDIT_CHECKPOINT_URL: 'file:/var/log/steward/cp.jsonl' }, flags: { dataDir } }).auditCheckpoints).toEqual({ kind: 'file', path: '/var/log/steward/cp.jsonl' });
+    const s3 = loadConfig({ env: { STEWARD_AUDIT_CHECKPOINT_URL: 's3://locked-bucket/steward/', STEWARD_S3_ENDPOINT: 'http://minio:9000' }, flags: { dataDir } }).auditCheckpoints;
+    expect(s3).toMatchObject({ kind: 's3', bucket: 'locked-bucket', prefix: 'steward', endpoint: 'http://minio:9000' });
+    expect(() => loadConfig({ env: { STEWARD_AUDIT_CHECKPOINT_URL: 'https://x' }, flags: { dataDir } })).toThrow(/STEWARD_AUDIT_CHECKPOINT_URL must start with file: or s3:\/\//);
+    expect(loadConfig({ env: { STEWARD_AUDIT_CHECKPOINT_KEY_FILE: '/run/secrets/cp.key' }, flags: { dataDir } }).auditCheckpointKeyFile).toBe('/run/secrets/cp.key');
+  });
+
   it('sizes the default pool by this host\'s cores, never below 4', () => {
     expect(defaultPoolSize()).toBe(Math.max(4, 2 * os.availableParallelism()));
     expect(defaultPoolSize()).toBeGreaterThanOrEqual(4);
+  });
+
+  it('keeps the data dir to its owner unless STEWARD_DATA_DIR_GROUP_ACCESS says true, and refuses anything else', () => {
+    expect(loadConfig({ env: {}, flags: { dataDir } }).dataDirGroupAccess).toBe(false);
+    expect(loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: 'true' }, flags: { dataDir } }).dataDirGroupAccess).toBe(true);
+    expect(loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: '0' }, flags: { dataDir } }).dataDirGroupAccess).toBe(false);
+    expect(() => loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: 'group' }, flags: { dataDir } })).toThrow(/STEWARD_DATA_DIR_GROUP_ACCESS must be true or false/);
   });
 });

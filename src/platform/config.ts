@@ -40,6 +40,14 @@ export const BlobConfig = z.discriminatedUnion('kind', [
 ]);
 export type BlobConfig = z.infer<typeof BlobConfig>;
 
+/**
+ * Where signed audit checkpoints are written and read: an append-only file (JSON lines), or
+ * objects in an S3-compatible bucket (one per checkpoint, never overwritten; a bucket with
+ * object lock keeps them from being deleted). Reached with the same S3 settings as the blobs.
+ */
+export const CheckpointConfig = z.discriminatedUnion('kind', [z.object({ kind: z.literal('file'), path: z.string().min(1) }), BlobConfig.options[1]]);
+export type CheckpointConfig = z.infer<typeof CheckpointConfig>;
+
 export const ConfigSchema = z.object({
   dataDir: z.string().min(1),
   host: z.string().default('127.0.0.1'),
@@ -47,6 +55,12 @@ export const ConfigSchema = z.object({
   database: DatabaseConfig,
   blobs: BlobConfig,
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * What Steward writes under the data dir (database, WAL, blobs, upload sessions, tokens) is the
+   * owner's only: directories 0700, files 0600. True (STEWARD_DATA_DIR_GROUP_ACCESS=true) lets
+   * the group read it (0750 / 0640), e.g. for a backup job running as another user of that group.
+   */
+  dataDirGroupAccess: z.boolean().default(false),
   /** A pending version not finalised within a day is abandoned: long enough for a 100 GB upload on a slow link. */
   pendingTtlSeconds: z.number().int().positive().default(24 * 3600),
   /** Blobs younger than this are never collected, so an upload that has not been referenced yet survives GC. */
@@ -59,9 +73,17 @@ export const ConfigSchema = z.object({
   sweepIntervalSeconds: z.number().int().positive().default(300),
   /**
    * Failed authentications (a token presented and refused) allowed per client address per
-   * minute: generous for a person mistyping, useless for guessing 256-bit secrets.
+   * minute: generous for a person mistyping, useless for guessing 256-bit secrets. Past it,
+   * failures are 429; a valid token from the same address is still admitted.
    */
   authFailuresPerMinute: z.number().int().positive().default(20),
+  /**
+   * Requests logged at info: `failed-or-slow` (5xx, or slower than `slowRequestMs`; the rest at
+   * debug, so a terminal running `steward up` stays readable) or `all` (STEWARD_LOG_REQUESTS).
+   */
+  logRequests: z.enum(['failed-or-slow', 'all']).default('failed-or-slow'),
+  /** Registry reads answer in milliseconds: a request taking a second is worth a line (STEWARD_SLOW_REQUEST_MS). */
+  slowRequestMs: z.number().int().nonnegative().default(1000),
   /** In-flight requests get this long to finish on SIGTERM before the process exits anyway. */
   shutdownGraceSeconds: z.number().int().nonnegative().default(30),
   /**
@@ -97,6 +119,20 @@ export const ConfigSchema = z.object({
    * one indexed `max(seq)` read per poll.
    */
   eventPollMs: z.number().int().positive().default(200),
+  /** Signed checkpoints of the audit chain's head (STEWARD_AUDIT_CHECKPOINT_URL, `file:PATH` or `s3://bucket/prefix`); default DATA/audit-checkpoints.jsonl. */
+  auditCheckpoints: CheckpointConfig,
+  /**
+   * The ed25519 private key (PKCS#8 PEM) that signs checkpoints (STEWARD_AUDIT_CHECKPOINT_KEY_FILE).
+   * Unset: DATA/audit-checkpoint.key, created (0600) on first start. Replicas that write to one
+   * checkpoint location must be given the same key.
+   */
+  auditCheckpointKeyFile: z.string().min(1).optional(),
+  /**
+   * How often the head is checkpointed when it moved (and at a clean shutdown). A rewind of the
+   * events after the last checkpoint is not detected, so this bounds what can be lost unnoticed;
+   * a minute costs one small write per minute of activity.
+   */
+  auditCheckpointIntervalSeconds: z.number().int().positive().default(60),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
@@ -151,6 +187,20 @@ export function parseBlobUrl(url: string | undefined, dataDir: string, env: Conf
   throw new Error(`STEWARD_BLOB_URL must start with s3:// or file: (got ${JSON.stringify(url.split(':')[0])})`);
 }
 
+export function parseCheckpointUrl(url: string | undefined, dataDir: string, env: ConfigInput['env']): CheckpointConfig {
+  if (!url) return { kind: 'file', path: path.join(dataDir, 'audit-checkpoints.jsonl') };
+  if (url.startsWith('file:')) return { kind: 'file', path: path.resolve(url.slice('file:'.length).replace(/^\/\//, '')) };
+  const s3 = url.startsWith('s3://') ? parseBlobUrl(url, dataDir, env) : null;
+  if (s3?.kind === 's3') return s3;
+  throw new Error(`STEWARD_AUDIT_CHECKPOINT_URL must start with file: or s3:// (got ${JSON.stringify(url.split(':')[0])})`);
+}
+
+function parseBool(name: string, v: string): boolean {
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new Error(`${name} must be true or false (got ${JSON.stringify(v)})`);
+}
+
 export function loadConfig(input: ConfigInput): Config {
   const { env, flags = {}, overrides = {} } = input;
   const dataDir = path.resolve(flags.dataDir ?? env.STEWARD_DATA ?? overrides.dataDir ?? '.steward');
@@ -160,7 +210,12 @@ export function loadConfig(input: ConfigInput): Config {
     port: flags.port ?? (env.STEWARD_PORT ? Number(env.STEWARD_PORT) : undefined),
     database: parseDatabaseUrl(env.STEWARD_DATABASE_URL, dataDir, env),
     blobs: parseBlobUrl(env.STEWARD_BLOB_URL, dataDir, env),
+    auditCheckpoints: parseCheckpointUrl(env.STEWARD_AUDIT_CHECKPOINT_URL, dataDir, env),
+    auditCheckpointKeyFile: env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE ? path.resolve(env.STEWARD_AUDIT_CHECKPOINT_KEY_FILE) : undefined,
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
+    logRequests: env.STEWARD_LOG_REQUESTS || undefined,
+    slowRequestMs: env.STEWARD_SLOW_REQUEST_MS ? Number(env.STEWARD_SLOW_REQUEST_MS) : undefined,
+    dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,

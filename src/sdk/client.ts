@@ -198,6 +198,10 @@ export class StewardClient {
   updateVersion = (kind: AssetKind, name: string, ref: string, body: In<typeof UpdateVersionBody>) =>
     this.assets(kind, 'updateVersion', { params: { name, version: ref }, body });
   finalizeVersion = (kind: AssetKind, name: string, version: string) => this.assets(kind, 'finalizeVersion', { params: { name, version } });
+  /** Deletes a version by number; a 409 `conflict` names what depends on it (`details.blockers`). */
+  deleteVersion = (kind: AssetKind, name: string, version: string) => this.assets(kind, 'deleteVersion', { params: { name, version } });
+  /** Deletes an asset with all its versions; refused (409) if any of them must stay. */
+  deleteAsset = (kind: AssetKind, name: string) => this.assets(kind, 'deleteAsset', { params: { name } });
   compare = (kind: AssetKind, name: string, ref: string, other: string) => this.assets(kind, 'compareVersions', { params: { name, version: ref }, query: { other } });
   /** A file of a version as a streaming response; `range` asks for bytes from `start` on. */
   downloadFile = (kind: AssetKind, name: string, ref: string, path: string, opts: { start?: number; ifRange?: string } = {}) =>

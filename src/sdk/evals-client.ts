@@ -40,6 +40,8 @@ export class EvalsClient {
     });
   cancelRun = (id: string) => this.json<RunResponse>('POST', `${base}/runs/${enc(id)}/cancel`);
   resumeRun = (id: string, body: z.input<typeof ResumeRunBody> = {}) => this.json<RunResponse>('POST', `${base}/runs/${enc(id)}/resume`, { json: body });
+  /** Deletes a run that is not queued or running, with its results; answers the run as it was. */
+  deleteRun = (id: string) => this.json<RunResponse>('DELETE', `${base}/runs/${enc(id)}`);
   compare = (a: string, b: string) => this.json<CompareRunsResponse>('GET', `${base}/compare`, { query: { a, b } });
   evaluateGates = (body: z.input<typeof EvaluateGatesBody>) => this.json<GateEvaluation>('POST', `${base}/gates/evaluate`, { json: body });
 

@@ -58,14 +58,21 @@ export class PromptsClient {
    * `label` at it. A prompt version has no files: it is ready as soon as it is created.
    */
   async push(name: string, version: string, spec: PromptSpecInput, opts: { label?: string; description?: string } = {}): Promise<{ prompt: PromptVersion; label: AliasResponse | null; createdPrompt: boolean }> {
-    let createdPrompt = true;
-    try {
-      await this.client.createAsset('prompt', { name, ...(opts.description ? { description: opts.description } : {}) });
-    } catch (err) {
-      if (!(err instanceof StewardApiError && err.code === 'conflict')) throw err;
-      createdPrompt = false;
-    }
-    const v = await this.client.createVersion('prompt', name, { version, files: [], metadata: spec as Record<string, unknown> });
+    // The prompt is registered with its first version, in one transaction: a refused spec creates nothing.
+    const existed = await this.client.getAsset('prompt', name).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof StewardApiError && err.code === 'not_found') return false;
+        throw err;
+      },
+    );
+    const v = await this.client.createVersion('prompt', name, {
+      version,
+      files: [],
+      metadata: spec as Record<string, unknown>,
+      asset: opts.description ? { description: opts.description } : {},
+    });
+    const createdPrompt = !existed;
     const label = opts.label ? await this.client.setAlias('prompt', name, opts.label, v.version) : null;
     return { prompt: { ...toPrompt(v), labels: label ? [label.alias] : v.aliases }, label, createdPrompt };
   }

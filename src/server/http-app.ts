@@ -4,11 +4,13 @@
  * envelope, and exposes health, readiness, metrics and the OpenAPI document.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
+import { jsonDeeperThan, MAX_JSON_DEPTH } from '../contracts/common.js';
 import { AppError } from '../platform/errors.js';
 import { envelope, toAppError, zodToAppError } from '../platform/http/http-errors.js';
 import { responseSerialization } from '../platform/http/http-json.js';
+import { requestLogController, type RequestLogPolicy } from '../platform/http/http-log.js';
 import type { Actor, RouteDef } from '../platform/http/http-route.js';
 import type { Logger } from '../platform/log.js';
 import { openApiDocument } from './openapi.js';
@@ -19,10 +21,15 @@ export interface HttpAppDeps {
   authenticate(header: string | undefined, clientAddress: string, requestId: string): Promise<Actor>;
   authorize(actor: Actor, permission: RouteDef['permission']): void;
   metrics: Registry;
+  /** Which requests are logged at info (the rest at debug). */
+  requestLog: RequestLogPolicy;
   /** Throws when a dependency (database, blob store) is not reachable. */
   ready(): Promise<Record<string, string>>;
   version: string;
 }
+
+/** Longest path parameter the router matches (names, versions, file paths are all shorter). */
+const MAX_PARAM_LENGTH = 512;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,14 +40,24 @@ declare module 'fastify' {
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: requestLogController(deps.requestLog),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     },
     // Model manifests can list many files; anything larger than this is not a manifest.
     bodyLimit: 1024 * 1024,
-    routerOptions: { maxParamLength: 512 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     forceCloseConnections: false,
+    // URLs the router refuses before any route is chosen (a parameter over maxParamLength, bad
+    // percent-encoding) get the envelope like every other error, not Fastify's own body.
+    frameworkErrors: (err, req, reply) => {
+      const appErr =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new AppError('invalid_argument', `a path parameter is longer than ${MAX_PARAM_LENGTH} characters; no name, version or file path is that long`, { maxLength: MAX_PARAM_LENGTH })
+          : toAppError(err);
+      void (reply as FastifyReply).code(appErr.status).send(envelope(appErr, req.id));
+    },
   });
   app.decorateRequest('actor', null);
 
@@ -50,9 +67,15 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   // clients often label body-less POST/DELETE requests as JSON, and the route decides what it needs.
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
+  // Nesting is bounded before parsing, for every JSON body: a deeply nested value would exhaust
+  // the stack of whatever walks it later (validation, serialisation, storage) — see MAX_JSON_DEPTH.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (String(body).trim() === '') return done(null, undefined);
-    jsonParser(req, String(body), done);
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+      return done(new AppError('invalid_argument', `the JSON body nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels; flatten it`, { maxDepth: MAX_JSON_DEPTH }), undefined);
+    }
+    jsonParser(req, text, done);
   });
 
   const duration = new Histogram({
@@ -77,7 +100,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     if (appErr.code === 'rate_limited' && typeof appErr.details?.retryAfterSeconds === 'number') void reply.header('retry-after', String(appErr.details.retryAfterSeconds));
     // RFC 9110 §15.5.17: a 416 names the representation's length.
     if (appErr.code === 'range_not_satisfiable' && typeof appErr.details?.size === 'number') void reply.header('content-range', `bytes */${appErr.details.size}`);
-    if (!reply.sent) void reply.code(appErr.status).send(envelope(appErr, req.id));
+    if (!reply.sent && !reply.raw.headersSent) void reply.code(appErr.status).send(envelope(appErr, req.id));
   });
   app.setNotFoundHandler((req, reply) => {
     const err = new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`);
@@ -91,7 +114,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     try {
       return { status: 'ready', checks: await deps.ready() };
     } catch (err) {
-      return reply.code(503).send(envelope(new AppError('unavailable', `not ready: ${(err as Error).message}`), _req.id));
+      // A store that says why (store_unavailable: which bucket, what is wrong) keeps its code.
+      const e = err instanceof AppError && err.status === 503 ? err : new AppError('unavailable', (err as Error).message);
+      return reply.code(503).send(envelope(new AppError(e.code, `not ready: ${e.message}`, e.details), _req.id));
     }
   });
   app.get('/metrics', async (_req, reply) => {
@@ -141,7 +166,8 @@ function registerRoute(app: FastifyInstance, def: RouteDef, deps: HttpAppDeps): 
       const actor: Actor = req.actor ?? { tokenId: null, name: 'anonymous', role: 'none', namespaces: null, clientAddress: clientAddress(req), requestId: req.id };
       if (defaultStatus) reply.code(defaultStatus);
       const result = await def.handler({ params, query, body, actor, req, reply });
-      if (reply.sent) return reply;
+      // A streamed response has begun (or its client went away mid-way): nothing more to send.
+      if (reply.sent || reply.raw.headersSent) return reply;
       return result ?? null;
     },
   });

@@ -5,11 +5,13 @@
  * in-flight requests finish; an interrupted upload stays resumable).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { assetsModule } from '../features/assets/assets-wiring.js';
 import { auditModule } from '../features/audit/audit-wiring.js';
+import { ADMIN_TOKEN_FILE } from '../features/auth/auth-service.js';
 import { authModule } from '../features/auth/auth-wiring.js';
 import { evalsModule } from '../features/evals/evals-wiring.js';
 import { eventsModule } from '../features/events/events-wiring.js';
@@ -20,6 +22,7 @@ import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { Config } from '../platform/config.js';
+import { describeTightened, ensureDir, fileModes, type OnTightened } from '../platform/data-dir.js';
 import { createLogger, type Logger } from '../platform/log.js';
 import { composeModules, migrationsOf, type FeatureModule, type Provided } from '../platform/module.js';
 import { openDatabase } from '../platform/sql/sql-db.js';
@@ -39,8 +42,13 @@ export interface RunningServer {
   app: FastifyInstance;
   config: Config;
   log: Logger;
-  /** The admin token created on this start (first start only); printed once by the CLI. */
-  bootstrapToken: { token: string; file: string } | null;
+  /**
+   * The admin token created on this start (first start only), printed once by the CLI; `file`
+   * is null when `admin.token` already existed (another instance's) and was left alone.
+   */
+  bootstrapToken: { token: string; file: string | null } | null;
+  /** `DATA/admin.token` when it exists, so every start can say where it is. */
+  adminTokenFile: string | null;
   /** What each module provides, by module name. */
   services: Provided;
   /** The route table, for tests that sweep every route (the permission matrix). */
@@ -60,12 +68,16 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const { config } = opts;
   const clock = opts.clock ?? systemClock;
   const log = createLogger({ level: config.logLevel, destination: opts.logDestination });
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  // Owner only (or owner and group): an existing data dir others could read is tightened, with a warning.
+  const modes = fileModes(config.dataDirGroupAccess);
+  const onTightened: OnTightened = (t) => log.warn({ path: t.path }, describeTightened(t));
+  ensureDir(config.dataDir, modes, onTightened);
 
-  const sql = await openDatabase(config.database);
+  // The store first: a bucket that cannot be used stops the start before the database is touched.
+  const store = await openBlobStore(config.blobs, log, { modes, onTightened });
+  const sql = await openDatabase(config.database, { modes, onTightened });
   const applied = await migrate(sql, MIGRATIONS);
   if (applied.length) log.info({ migrations: applied }, 'database migrated');
-  const store = await openBlobStore(config.blobs, log);
 
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'steward_' });
@@ -78,6 +90,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     routes,
     authenticate: services.auth.authenticate,
     authorize: services.auth.authorize,
+    requestLog: { all: config.logRequests === 'all', slowMs: config.slowRequestMs },
     metrics,
     version: STEWARD_VERSION,
     ready: async () => {
@@ -87,8 +100,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     },
   });
 
-  const bootstrapToken = await services.auth.bootstrap(config.dataDir);
-  await app.listen({ host: config.host, port: config.port });
+  let bootstrapToken: RunningServer['bootstrapToken'];
+  try {
+    await app.listen({ host: config.host, port: config.port });
+    // Only once listening: a first start that fails (a busy port) leaves no token nobody was shown.
+    bootstrapToken = await services.auth.bootstrap(config.dataDir);
+  } catch (err) {
+    await app.close();
+    await store.close();
+    await sql.close();
+    throw err;
+  }
+  const tokenFile = path.join(config.dataDir, ADMIN_TOKEN_FILE);
+  const adminTokenFile = fs.existsSync(tokenFile) ? tokenFile : null;
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -132,5 +156,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, services, routes, close };
+  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, close };
 }

@@ -52,7 +52,14 @@ export async function startTestServer(backend: Backend = 'sqlite-fs', overrides:
     // Dropped on stop, so test runs do not pile up schemas in the shared database.
     cleanups.push(() => dropSchema(schema));
     config = loadConfig({
-      env: { STEWARD_BLOB_URL: `s3://steward-test/${schema}`, STEWARD_S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+      env: {
+        STEWARD_BLOB_URL: `s3://steward-test/${schema}`,
+        // The scale-out backend keeps its audit checkpoints in the bucket too.
+        STEWARD_AUDIT_CHECKPOINT_URL: `s3://steward-test/${schema}`,
+        STEWARD_S3_ENDPOINT: s3.endpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      },
       flags: { dataDir, port: 0 },
       overrides: { logLevel: 'silent', database: { kind: 'postgres', url: PG_URL, schema }, ...overrides },
     });

@@ -10,7 +10,7 @@ import { formatBytes, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
 import { datasetStats, type DatasetStats } from '../dataset-stats.js';
 import { listFiles } from '../../sdk/node/push-files.js';
-import { pickGlobals, runPush } from './push.js';
+import { fileSelectionOptions, pickGlobals, runPush } from './push.js';
 import { registerAssetCommands } from './registry.js';
 import { runPull } from './pull.js';
 
@@ -26,6 +26,8 @@ interface DatasetPushOptions {
   label?: string[];
   description?: string;
   strict?: boolean;
+  exclude?: string[];
+  followExternalLinks?: boolean;
 }
 
 /** Metadata of a dataset version: what the user declared, plus what the files say. */
@@ -52,7 +54,7 @@ function reportErrors(stats: DatasetStats): void {
 export function registerDataset(program: Command, globals: () => GlobalOptions): void {
   const dataset = program.command('dataset').description('Versioned datasets: push, pull, ls, show, diff, versions, alias');
 
-  dataset
+  const push = dataset
     .command('push')
     .description('Upload a directory as a dataset version; computes statistics of its JSONL/CSV files')
     .argument('<dir>', 'directory holding the dataset files')
@@ -64,12 +66,14 @@ export function registerDataset(program: Command, globals: () => GlobalOptions):
     .option('--license <id>', 'licence, e.g. CC-BY-4.0')
     .option('--label <key=value>', 'label (repeatable)', collect)
     .option('--description <text>', 'description, when the dataset is created by this push')
-    .option('--strict', 'refuse to push when a JSONL/CSV file does not parse')
+    .option('--strict', 'refuse to push when a JSONL/CSV file does not parse');
+  fileSelectionOptions(push)
     .option('--json', 'print the version as JSON')
     .option('--no-progress', 'no progress bars')
     .action(async (dir: string, o: DatasetPushOptions & GlobalOptions) => {
       const g = { ...globals(), ...pickGlobals(o) };
-      const files = await listFiles(dir);
+      // The statistics cover exactly the files the push sends.
+      const { files } = await listFiles(dir, { exclude: o.exclude, followExternalLinks: o.followExternalLinks });
       const stats = await datasetStats(files);
       reportErrors(stats);
       if (o.strict && stats.parseErrors) throw new UsageError(`${stats.parseErrors} line(s) do not parse (see the warnings above); fix them or push without --strict`);
@@ -85,6 +89,8 @@ export function registerDataset(program: Command, globals: () => GlobalOptions):
           ...(o.datasheet ? { card: o.datasheet } : {}),
           ...(o.label ? { label: o.label } : {}),
           ...(o.description ? { description: o.description } : {}),
+          ...(o.exclude ? { exclude: o.exclude } : {}),
+          ...(o.followExternalLinks ? { followExternalLinks: true } : {}),
         },
         g,
       );
@@ -95,9 +101,10 @@ export function registerDataset(program: Command, globals: () => GlobalOptions):
     .description('Download a dataset version and verify every sha256')
     .argument('<name:ref>', 'NAME:VERSION or NAME:ALIAS (NAME alone means latest)')
     .option('-o, --output <dir>', 'target directory (default: ./<name>-<version>)')
+    .option('--include <glob>', 'only files matching GLOB (repeatable), e.g. train.jsonl or *.csv', (v: string, prev: string[] = []) => [...prev, v])
     .option('--json', 'print a JSON summary')
     .option('--no-progress', 'no progress bar')
-    .action(async (ref: string, o: { output?: string } & GlobalOptions) => runPull(ref, { ...o, kind: 'dataset' }, { ...globals(), ...pickGlobals(o) }));
+    .action(async (ref: string, o: { output?: string; include?: string[] } & GlobalOptions) => runPull(ref, { ...o, kind: 'dataset' }, { ...globals(), ...pickGlobals(o) }));
 
   registerAssetCommands(dataset, 'dataset', globals);
 }

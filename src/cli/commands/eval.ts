@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EvalSuiteSpec, parseCasesJsonl, parseGate, type CaseResult, type GateInput, type RunResponse } from '../../contracts/evals.js';
 import { EvalsClient } from '../../sdk/evals-client.js';
-import { clientFor, env, printJson, printTable, wantsProgress, type GlobalOptions } from '../cli-context.js';
+import { clientFor, confirm, env, printJson, printTable, wantsProgress, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
 import { countProgress } from '../progress.js';
 import { pickGlobals, runPush } from './push.js';
@@ -107,13 +107,17 @@ async function follow(evals: EvalsClient, run: RunResponse, g: GlobalOptions): P
   }
 }
 
-function finishRun(run: RunResponse, g: GlobalOptions): void {
+function finishRun(run: RunResponse, g: GlobalOptions, quiet = false): void {
   if (g.json) printJson(run);
+  else if (quiet) process.stdout.write(`${run.id}\n`);
   else printRun(run);
   if (run.state === 'failed' || run.state === 'interrupted' || run.state === 'cancelled') {
     process.stderr.write(`run ${run.id} is ${run.state}${run.error ? `: ${run.error}` : ''}; resume it with \`steward eval resume ${run.id}\`\n`);
     process.exitCode = 1;
-  } else if (run.summary && !run.summary.passed) process.exitCode = 1;
+  } else if (run.summary && !run.summary.passed) {
+    if (quiet) process.stderr.write(`run ${run.id}: thresholds FAILED (\`steward eval show ${run.id}\`)\n`);
+    process.exitCode = 1;
+  }
 }
 
 export function registerEval(program: Command, globals: () => GlobalOptions): void {
@@ -194,9 +198,10 @@ Examples:
     .option('--limit <n>', 'evaluate only the first N cases')
     .option('--label <key=value>', 'label of the run (repeatable)', collect)
     .option('--detach', 'start the run and return at once')
+    .option('-q, --quiet', 'print only the run id on stdout once the run ends (for scripts: A=$(steward eval run … -q))')
     .option('--json', 'print the run as JSON')
     .option('--no-progress', 'no progress bar')
-    .action(async (suiteRef: string, o: { model: string; endpoint: string; endpointModel?: string; judgeEndpoint?: string; judgeModel?: string; concurrency: string; timeout: string; retries: string; limit?: string; label?: string[]; detach?: boolean } & GlobalOptions) => {
+    .action(async (suiteRef: string, o: { model: string; endpoint: string; endpointModel?: string; judgeEndpoint?: string; judgeModel?: string; concurrency: string; timeout: string; retries: string; limit?: string; label?: string[]; detach?: boolean; quiet?: boolean } & GlobalOptions) => {
       const g = { ...globals(), ...pickGlobals(o) };
       const evals = new EvalsClient(clientFor(g));
       const labels: Record<string, string> = {};
@@ -218,13 +223,13 @@ Examples:
         ...(o.limit ? { limit: intOption(o.limit, '--limit', 1) } : {}),
         ...(Object.keys(labels).length ? { labels } : {}),
       });
-      if (!g.json) process.stderr.write(`run ${run.id}: ${run.total} cases of ${run.suite.name}:${run.suite.version} against ${run.model.name}:${run.model.version}\n`);
+      if (!g.json && !o.quiet) process.stderr.write(`run ${run.id}: ${run.total} cases of ${run.suite.name}:${run.suite.version} against ${run.model.name}:${run.model.version}\n`);
       if (o.detach) {
         if (g.json) printJson(run);
         else process.stdout.write(`${run.id}\n`);
         return;
       }
-      finishRun(await follow(evals, run, g), g);
+      finishRun(await follow(evals, run, o.quiet ? { ...g, progress: false } : g), g, o.quiet);
     });
 
   ev.command('show')
@@ -252,21 +257,33 @@ Examples:
     .option('--model <name[:version]>', 'runs of this model (version)')
     .option('--suite <name[:version]>', 'runs of this suite (version)')
     .option('--state <state>', 'queued, running, succeeded, failed, cancelled or interrupted')
-    .option('--limit <n>', 'at most N runs', '50')
+    .option('--limit <n>', 'page size (at most 1000)', '50')
+    .option('--cursor <c>', 'continue from a previous page')
+    .option('--all', 'every run, page after page')
     .option('--json', 'print JSON')
-    .action(async (o: { model?: string; suite?: string; state?: string; limit: string } & GlobalOptions) => {
+    .action(async (o: { model?: string; suite?: string; state?: string; limit: string; cursor?: string; all?: boolean } & GlobalOptions) => {
       const g = { ...globals(), ...pickGlobals(o) };
-      const page = await new EvalsClient(clientFor(g)).listRuns({
+      const evals = new EvalsClient(clientFor(g));
+      const limit = intOption(o.limit, '--limit', 1);
+      if (limit > 1000) throw new UsageError('--limit must be at most 1000 (use --all or --cursor for more)');
+      const query = {
         ...(o.model ? { model: o.model } : {}),
         ...(o.suite ? { suite: o.suite } : {}),
         ...(o.state ? { state: o.state as RunResponse['state'] } : {}),
-        limit: intOption(o.limit, '--limit', 1),
-      });
+        limit,
+      };
+      const page = await evals.listRuns({ ...query, ...(o.cursor ? { cursor: o.cursor } : {}) });
+      while (o.all && page.nextCursor) {
+        const next = await evals.listRuns({ ...query, cursor: page.nextCursor });
+        page.items.push(...next.items);
+        page.nextCursor = next.nextCursor;
+      }
       if (g.json) return printJson(page);
       printTable(
         ['run', 'state', 'model', 'suite', 'cases', 'passed', 'created'],
         page.items.map((r) => [r.id, r.state, `${r.model.name}:${r.model.version}`, `${r.suite.name}:${r.suite.version}`, `${r.done}/${r.total}`, r.summary ? (r.summary.passed ? 'yes' : 'no') : '-', r.createdAt]),
       );
+      if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor} (or --all)\n`);
     });
 
   ev.command('compare')
@@ -298,6 +315,22 @@ Examples:
       const run = await new EvalsClient(clientFor(g)).cancelRun(id);
       if (g.json) printJson(run);
       else process.stdout.write(`run ${run.id} cancelled at ${run.done}/${run.total} cases\n`);
+    });
+
+  ev.command('rm')
+    .description('Delete a finished, cancelled or interrupted run with its results (a queued or running one: cancel it first)')
+    .argument('<run>', 'run id')
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal)')
+    .option('--json', 'print the deleted run as JSON')
+    .action(async (id: string, o: { yes?: boolean } & GlobalOptions) => {
+      const g = { ...globals(), ...pickGlobals(o) };
+      if (!(await confirm(`Delete evaluation run ${id} and its results?`, o.yes))) {
+        process.stderr.write('nothing deleted\n');
+        return;
+      }
+      const run = await new EvalsClient(clientFor(g)).deleteRun(id);
+      if (g.json) printJson(run);
+      else process.stdout.write(`deleted run ${run.id} (${run.state}, ${run.model.name}:${run.model.version} on ${run.suite.name}:${run.suite.version})\n`);
     });
 
   ev.command('resume')

@@ -8,7 +8,7 @@ import { pickGlobals } from './push.js';
 
 /** Renders one direction of the graph as an indented tree from the root; a node met twice is marked. */
 export function renderTree(g: LineageGraph, direction: 'upstream' | 'downstream'): string[] {
-  const label = new Map(g.nodes.map((n) => [n.id, n.state ? `${n.id} (${n.state})` : n.id]));
+  const label = new Map(g.nodes.map((n) => [n.id, n.hidden ? `${n.id} (in a namespace this token cannot read)` : n.state ? `${n.id} (${n.state})` : n.id]));
   const children = new Map<string, { id: string; relation: string }[]>();
   for (const e of g.edges) {
     const [parent, child] = direction === 'upstream' ? [e.from, e.to] : [e.to, e.from];

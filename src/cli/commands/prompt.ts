@@ -1,5 +1,5 @@
 /**
- * `steward prompt push|render|ls|show|diff|label|labels`: prompt versions from JSON files,
+ * `steward prompt push|render|ls|show|diff|label|labels|rm`: prompt versions from JSON files,
  * rendering with variables, and labels (production, staging, …) that move between versions.
  * A spec is checked locally with the server's own rules before anything is created, so a bad
  * file never leaves an empty prompt behind.
@@ -13,6 +13,7 @@ import { StewardApiError } from '../../sdk/client.js';
 import { PromptsClient, type PromptVersion } from '../../sdk/prompts-client.js';
 import { clientFor, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
+import { registerRm } from './registry.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -93,7 +94,7 @@ function printRendered(r: RenderPromptResponse): void {
 export function registerPrompt(program: Command, globals: () => GlobalOptions): void {
   const g = (o: GlobalOptions): GlobalOptions => ({ ...globals(), ...(o.json !== undefined ? { json: o.json } : {}) });
   const prompts = (o: GlobalOptions) => new PromptsClient(clientFor(g(o)));
-  const cmd = program.command('prompt').description('Versioned prompt templates: push, render, labels, diff');
+  const cmd = program.command('prompt').description('Versioned prompt templates: push, render, labels, diff, rm');
 
   cmd
     .command('push')
@@ -134,6 +135,8 @@ export function registerPrompt(program: Command, globals: () => GlobalOptions): 
       for (const f of r.findings) process.stderr.write(`warning: prompt-injection check: variable ${f.variable}: ${f.rule} ("${f.excerpt}")\n`);
       printRendered(r);
     });
+
+  registerRm(cmd, 'prompt', globals);
 
   cmd
     .command('ls')

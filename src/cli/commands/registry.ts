@@ -1,10 +1,11 @@
-/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, deprecate, archive. */
+/** Read and lifecycle commands of the registry: ls, versions, show, diff, alias, edit, deprecate, archive, rm. */
 import type { Command } from 'commander';
-import type { AssetKind, VersionResponse } from '../../contracts/assets.js';
+import type { AssetKind, DeleteResponse, VersionResponse } from '../../contracts/assets.js';
 import type { VersionEvaluation } from '../../contracts/evals.js';
 import type { VersionEnvironments } from '../../contracts/promotions.js';
-import { clientFor, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
-import { parseRef, UsageError } from '../cli-errors.js';
+import { clientFor, confirm, formatBytes, printJson, printTable, type GlobalOptions } from '../cli-context.js';
+import { parseAssetRef } from '../../contracts/asset-names.js';
+import { parseLabels, parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -24,7 +25,8 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[]; e
     `labels     ${Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(', ') || '-'}`,
     `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}`,
   ];
-  for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.ref}`);
+  const hidden = '(hidden: in a namespace this token cannot read)';
+  for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.hidden ? hidden : e.ref}`);
   if (v.environments) {
     lines.push(`in         ${v.environments.current.map((e) => `${e.environment} (since ${e.since})`).join(', ') || '-'}`);
     for (const p of v.environments.pending) lines.push(`pending    promotion ${p.id} to ${p.to}, requested ${p.requestedAt} (steward approve ${p.id})`);
@@ -38,7 +40,7 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[]; e
     lines.push('evaluations (latest run per suite)');
     for (const e of v.evaluations) {
       const figures = Object.entries(e.metrics).map(([k, x]) => `${k}=${x === null ? '-' : Number.isInteger(x) ? x : x.toPrecision(4)}`).join(' ');
-      lines.push(`  ${e.run}  ${e.suite}  ${e.passed === null ? '' : e.passed ? 'passed' : 'FAILED'}  ${figures}`);
+      lines.push(`  ${e.hidden ? hidden : `${e.run}  ${e.suite}`}  ${e.passed === null ? '' : e.passed ? 'passed' : 'FAILED'}  ${figures}`);
     }
   }
   if (v.files?.length) {
@@ -53,7 +55,44 @@ export function registerRegistry(program: Command, globals: () => GlobalOptions)
   registerAssetCommands(program, 'model', globals);
 }
 
-/** ls, versions, show, diff, alias, deprecate, archive for one kind, under `program` (models) or a kind's own command (datasets). */
+/**
+ * `rm NAME:VERSION` deletes a version, `rm NAME --all` an asset with all its versions; the
+ * server refuses (409, every reason named) while anything depends on them. Under `program`
+ * (models) or a kind's own command (`dataset rm`, `prompt rm`).
+ */
+export function registerRm(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
+  program
+    .command('rm')
+    .description(`Delete a ${kind} version (NAME:VERSION), or a ${kind} with all its versions (NAME --all); refused while an alias, lineage or an evaluation depends on it. \`steward gc --apply\` then frees blobs no other version lists`)
+    .argument('<ref>', 'NAME:VERSION, or NAME with --all')
+    .option('--all', `delete the ${kind} itself with every version`)
+    .option('-y, --yes', 'do not ask for confirmation (required when there is no terminal)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { all?: boolean; yes?: boolean } & GlobalOptions) => {
+      const g = { ...globals(), ...pickGlobals(o) };
+      const r = parseAssetRef(ref);
+      if (typeof r === 'string') throw new UsageError(r);
+      if (o.all && r.ref !== null) throw new UsageError(`--all deletes a whole ${kind}: name it without a version (${r.name})`);
+      if (!o.all && r.ref === null) throw new UsageError(`name the version to delete (${r.name}:VERSION), or pass --all to delete ${r.name} with all its versions`);
+      const what = o.all ? `${kind} ${r.name} with all its versions` : `${kind} ${r.name}:${r.ref}`;
+      if (!(await confirm(`Delete ${what}?`, o.yes))) {
+        process.stderr.write('nothing deleted\n');
+        return;
+      }
+      const c = clientFor(g);
+      const res: DeleteResponse = o.all ? await c.deleteAsset(kind, r.name) : await c.deleteVersion(kind, r.name, r.ref!);
+      if (g.json) return printJson(res);
+      const removed = Object.entries(res.removed).map(([k, n]) => `${n} ${k}`);
+      const versions = res.versions.map((v) => v.version);
+      const head = o.all
+        ? `deleted ${kind} ${res.name} with ${versions.length} version${versions.length === 1 ? '' : 's'}${versions.length ? ` (${versions.slice(0, 10).join(', ')}${versions.length > 10 ? ', …' : ''})` : ''}`
+        : `deleted ${kind} ${res.name}:${versions[0]}${res.assetDeleted ? ` and ${kind} ${res.name} (a push registered it and never finished)` : ''}`;
+      process.stdout.write(`${head}${removed.length ? `, with ${removed.join(', ')}` : ''}\n`);
+      if (versions.length) process.stderr.write(`the deleted files held ${formatBytes(res.versions.reduce((s, v) => s + v.size, 0))}: \`steward gc --apply\` frees the blobs no other version lists\n`);
+    });
+}
+
+/** ls, versions, show, diff, alias, edit, deprecate, archive, rm for one kind, under `program` (models) or a kind's own command (datasets). */
 export function registerAssetCommands(program: Command, kind: AssetKind, globals: () => GlobalOptions): void {
   const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
 
@@ -191,6 +230,44 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
       if (o.json) return printJson(l);
       printTable(['ALIAS', 'VERSION', 'UPDATED', 'BY'], l.items.map((x) => [x.alias, x.version, x.updatedAt, x.updatedBy]));
     });
+
+  program
+    .command('edit')
+    .description(`Change a ${kind}'s description or labels (NAME), or a version's labels (NAME:VERSION)`)
+    .argument('<name[:version]>', `NAME for the ${kind}, NAME:VERSION (or an alias) for one version`)
+    .option('--description <text>', `the ${kind}'s description (versions have none of their own)`)
+    .option('--label <key=value>', 'set a label, keeping the others (repeatable)', collect)
+    .option('--unlabel <key>', 'remove a label (repeatable)', collect)
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nExamples:\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot --description "Support assistant" --label team=nlp\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot:1.2.0 --label eval=passed --unlabel candidate`)
+    .action(async (target: string, o: { description?: string; label?: string[]; unlabel?: string[] } & GlobalOptions) => {
+      const set = parseLabels(o.label ?? []);
+      const unset = o.unlabel ?? [];
+      if (o.description === undefined && !Object.keys(set).length && !unset.length) throw new UsageError('nothing to change: pass --description TEXT, --label KEY=VALUE or --unlabel KEY');
+      const both = unset.filter((k) => k in set);
+      if (both.length) throw new UsageError(`--label and --unlabel both name ${both.join(', ')}`);
+      const r = parseAssetRef(target);
+      if (typeof r === 'string') throw new UsageError(r);
+      const c = clientFor(g(o));
+      const relabel = (labels: Record<string, string>) => {
+        for (const k of unset) if (!(k in labels)) process.stderr.write(`note: ${target} has no label ${k}\n`);
+        return Object.fromEntries(Object.entries({ ...labels, ...set }).filter(([k]) => !unset.includes(k)));
+      };
+      const show = (labels: Record<string, string>) => Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(', ') || '(none)';
+      if (r.ref !== null) {
+        if (o.description !== undefined) throw new UsageError(`a version has no description: the ${kind}'s is shared by its versions (steward${kind === 'model' ? '' : ` ${kind}`} edit ${r.name} --description …)`);
+        const v = await c.getVersion(kind, r.name, r.ref);
+        const updated = await c.updateVersion(kind, r.name, v.version, { labels: relabel(v.labels) });
+        if (o.json) return printJson(updated);
+        return void process.stdout.write(`${updated.name}:${updated.version}  labels ${show(updated.labels)}\n`);
+      }
+      const a = await c.getAsset(kind, r.name);
+      const labels = Object.keys(set).length || unset.length ? { labels: relabel(a.labels) } : {};
+      const updated = await c.updateAsset(kind, r.name, { ...(o.description !== undefined ? { description: o.description } : {}), ...labels });
+      if (o.json) return printJson(updated);
+      process.stdout.write(`${updated.name}  description ${JSON.stringify(updated.description)}  labels ${show(updated.labels)}\n`);
+    });
+  registerRm(program, kind, globals);
 
   for (const [cmd, state, what] of [
     ['deprecate', 'deprecated', 'Mark a version deprecated (still downloadable; aliases may keep pointing at it)'],

@@ -10,7 +10,7 @@ import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
-import { KIND_LABEL, type AssetLookups } from './assets-lookup-service.js';
+import { KIND_LABEL, LATEST, type AssetLookups } from './assets-lookup-service.js';
 import type { AssetsRepo } from './assets-repo.js';
 
 export function createAssetAliases(deps: {
@@ -27,16 +27,18 @@ export function createAssetAliases(deps: {
   const { repo, clock, audit, events, target } = deps;
   const moved = (tx: AnyDb, kind: AssetKind, name: string, alias: string, version: string | null, previous: string | null) =>
     events.emit(tx, { type: 'alias.moved', subject: target(kind, name), namespace: namespaceOf(name), data: { kind, name, alias, version, previous } });
-  const { requireAsset, resolve, getAlias } = deps.lookups;
+  const { requireAsset, lockAsset, resolve, getAlias } = deps.lookups;
   return {
     async setAlias(kind: AssetKind, name: string, alias: string, version: string, actor: Actor) {
       if (parseSemver(alias)) throw errors.invalid(`alias ${alias} looks like a version; pick a name`);
+      if (alias === LATEST) throw errors.invalid(`alias "${LATEST}" is reserved: ${name}:${LATEST} always means the newest ready release; pick another name (e.g. champion)`, { alias });
       await repo.transaction(async (r, trx) => {
         for (const guard of deps.aliasGuards ?? []) {
           const refusal = await guard(trx as unknown as AnyDb, kind, name, alias);
           if (refusal) throw errors.precondition(refusal, { alias });
         }
-        const a = await requireAsset(kind, name, r);
+        // Locked before the alias is read: concurrent moves then each replace the one before.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
         if (v.state !== 'ready' && v.state !== 'deprecated') {
           throw errors.precondition(`${name}:${v.version} is ${v.state}; an alias may point only at a ready or deprecated version`, { state: v.state });
@@ -54,7 +56,7 @@ export function createAssetAliases(deps: {
 
     async deleteAlias(kind: AssetKind, name: string, alias: string, actor: Actor) {
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        const a = await lockAsset(kind, name, r);
         const prev = await r.findAlias(a.id, alias);
         if (!prev) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no alias ${alias}`, { name, alias });
         await r.deleteAlias(a.id, alias);

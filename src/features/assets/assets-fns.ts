@@ -4,7 +4,7 @@
  * from rows, and comparison.
  */
 import { createHash } from 'node:crypto';
-import { parseAssetRef, parseSemver, type AssetKind, type AssetResponse, type ManifestFile, type VersionResponse, type VersionState } from '../../contracts/assets.js';
+import { namespaceGranted, parseAssetRef, parseSemver, type AssetKind, type AssetResponse, type ManifestFile, type VersionResponse, type VersionState } from '../../contracts/assets.js';
 import { AppError } from '../../platform/errors.js';
 import type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
 
@@ -152,6 +152,33 @@ export function metricDeltas(a: Record<string, unknown>, b: Record<string, unkno
     const after = mb.get(metric) ?? null;
     return { metric, before, after, delta: before !== null && after !== null ? after - before : null };
   });
+}
+
+type Lineage = VersionResponse['lineage'];
+
+/**
+ * Whether the target of a lineage edge is a registry asset outside `namespaces`. `name` is the
+ * target's when it is in the registry. An external base model id is no registry asset; a parent
+ * or dataset edge always points into the registry (should its target be gone, its ref names it).
+ */
+export function lineageTargetHidden(e: { name: string | null; relation: string; ref: string | null }, namespaces: readonly string[] | null): boolean {
+  if (namespaces === null) return false;
+  if (e.name !== null) return !namespaceGranted(e.name, namespaces);
+  if (e.relation === 'base_model' || e.ref === null) return false;
+  const p = parseAssetRef(e.ref);
+  return typeof p === 'string' || !namespaceGranted(p.name, namespaces);
+}
+
+/**
+ * A version's lineage as a token limited to `namespaces` may see it: an edge to a registry asset
+ * outside them names nothing (see `Hidden`). External base model ids are not registry assets and
+ * stay; an unrestricted caller (null) gets the document untouched.
+ */
+export function lineageFor<T extends { lineage: Lineage }>(doc: T, namespaces: readonly string[] | null): T {
+  if (namespaces === null || !doc.lineage.length) return doc;
+  const hide = (e: Lineage[number]) => lineageTargetHidden(e, namespaces);
+  if (!doc.lineage.some(hide)) return doc;
+  return { ...doc, lineage: doc.lineage.map((e) => (hide(e) ? { relation: e.relation, kind: e.kind, name: null, version: null, ref: null, hidden: true } : e)) };
 }
 
 /** Splits `NAME:REF` (a lineage pointer, a compare target); 400 when it has no REF. */

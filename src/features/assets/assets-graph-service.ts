@@ -3,7 +3,7 @@
  * and the lineage graph (what a version derives from, and what derives from it).
  */
 import type { AssetKind, CompareResponse, LineageGraph, VersionState } from '../../contracts/assets.js';
-import { diffManifests, diffRecords, metricDeltas, splitPointer } from './assets-fns.js';
+import { diffManifests, diffRecords, lineageTargetHidden, metricDeltas, splitPointer } from './assets-fns.js';
 import type { AssetLookups } from './assets-lookup-service.js';
 import type { AssetsRepo } from './assets-repo.js';
 
@@ -30,9 +30,11 @@ export function createAssetGraph(deps: { repo: AssetsRepo; lookups: AssetLookups
 
     /**
      * The lineage graph around a version: upstream (what it derives from: parents, base models,
-     * datasets) and downstream (what derives from it), breadth first up to `depth` hops.
+     * datasets) and downstream (what derives from it), breadth first up to `depth` hops. For a
+     * token limited to `namespaces`, a version outside them is a hidden node (`hidden:<n>`, no
+     * name) and the walk does not go past it: what lies beyond is another team's.
      */
-    async lineage(kind: AssetKind, name: string, ref: string, opts: { direction: 'upstream' | 'downstream' | 'both'; depth: number }): Promise<LineageGraph> {
+    async lineage(kind: AssetKind, name: string, ref: string, opts: { direction: 'upstream' | 'downstream' | 'both'; depth: number }, namespaces: readonly string[] | null = null): Promise<LineageGraph> {
       const a = await requireAsset(kind, name);
       const v = await resolve(kind, a, ref);
       const idOf = (k: string, n: string, ver: string) => `${k}:${n}@${ver}`;
@@ -40,6 +42,7 @@ export function createAssetGraph(deps: { repo: AssetsRepo; lookups: AssetLookups
       const nodes = new Map<string, LineageGraph['nodes'][number]>([[rootId, { id: rootId, kind, name: a.name, version: v.version, state: v.state as VersionState, depth: 0 }]]);
       const edges = new Map<string, LineageGraph['edges'][number]>();
       const byVersionId = new Map<number, string>([[v.id, rootId]]);
+      const hiddenIds = new Map<string, string>();
       let truncated = false;
       for (const dir of ['upstream', 'downstream'] as const) {
         if (opts.direction !== 'both' && opts.direction !== dir) continue;
@@ -55,18 +58,20 @@ export function createAssetGraph(deps: { repo: AssetsRepo; lookups: AssetLookups
           for (const r of rows) {
             const otherVersionId = dir === 'upstream' ? r.to_id : r.from_id;
             const known = otherVersionId !== null ? byVersionId.get(otherVersionId) : undefined;
-            const otherId = known ?? (r.name && r.kind && r.version ? idOf(r.kind, r.name, r.version) : `external:${r.target_ref}`);
+            const realId = r.name && r.kind && r.version ? idOf(r.kind, r.name, r.version) : `external:${r.target_ref}`;
+            const hidden = !known && lineageTargetHidden({ name: r.name, relation: r.relation, ref: r.target_ref }, namespaces);
+            const otherId = known ?? (hidden ? (hiddenIds.get(realId) ?? `hidden:${hiddenIds.size + 1}`) : realId);
+            if (hidden) hiddenIds.set(realId, otherId);
             if (!nodes.has(otherId)) {
-              nodes.set(otherId, {
-                id: otherId,
-                kind: (r.kind as AssetKind | null) ?? null,
-                name: r.name ?? r.target_ref,
-                version: r.version ?? null,
-                state: (r.state as VersionState | null) ?? null,
-                depth: dir === 'upstream' ? -hop : hop,
-              });
+              const depth = dir === 'upstream' ? -hop : hop;
+              nodes.set(
+                otherId,
+                hidden
+                  ? { id: otherId, kind: (r.kind as AssetKind | null) ?? null, name: null, version: null, state: null, depth, hidden: true }
+                  : { id: otherId, kind: (r.kind as AssetKind | null) ?? null, name: r.name ?? r.target_ref, version: r.version ?? null, state: (r.state as VersionState | null) ?? null, depth },
+              );
             }
-            if (otherVersionId !== null) {
+            if (otherVersionId !== null && !hidden) {
               byVersionId.set(otherVersionId, otherId);
               if (!seen.has(otherVersionId)) {
                 seen.add(otherVersionId);

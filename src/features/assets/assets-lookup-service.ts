@@ -6,7 +6,11 @@ import { parseSemver, type AssetKind, type AssetResponse, type VersionResponse }
 import { AppError, errors } from '../../platform/errors.js';
 import { assetDocument, versionDocument } from './assets-fns.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { LineageRow } from './assets-repo-docs.js';
 import type { AssetRow, VersionRow } from './assets-types.js';
+
+/** The ref that always means the newest ready version; reserved as an alias name. */
+export const LATEST = 'latest';
 
 export const KIND_LABEL: Record<AssetKind, string> = { model: 'model', dataset: 'dataset', prompt: 'prompt' };
 
@@ -17,7 +21,7 @@ export function createAssetLookups(repo: AssetsRepo) {
   }
 
   /** A version's document from what its creator wrote: no aliases yet; lineage as given. */
-  function rowView(kind: AssetKind, r: VersionRow, name: string, files: VersionResponse['files'], lineage: VersionResponse['lineage']): VersionResponse {
+  function rowView(kind: AssetKind, r: VersionRow, name: string, files: VersionResponse['files'], lineage: LineageRow[]): VersionResponse {
     return versionDocument({ ...r, kind, name, files, aliases: [], lineage });
   }
 
@@ -27,7 +31,21 @@ export function createAssetLookups(repo: AssetsRepo) {
     return a;
   }
 
-  /** A version, an alias, or `latest` (the highest ready version unless an alias of that name exists). */
+  /**
+   * The asset, locked until `r`'s transaction ends (`lockAsset` in the repo): taken first by
+   * every change that reads what it replaces, so concurrent changes of one asset queue up.
+   */
+  async function lockAsset(kind: AssetKind, name: string, r: AssetsTxRepo): Promise<AssetRow> {
+    const a = await requireAsset(kind, name, r);
+    await r.lockAsset(a.id);
+    return a;
+  }
+
+  /**
+   * A version, an alias, or `latest`: the highest ready release, else (no release ready) the
+   * highest ready pre-release. `latest` is reserved: no alias may take the name, and one left
+   * from before the reservation is not consulted.
+   */
   async function resolve(kind: AssetKind, a: AssetRow, ref: string, r: AssetsTxRepo = repo): Promise<VersionRow> {
     const semver = parseSemver(ref);
     if (semver) {
@@ -35,19 +53,19 @@ export function createAssetLookups(repo: AssetsRepo) {
       if (!v) throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version ${semver.text}`, { name: a.name, version: semver.text });
       return v;
     }
-    const alias = await r.findAlias(a.id, ref);
-    if (alias) return (await r.findVersion(a.id, alias.version))!;
-    if (ref === 'latest') {
-      const v = await r.latestVersion(a.id, ['ready']);
+    if (ref === LATEST) {
+      const v = await r.latestReady(a.id);
       if (v) return v;
       throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no ready version yet`, { name: a.name });
     }
+    const alias = await r.findAlias(a.id, ref);
+    if (alias) return (await r.findVersion(a.id, alias.version))!;
     throw new AppError('not_found', `${KIND_LABEL[kind]} ${a.name} has no version or alias ${JSON.stringify(ref)}`, { name: a.name, ref });
   }
 
   /**
    * A version document by number, alias or `latest`, in one statement when the ref names a
-   * version (two for `latest` without such an alias); a ref that names nothing takes the long
+   * version; a ref that names nothing takes the long
    * way, through `resolve`, for the precise not-found error.
    */
   async function getVersion(kind: AssetKind, name: string, ref: string, opts: { files?: boolean } = {}): Promise<VersionResponse> {
@@ -55,8 +73,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     const semver = parseSemver(ref);
     const row = semver
       ? await repo.versionDocRow(kind, name, { version: semver.text }, withFiles)
-      : ((await repo.versionDocRow(kind, name, { alias: ref }, withFiles)) ??
-        (ref === 'latest' ? await repo.versionDocRow(kind, name, { latestReady: true }, withFiles) : null));
+      : await repo.versionDocRow(kind, name, ref === LATEST ? { latestReady: true } : { alias: ref }, withFiles);
     if (row !== null) return versionDocument(row);
     const a = await requireAsset(kind, name);
     const v = await resolve(kind, a, ref);
@@ -79,7 +96,7 @@ export function createAssetLookups(repo: AssetsRepo) {
     return { name, alias, version: al.version, updatedAt: al.updated_at, updatedBy: al.updated_by };
   }
 
-  return { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias };
+  return { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias };
 }
 
 export type AssetLookups = ReturnType<typeof createAssetLookups>;

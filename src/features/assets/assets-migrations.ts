@@ -160,4 +160,29 @@ export const assetsMigrations: StewardMigration[] = [
       await db.schema.createIndex('versions_accuracy_idx').on('versions').columns(['accuracy', 'id', 'asset_id']).execute();
     },
   },
+  {
+    name: '0015_assets_delete',
+    async up(db) {
+      // An asset registered by a version's creation (`asset` in the body: what a push sends)
+      // is provisional until a version of it becomes ready: should its versions all go (a push
+      // abandoned and expired, or deleted), the asset goes with them, so a failed push leaves
+      // nothing behind. Assets registered on their own, and every existing one, are not.
+      await db.schema.alterTable('assets').addColumn('provisional', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+    },
+  },
+  {
+    name: '0016_cli_ux',
+    async up(db) {
+      // `latest` became the highest ready release (a pre-release only when no release is ready),
+      // and an asset's `updated_at` the later of its own and its versions' times: the kept
+      // statistics of existing assets are brought in line (refreshAssetStats keeps them so).
+      await sql`update assets set
+        latest_version = coalesce(
+          (select v.version from versions v where v.asset_id = assets.id and v.state = 'ready' and v.version_key like '%~' order by v.version_key desc limit 1),
+          (select v.version from versions v where v.asset_id = assets.id and v.state = 'ready' order by v.version_key desc limit 1)),
+        updated_at = coalesce(
+          (select max(v.updated_at) from versions v where v.asset_id = assets.id and v.state <> 'pending' and v.updated_at > assets.updated_at),
+          updated_at)`.execute(db);
+    },
+  },
 ];

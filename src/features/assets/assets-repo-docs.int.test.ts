@@ -194,22 +194,25 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await check(2, '2.0.0');
       const v10 = await repo.insertVersion(version(a.id, '10.0.0-alpha'));
       await repo.markReady(v10.id, T);
-      await check(3, '10.0.0-alpha');
+      await check(3, '2.0.0'); // a pre-release is latest only when no release is ready
       await repo.updateVersion(v10.id, { state: 'deprecated', updated_at: T });
       await check(3, '2.0.0');
       await repo.updateVersion(v2.id, { state: 'archived', updated_at: T });
       await check(3, '1.0.0');
       await repo.updateVersion(v10.id, { state: 'ready', updated_at: T });
-      await check(3, '10.0.0-alpha');
+      await check(3, '1.0.0');
       await repo.updateVersion(v10.id, { labels: '{"x":"y"}', updated_at: T }); // not a state change
-      await check(3, '10.0.0-alpha');
+      await check(3, '1.0.0');
+      await repo.updateVersion(v1.id, { state: 'deprecated', updated_at: T });
+      await check(3, '10.0.0-alpha'); // no release ready: the highest pre-release
+      await repo.updateVersion(v1.id, { state: 'ready', updated_at: T });
       // Inside a transaction, as the service writes.
       await repo.transaction(async (r) => {
         const v3 = await r.insertVersion(version(a.id, '3.0.0'));
         await r.markReady(v3.id, T);
         await r.updateVersion(v1.id, { state: 'archived', updated_at: T });
       });
-      await check(4, '10.0.0-alpha');
+      await check(4, '3.0.0');
     });
   });
 }

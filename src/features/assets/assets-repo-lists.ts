@@ -16,7 +16,7 @@ import type { AssetsTables } from './assets-types.js';
 
 /** The assets table as the repo sees it: with the version statistics of migration 0007. */
 export type RepoTables = Omit<AssetsTables, 'assets'> & {
-  assets: AssetsTables['assets'] & { version_count: Generated<number>; latest_version: string | null };
+  assets: AssetsTables['assets'] & { version_count: Generated<number>; latest_version: string | null; provisional: Generated<number> };
 };
 export type Db = Kysely<RepoTables> | Transaction<RepoTables>;
 type Eb = ExpressionBuilder<RepoTables & { v: RepoTables['versions']; a: RepoTables['assets'] }, 'v' | 'a'>;

@@ -15,6 +15,19 @@ export type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
 
 type Db = Kysely<RepoTables>;
 
+/** `version_key` of a release (no pre-release part): it ends in `~` (see versionKey). */
+const RELEASE_KEY = '%~';
+
+/** The highest ready version of an asset, among releases only or among all (a scalar subquery). */
+function latestSql(assetId: number, releasesOnly: boolean) {
+  return sql`(select v.version from versions v where v.asset_id = ${assetId} and v.state = 'ready'${releasesOnly ? sql` and v.version_key like ${RELEASE_KEY}` : sql``} order by v.version_key desc limit 1)`;
+}
+
+/** The newest change time of an asset's versions that are not pending (a scalar subquery). */
+function newestVersionChange(assetId: number) {
+  return sql<string>`(select max(v.updated_at) from versions v where v.asset_id = ${assetId} and v.state <> 'pending')`;
+}
+
 /** Which version of an asset a document query selects. */
 export type VersionSelector = { version: string } | { alias: string } | { latestReady: true };
 
@@ -34,6 +47,23 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       async insertAsset(row: Omit<AssetRow, 'id'>, labels: Record<string, string>): Promise<AssetRow> {
         const inserted = await db.insertInto('assets').values(row).returningAll().executeTakeFirstOrThrow();
         await this.replaceAssetLabels(inserted.id, labels);
+        return inserted;
+      },
+
+      /**
+       * Registers an asset unless one of that kind and name exists (a concurrent registration
+       * included: nothing is raised, so a PostgreSQL transaction goes on); answers the row
+       * inserted, or undefined. `provisional`: registered by a version's creation, removed with
+       * its last version should none ever become ready.
+       */
+      async insertAssetIfAbsent(row: Omit<AssetRow, 'id'>, labels: Record<string, string>, provisional: boolean): Promise<AssetRow | undefined> {
+        const inserted = await db
+          .insertInto('assets')
+          .values({ ...row, provisional: provisional ? 1 : 0 })
+          .onConflict((oc) => oc.columns(['kind', 'name']).doNothing())
+          .returning(['id', 'kind', 'name', 'namespace', 'description', 'owner', 'labels', 'created_at', 'created_by', 'updated_at'])
+          .executeTakeFirst();
+        if (inserted) await this.replaceAssetLabels(inserted.id, labels);
         return inserted;
       },
 
@@ -62,20 +92,35 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
       },
 
       /**
-       * Recomputes an asset's `version_count` (versions not pending) and `latest_version` (the
-       * highest ready one), which listings read instead of counting. Called by every write that
-       * can change them, in the writer's transaction. On PostgreSQL the asset row is locked
+       * Serialises the read-modify-writes of one asset (alias moves, version state and label
+       * changes, finalising) until the transaction ends. Called first in such a transaction: on
+       * PostgreSQL (READ COMMITTED) every later statement then reads what the previous holder
+       * committed, so what a change replaced is what it really replaced. FOR NO KEY UPDATE, the
+       * lock an UPDATE takes, does not block version inserts' foreign-key checks. SQLite runs
+       * one write transaction at a time already.
+       */
+      async lockAsset(assetId: number) {
+        if (dialect === 'postgres') await db.selectFrom('assets').select('id').where('id', '=', assetId).forNoKeyUpdate().execute();
+      },
+
+      /**
+       * Recomputes an asset's `version_count` (versions not pending), `latest_version` (the
+       * highest ready release, else the highest ready pre-release: see `latestReady`) and
+       * `updated_at` (the later of its own and its versions' times, so a listing's UPDATED moves
+       * when a version is added or changed), which listings read instead of counting. Called by
+       * every write that can change them, in the writer's transaction. On PostgreSQL the asset row is locked
        * first (FOR NO KEY UPDATE, the lock an UPDATE takes, so version inserts' foreign-key
        * checks are not blocked), so that the recount, a later statement with a fresh snapshot
        * under READ COMMITTED, sees the versions of any concurrent writer that committed meanwhile.
        */
       async refreshAssetStats(assetId: number) {
-        if (dialect === 'postgres') await db.selectFrom('assets').select('id').where('id', '=', assetId).forNoKeyUpdate().execute();
+        await this.lockAsset(assetId);
         await db
           .updateTable('assets')
           .set((eb) => ({
             version_count: eb.selectFrom('versions').select(eb.fn.countAll<number>().as('n')).where('asset_id', '=', assetId).where('state', '!=', 'pending'),
-            latest_version: eb.selectFrom('versions').select('version').where('asset_id', '=', assetId).where('state', '=', 'ready').orderBy('version_key', 'desc').limit(1),
+            latest_version: sql<string | null>`coalesce(${latestSql(assetId, true)}, ${latestSql(assetId, false)})`,
+            updated_at: sql<string>`case when ${newestVersionChange(assetId)} > updated_at then ${newestVersionChange(assetId)} else updated_at end`,
           }))
           .where('id', '=', assetId)
           .execute();
@@ -83,8 +128,16 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       async insertVersion(row: NewVersionRow): Promise<VersionRow> {
         const v = await db.insertInto('versions').values(row).returningAll().executeTakeFirstOrThrow();
-        if (v.state !== 'pending') await this.refreshAssetStats(v.asset_id);
+        if (v.state !== 'pending') {
+          await this.refreshAssetStats(v.asset_id);
+          await this.confirmAsset(v.asset_id);
+        }
         return v;
+      },
+
+      /** An asset with a ready version is no longer provisional: it stays when its versions go. */
+      async confirmAsset(assetId: number) {
+        await db.updateTable('assets').set({ provisional: 0 }).where('id', '=', assetId).where('provisional', '=', 1).execute();
       },
 
       async insertFiles(versionId: number, files: readonly { path: string; size: number; sha256: string }[]) {
@@ -130,7 +183,17 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
             if (by === 'alias') {
               return q.where((eb) => eb.exists(eb.selectFrom('aliases as al').select('al.version_id').whereRef('al.asset_id', '=', 'a.id').where('al.alias', '=', slot<string>('ref')).whereRef('al.version_id', '=', 'v.id')));
             }
-            return q.where('v.state', '=', 'ready').orderBy('v.version_key', 'desc').limit(sql.lit(1));
+            // latestReady in one statement: a release, or any version when the asset has no ready release.
+            return q
+              .where('v.state', '=', 'ready')
+              .where((eb) =>
+                eb.or([
+                  eb('v.version_key', 'like', RELEASE_KEY),
+                  eb.not(eb.exists(eb.selectFrom('versions as r').select('r.id').whereRef('r.asset_id', '=', 'a.id').where('r.state', '=', 'ready').where('r.version_key', 'like', RELEASE_KEY))),
+                ]),
+              )
+              .orderBy('v.version_key', 'desc')
+              .limit(sql.lit(1));
           },
           { kind, name, ref: 'version' in which ? which.version : 'alias' in which ? which.alias : undefined },
         );
@@ -160,6 +223,24 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('version', '=', version).executeTakeFirst();
       },
 
+      /**
+       * What `latest` means: the highest ready release by semantic-version precedence, so a
+       * pre-release (`2.0.0-rc.1`) is never picked over `1.4.0`; the highest ready pre-release
+       * only when no release is ready. A release's `version_key` ends in `~` (versionKey).
+       */
+      async latestReady(assetId: number): Promise<VersionRow | undefined> {
+        const release = await db
+          .selectFrom('versions')
+          .selectAll()
+          .where('asset_id', '=', assetId)
+          .where('state', '=', 'ready')
+          .where('version_key', 'like', RELEASE_KEY)
+          .orderBy('version_key', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        return release ?? this.latestVersion(assetId, ['ready']);
+      },
+
       /** The highest version in one of `states` by semantic-version precedence; with `belowKey`, the highest below it. */
       async latestVersion(assetId: number, states: string[], belowKey?: string): Promise<VersionRow | undefined> {
         let q = db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).where('state', 'in', states);
@@ -172,7 +253,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
 
       async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at'>>) {
         const rows = await db.updateTable('versions').set(patch).where('id', '=', id).returning('asset_id').execute();
-        if (patch.state !== undefined && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
+        if ((patch.state !== undefined || patch.updated_at !== undefined) && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
       },
 
       /** Flips pending → ready only if it is still pending: the losing finaliser sees 0 rows. */
@@ -184,7 +265,10 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .where('state', '=', 'pending')
           .returning('asset_id')
           .execute();
-        if (res[0]) await this.refreshAssetStats(res[0].asset_id);
+        if (res[0]) {
+          await this.refreshAssetStats(res[0].asset_id);
+          await this.confirmAsset(res[0].asset_id);
+        }
         return res.length === 1;
       },
 
@@ -284,12 +368,91 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return out;
       },
 
+      /**
+       * Locks rows a deletion is about to remove (PostgreSQL `FOR UPDATE`; SQLite has one
+       * writer): a concurrent alias move, lineage edge or evaluation run that reached them first
+       * has committed when the lock is granted, so the checks that follow see it; one that comes
+       * later waits and then finds them gone.
+       */
+      async lockForDelete(assetId: number, versionId?: number) {
+        if (dialect !== 'postgres') return;
+        await db.selectFrom('assets').select('id').where('id', '=', assetId).forUpdate().execute();
+        let q = db.selectFrom('versions').select('id').where('asset_id', '=', assetId);
+        if (versionId !== undefined) q = q.where('id', '=', versionId);
+        await q.forUpdate().execute();
+      },
+
+      /**
+       * Keeps a version from being deleted until the caller's transaction ends (PostgreSQL
+       * `FOR KEY SHARE`, which a deletion's `FOR UPDATE` waits for); false when it does not exist.
+       */
+      async holdVersion(kind: string, name: string, version: string): Promise<boolean> {
+        let q = db
+          .selectFrom('versions as v')
+          .innerJoin('assets as a', 'a.id', 'v.asset_id')
+          .select('v.id')
+          .where('a.kind', '=', kind)
+          .where('a.name', '=', name)
+          .where('v.version', '=', version);
+        if (dialect === 'postgres') q = q.forKeyShare('v');
+        return (await q.executeTakeFirst()) !== undefined;
+      },
+
+      async versionsOf(assetId: number): Promise<VersionRow[]> {
+        return db.selectFrom('versions').selectAll().where('asset_id', '=', assetId).orderBy('version_key').execute();
+      },
+
+      /** Aliases pointing at versions of an asset (or at one of them). */
+      async aliasesInto(assetId: number, versionId?: number) {
+        let q = db.selectFrom('aliases as al').innerJoin('versions as v', 'v.id', 'al.version_id').select(['al.alias', 'v.version']).where('al.asset_id', '=', assetId);
+        if (versionId !== undefined) q = q.where('al.version_id', '=', versionId);
+        return q.orderBy('al.alias').execute();
+      },
+
+      /**
+       * Lineage edges into versions of an asset (or into one of them) from versions that are not
+       * being deleted with them: from other assets, or (one version deleted) from its siblings.
+       */
+      async dependentEdges(assetId: number, versionId?: number) {
+        let q = db
+          .selectFrom('lineage_edges as e')
+          .innerJoin('versions as t', 't.id', 'e.target_version_id')
+          .innerJoin('versions as s', 's.id', 'e.version_id')
+          .innerJoin('assets as sa', 'sa.id', 's.asset_id')
+          .select(['t.version as target', 'e.relation', 'sa.kind', 'sa.name', 's.version', 's.state'])
+          .where('t.asset_id', '=', assetId);
+        q = versionId !== undefined ? q.where('t.id', '=', versionId).where('s.id', '!=', versionId) : q.where('s.asset_id', '!=', assetId);
+        return q.orderBy('sa.name').orderBy('s.version_key').execute();
+      },
+
+      /** Deletes a version; its files, labels, outgoing lineage and aliases cascade (the caller refreshes the asset's stats). */
+      async deleteVersion(id: number) {
+        await db.deleteFrom('versions').where('id', '=', id).execute();
+      },
+
+      /** Deletes an asset and everything of it (versions, labels, aliases, alias history cascade). */
+      async deleteAsset(id: number) {
+        await db.deleteFrom('assets').where('id', '=', id).execute();
+      },
+
+      /** True when the asset is provisional (see insertAssetIfAbsent) and has no version left. */
+      async provisionalAndEmpty(assetId: number): Promise<boolean> {
+        const row = await db
+          .selectFrom('assets as a')
+          .select('a.id')
+          .where('a.id', '=', assetId)
+          .where('a.provisional', '=', 1)
+          .where((eb) => eb.not(eb.exists(eb.selectFrom('versions as v').select('v.id').whereRef('v.asset_id', '=', 'a.id'))))
+          .executeTakeFirst();
+        return row !== undefined;
+      },
+
       /** Pending versions whose deadline passed. */
       async expiredPending(now: string, limit: number) {
         return db
           .selectFrom('versions as v')
           .innerJoin('assets as a', 'a.id', 'v.asset_id')
-          .select(['v.id', 'v.version', 'v.digest', 'a.name', 'a.kind'])
+          .select(['v.id', 'v.asset_id', 'v.version', 'v.digest', 'a.name', 'a.kind'])
           .where('v.state', '=', 'pending')
           .where('v.expires_at', '<', now)
           .limit(limit)

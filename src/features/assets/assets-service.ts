@@ -25,17 +25,19 @@ import { addSeconds, iso, type Clock } from '../../platform/clock.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
-import { isUniqueViolation } from '../../platform/sql/sql-db.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { EventsService } from '../events/events-service.js';
 import type { UploadsService } from '../uploads/uploads-service.js';
-import { namespaceOf } from '../../contracts/asset-names.js';
+import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
 import { assetDocument, decodeCursor, encodeCursor, manifestDigest, splitPointer, versionDocument, versionKey } from './assets-fns.js';
 import { createAssetAliases } from './assets-alias-service.js';
+import { createAssetDeletion, type DeleteContribution, type DeleteGuard } from './assets-delete-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
+import type { LineageRow } from './assets-repo-docs.js';
 import type { AssetRow } from './assets-types.js';
 
 export interface AssetsDeps {
@@ -47,12 +49,14 @@ export interface AssetsDeps {
   limits: { maxMetadataBytes: number; pendingTtlSeconds: number };
   /** Per-kind rules for new versions (prompts: a validated spec, no files); none for models. */
   versionHooks?: Partial<Record<AssetKind, VersionKindHook>>;
-  /** Domain events (version.ready, version.state.changed, alias.moved), in each change's transaction. */
+  /** Domain events (version.ready, version.state.changed, version.deleted, asset.deleted, alias.moved), in each change's transaction. */
   events: Pick<EventsService, 'emit'>;
   /** What other features hold versions by (environment pointers): archiving is refused while one does. */
   holds?: VersionHold[];
   /** Alias names other features reserve (see assets-alias-service). */
   aliasGuards?: ((tx: AnyDb, kind: AssetKind, name: string, alias: string) => Promise<string | null>)[];
+  /** Read at each deletion: other features add their guards and contributions during setup. */
+  deletion?: { guards: readonly DeleteGuard[]; contributions: readonly { key: string; remove: DeleteContribution }[] };
 }
 
 /** Why a version may not be archived: what holds it ("environment production"), read in the change's transaction. */
@@ -96,9 +100,37 @@ export function createAssetsService(deps: AssetsDeps) {
   const subject = (kind: AssetKind, name: string, version: string) => ({ subject: target(kind, name, version), namespace: namespaceOf(name) });
 
   const lookups = createAssetLookups(repo);
-  const { assetView, rowView, requireAsset, resolve, getVersion, getAsset, getAlias } = lookups;
+  const { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
   const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target, aliasGuards: deps.aliasGuards ?? [] });
+  const deletion = createAssetDeletion({ repo, lookups, audit, events, target, guards: deps.deletion?.guards ?? [], contributions: deps.deletion?.contributions ?? [] });
+
+  /**
+   * The asset a new version goes into: the existing one, or, when the body asks for it
+   * (`asset`), one registered in the version's transaction and provisional until a version
+   * of it is ready (see 0015_assets_delete).
+   */
+  async function assetForVersion(kind: AssetKind, name: string, register: CreateVersionInput['asset'], provisional: boolean, actor: Actor, r: AssetsTxRepo, tx: AnyDb): Promise<AssetRow> {
+    const existing = await r.findAsset(kind, name);
+    if (existing || !register) return existing ?? requireAsset(kind, name, r);
+    const now = iso(clock.now());
+    const row = {
+      kind,
+      name,
+      namespace: namespaceOf(name),
+      description: register.description ?? '',
+      owner: register.owner ?? actor.name,
+      labels: JSON.stringify(register.labels ?? {}),
+      created_at: now,
+      created_by: actor.name,
+      updated_at: now,
+    };
+    const inserted = await r.insertAssetIfAbsent(row, register.labels ?? {}, provisional);
+    // Registered meanwhile by a concurrent request: that one is the asset.
+    if (!inserted) return requireAsset(kind, name, r);
+    await audit.record(tx, actor, { action: `${kind}.create`, target: target(kind, name), change: { name, ...register, withVersion: true } });
+    return inserted;
+  }
 
   async function lineageEdges(kind: AssetKind, a: AssetRow, input: CreateVersionInput['lineage'], r: AssetsTxRepo) {
     const edges: { relation: string; targetVersionId: number | null; ref: string }[] = [];
@@ -115,8 +147,8 @@ export function createAssetsService(deps: AssetsDeps) {
     }
     if (input?.baseModel) {
       // A base model in this registry is linked; an external id (e.g. a Hugging Face repo) is kept as text.
-      const looksLocal = /^[^:\s]+:[^:\s]+$/.test(input.baseModel);
-      const local = looksLocal && (await r.findAsset('model', splitPointer(input.baseModel).name));
+      const pointer = /^[^:\s]+:[^:\s]+$/.test(input.baseModel) ? parseAssetRef(input.baseModel, { requireRef: true }) : null;
+      const local = pointer !== null && typeof pointer !== 'string' && (await r.findAsset('model', pointer.name));
       if (local) {
         const p = await pointTo('model', input.baseModel);
         edges.push({ relation: 'base_model', targetVersionId: p.id, ref: p.ref });
@@ -206,7 +238,7 @@ export function createAssetsService(deps: AssetsDeps) {
       const str = (k: string) => (typeof stored[k] === 'string' ? (stored[k] as string) : null);
       try {
         return await repo.transaction(async (r, trx) => {
-          const a = await requireAsset(kind, name, r);
+          const a = await assetForVersion(kind, name, input.asset, !readyAtOnce, actor, r, trx as unknown as AnyDb);
           const existing = await r.findVersion(a.id, input.version);
           if (existing) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version} (${existing.state})`, { name, version: input.version, state: existing.state, digest: existing.digest });
           const edges = await lineageEdges(kind, a, input.lineage, r);
@@ -247,15 +279,27 @@ export function createAssetsService(deps: AssetsDeps) {
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name} already has version ${input.version}`, { name, version: input.version });
+        // A deletion committed between the lookups and the insert (PostgreSQL): the version
+        // would have referred to something gone.
+        if (isForeignKeyViolation(err)) throw errors.conflict(`${KIND_LABEL[kind]} ${name}, or a version its lineage names, was deleted while ${name}:${input.version} was being created; check them and retry`, { name, version: input.version });
         throw err;
       }
     },
 
     async finalizeVersion(kind: AssetKind, name: string, version: string, actor: Actor): Promise<VersionResponse> {
-      await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+      // The answer is read in the transaction that makes the version ready: if it cannot be
+      // read, nothing commits, so a client is never told "failed" about a version that is ready.
+      const answer = async (r: AssetsTxRepo, v: { id: number; version: string }) => {
+        const doc = await r.versionDocRowById(v.id, true);
+        if (doc === null) throw new AppError('not_found', `${KIND_LABEL[kind]} ${name} has no version ${v.version}`, { name, version: v.version });
+        return versionDocument(doc);
+      };
+      return repo.transaction(async (r, trx) => {
+        // Locked first, as every change of the asset's versions does (one lock order, no deadlock
+        // with a concurrent state change); a concurrent finalize of this version then sees it ready.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, version, r);
-        if (v.state !== 'pending') return; // idempotent: finalising a ready version again is a no-op
+        if (v.state !== 'pending') return answer(r, v); // idempotent: finalising a ready version again is a no-op
         const files = await r.listFiles(v.id);
         const missing = await uploads.missingLocked(files.map((f) => f.sha256), trx as unknown as AnyDb);
         if (missing.length) {
@@ -264,8 +308,8 @@ export function createAssetsService(deps: AssetsDeps) {
         if (!(await r.markReady(v.id, iso(clock.now())))) throw errors.conflict(`${name}:${v.version} changed state while finalising; retry`);
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.finalize`, target: target(kind, name, v.version), change: { digest: v.digest, state: 'ready' } });
         await events.emit(trx as unknown as AnyDb, { type: 'version.ready', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, digest: v.digest } });
+        return answer(r, v);
       });
-      return getVersion(kind, name, version, { files: true });
     },
 
     getVersion,
@@ -326,7 +370,9 @@ export function createAssetsService(deps: AssetsDeps) {
 
     async updateVersion(kind: AssetKind, name: string, ref: string, body: z.output<typeof UpdateVersionBody>, actor: Actor) {
       await repo.transaction(async (r, trx) => {
-        const a = await requireAsset(kind, name, r);
+        // Locked before the state is read: the audit's `from` is the state this change left, and
+        // an archive cannot race an alias move onto the same version.
+        const a = await lockAsset(kind, name, r);
         const v = await resolve(kind, a, ref, r);
         const now = iso(clock.now());
         if (body.state && body.state !== v.state) {
@@ -389,11 +435,18 @@ export function createAssetsService(deps: AssetsDeps) {
       return { ...f, version: v.version, open: (range?: ByteRange) => uploads.readBlob(f.sha256, range) };
     },
 
+    deleteVersion: deletion.deleteVersion,
+    deleteAsset: deletion.deleteAsset,
+    holdVersion: deletion.holdVersion,
+
     async referencedAmong(shas: readonly string[], tx?: AnyDb) {
       return (tx ? repo.on(tx) : repo).referencedAmong(shas);
     },
 
-    /** Deletes abandoned pending versions, each in its own transaction with its audit event. */
+    /**
+     * Deletes abandoned pending versions, each in its own transaction with its audit event, and
+     * with it the asset a push registered for it when nothing else of that asset is left.
+     */
     async expirePendingVersions(): Promise<number> {
       const now = iso(clock.now());
       let n = 0;
@@ -403,6 +456,7 @@ export function createAssetsService(deps: AssetsDeps) {
           const deleted = await repo.transaction(async (r, trx) => {
             if (!(await r.deleteExpiredVersion(v.id, now))) return false;
             await audit.record(trx as unknown as AnyDb, SYSTEM_ACTOR, { action: `${v.kind}.version.expire`, target: target(v.kind as AssetKind, v.name, v.version), change: { digest: v.digest } });
+            await deletion.dropIfAbandoned(r, trx as unknown as AnyDb, v.kind as AssetKind, { id: v.asset_id, name: v.name }, [v.version], SYSTEM_ACTOR, 'its pending version expired');
             return true;
           });
           if (deleted) n++;
@@ -414,7 +468,7 @@ export function createAssetsService(deps: AssetsDeps) {
 }
 
 /** Lineage as written by `lineageEdges`: a parent has the version's own kind, a base model is a model. */
-function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): VersionResponse['lineage'] {
+function edgesView(own: AssetKind, edges: { relation: string; targetVersionId: number | null; ref: string }[]): LineageRow[] {
   return edges.map((e) => {
     const p = e.targetVersionId !== null ? splitPointer(e.ref) : null;
     const [n, v] = p ? [p.name, p.ref] : [null, null];

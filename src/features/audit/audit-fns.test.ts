@@ -1,5 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, ChainVerifier, digestOf, eventHash, GENESIS, type StoredEvent } from './audit-fns.js';
+import { canonicalJson, ChainVerifier, checkpointProblem, digestOf, eventHash, GENESIS, keyIdOf, parseCheckpoint, signCheckpoint, type StoredEvent } from './audit-fns.js';
 
 function chain(n: number): StoredEvent[] {
   const out: StoredEvent[] = [];
@@ -62,5 +63,52 @@ describe('ChainVerifier', () => {
     const a = { ...c[1]!, seq: 3 };
     const b = { ...c[2]!, seq: 2 };
     expect(verify([c[0]!, b, a, c[3]!, c[4]!]).firstBad?.seq).toBe(2);
+  });
+});
+
+describe('ChainVerifier from a trusted event', () => {
+  it('checks only what follows it, and that the first event links to it', () => {
+    const c = chain(5);
+    const v = new ChainVerifier({ seq: 2, hash: c[1]!.hash });
+    for (const e of c.slice(2)) v.push(e);
+    expect(v.firstBad).toBeNull();
+    expect(v.lastSeq).toBe(5);
+    const w = new ChainVerifier({ seq: 2, hash: 'f'.repeat(64) });
+    w.push(c[2]!);
+    expect(w.firstBad).toMatchObject({ seq: 3, problem: expect.stringContaining('previous-hash') });
+  });
+});
+
+describe('checkpoints', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const key = { keyId: keyIdOf(publicKey), publicKey };
+  const c = chain(5);
+  const cp = signCheckpoint({ seq: 4, hash: c[3]!.hash, at: '2026-01-01T00:01:00.000Z' }, privateKey, key.keyId);
+
+  it('agree with the chain they were signed over, and with a longer one', () => {
+    expect(checkpointProblem(cp, key, { lastSeq: 4, hashAtCheckpoint: c[3]!.hash })).toBeNull();
+    expect(checkpointProblem(cp, key, { lastSeq: 5, hashAtCheckpoint: c[3]!.hash })).toBeNull();
+  });
+  it('catch a chain that ends before them (rewound or wiped)', () => {
+    expect(checkpointProblem(cp, key, { lastSeq: 2, hashAtCheckpoint: null })).toMatchObject({ seq: 3, problem: expect.stringContaining('log ends at event 2') });
+    expect(checkpointProblem(cp, key, { lastSeq: 0, hashAtCheckpoint: null })).toMatchObject({ seq: 1 });
+  });
+  it('catch a chain rewritten at or before them', () => {
+    expect(checkpointProblem(cp, key, { lastSeq: 5, hashAtCheckpoint: 'e'.repeat(64) })).toMatchObject({ seq: 4, problem: expect.stringContaining('does not match') });
+  });
+  it('refuse an edited checkpoint, a forged signature and another key', () => {
+    const chainOk = { lastSeq: 5, hashAtCheckpoint: c[3]!.hash };
+    expect(checkpointProblem({ ...cp, seq: 3 }, key, chainOk)?.problem).toContain('invalid signature');
+    expect(checkpointProblem({ ...cp, at: '2030-01-01T00:00:00.000Z' }, key, chainOk)?.problem).toContain('invalid signature');
+    expect(checkpointProblem({ ...cp, signature: 'AAAA' }, key, chainOk)?.problem).toContain('invalid signature');
+    const other = generateKeyPairSync('ed25519');
+    const foreign = signCheckpoint({ seq: 4, hash: c[3]!.hash, at: cp.at }, other.privateKey, keyIdOf(other.publicKey));
+    expect(checkpointProblem(foreign, key, chainOk)?.problem).toContain(`signed by key ${keyIdOf(other.publicKey)}, not by this server's key ${key.keyId}`);
+    // The key id is not trusted on its own: a foreign signature under our id is invalid.
+    expect(checkpointProblem({ ...foreign, keyId: key.keyId }, key, chainOk)?.problem).toContain('invalid signature');
+  });
+  it('parse back only what has a checkpoint\'s shape', () => {
+    expect(parseCheckpoint(JSON.parse(JSON.stringify(cp)))).toEqual(cp);
+    for (const bad of [null, 'x', { ...cp, seq: 0 }, { ...cp, seq: '4' }, { ...cp, hash: 'abc' }, { ...cp, signature: undefined }]) expect(parseCheckpoint(bad)).toBeNull();
   });
 });

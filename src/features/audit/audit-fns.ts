@@ -2,8 +2,11 @@
  * The hash chain. Each event's hash covers its own fields and the previous event's hash, so
  * editing, deleting, inserting or reordering any event breaks every hash after it; a
  * separately stored head (sequence and hash of the last event) catches a truncated tail.
+ * Signed checkpoints (seq and hash of the head at a time, signed with the server's ed25519
+ * key, kept outside the database) catch what the head cannot: a tail truncated together with
+ * the head, or both tables wiped.
  */
-import { createHash } from 'node:crypto';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -53,10 +56,16 @@ export interface StoredEvent extends ChainFields {
  * digest differs (edited payload).
  */
 export class ChainVerifier {
-  private expectedSeq = 1;
-  private prev = GENESIS;
+  private expectedSeq: number;
+  private prev: string;
   count = 0;
   firstBad: { seq: number; problem: string } | null = null;
+
+  /** From the start of the chain, or from an event already trusted (`after`: its seq and hash). */
+  constructor(after: { seq: number; hash: string } = { seq: 0, hash: GENESIS }) {
+    this.expectedSeq = after.seq + 1;
+    this.prev = after.hash;
+  }
 
   push(e: StoredEvent): boolean {
     if (this.firstBad) return false;
@@ -87,4 +96,68 @@ export class ChainVerifier {
   get lastSeq(): number {
     return this.expectedSeq - 1;
   }
+}
+
+/** A signed statement that the chain had `seq` events, the last one hashing to `hash`, at `at`. */
+export interface Checkpoint {
+  seq: number;
+  hash: string;
+  at: string;
+  /** Which key signed it: the first 16 hex digits of the sha256 of its public key (SPKI DER). */
+  keyId: string;
+  /** ed25519 signature of `checkpointMessage`, base64. */
+  signature: string;
+}
+
+/** The bytes a checkpoint's signature covers; the prefix keeps any other signed text from passing for one. */
+export function checkpointMessage(cp: Omit<Checkpoint, 'signature'>): Buffer {
+  return Buffer.from(`steward-audit-checkpoint/1\n${JSON.stringify([cp.seq, cp.hash, cp.at, cp.keyId])}`);
+}
+
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+}
+
+export function signCheckpoint(head: { seq: number; hash: string; at: string }, privateKey: KeyObject, keyId: string): Checkpoint {
+  const fields = { seq: head.seq, hash: head.hash, at: head.at, keyId };
+  return { ...fields, signature: sign(null, checkpointMessage(fields), privateKey).toString('base64') };
+}
+
+export function checkpointSignatureValid(cp: Checkpoint, publicKey: KeyObject): boolean {
+  try {
+    return verify(null, checkpointMessage(cp), publicKey, Buffer.from(cp.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** A checkpoint read back from its store, or null when the value does not have its shape. */
+export function parseCheckpoint(value: unknown): Checkpoint | null {
+  if (value === null || typeof value !== 'object') return null;
+  const v = value as Record<string, unknown>;
+  const ok =
+    typeof v.seq === 'number' && Number.isSafeInteger(v.seq) && v.seq > 0 &&
+    typeof v.hash === 'string' && /^[0-9a-f]{64}$/.test(v.hash) &&
+    typeof v.at === 'string' && typeof v.keyId === 'string' && typeof v.signature === 'string';
+  return ok ? { seq: v.seq as number, hash: v.hash as string, at: v.at as string, keyId: v.keyId as string, signature: v.signature as string } : null;
+}
+
+/**
+ * What the chain contradicts in the latest checkpoint, or null when it agrees: the checkpoint
+ * is not this server's or its signature is wrong (forged or edited), the chain ends before it
+ * (the tail and head were rewound, or the tables wiped), or the event at its seq differs (the
+ * chain was recomputed from there or earlier). `chain` is the chain as verified: its last seq
+ * and the hash of its event at `cp.seq` (null when it has none).
+ */
+export function checkpointProblem(cp: Checkpoint, key: { keyId: string; publicKey: KeyObject }, chain: { lastSeq: number; hashAtCheckpoint: string | null }): { seq: number; problem: string } | null {
+  const which = `the signed checkpoint of ${cp.at} (event ${cp.seq})`;
+  if (cp.keyId !== key.keyId) {
+    return { seq: cp.seq, problem: `${which} is signed by key ${cp.keyId}, not by this server's key ${key.keyId}: forged, or written by a replica with another key (give every replica the same STEWARD_AUDIT_CHECKPOINT_KEY_FILE)` };
+  }
+  if (!checkpointSignatureValid(cp, key.publicKey)) return { seq: cp.seq, problem: `${which} has an invalid signature (forged or edited checkpoint)` };
+  if (chain.lastSeq < cp.seq) {
+    return { seq: chain.lastSeq + 1, problem: `the log ends at event ${chain.lastSeq} but ${which} records ${cp.seq} events (events deleted from the end and the head rewound, or the log wiped)` };
+  }
+  if (chain.hashAtCheckpoint !== cp.hash) return { seq: cp.seq, problem: `event ${cp.seq} does not match ${which} (the chain was rewritten at or before it)` };
+  return null;
 }

@@ -15,7 +15,7 @@ export const authModule = defineModule({
   needs: ['audit'],
   migrations: authMigrations,
   setup({ sql, clock, log, config, need }) {
-    const service = createAuthService({ db: sql.db, clock, log, audit: need('audit'), failuresPerMinute: config.authFailuresPerMinute });
+    const service = createAuthService({ db: sql.db, dialect: sql.dialect, clock, log, audit: need('audit'), failuresPerMinute: config.authFailuresPerMinute });
     return { provides: service, routes: () => authRoutes(service) };
   },
 });

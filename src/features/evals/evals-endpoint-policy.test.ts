@@ -1,6 +1,6 @@
 import type dns from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { createEndpointPolicy } from './evals-endpoint-policy.js';
+import { createEndpointPolicy, embeddedIPv4, ipv6Groups } from './evals-endpoint-policy.js';
 
 /** What the policy's connection-time lookup answers for `host`: the addresses, or the error code. */
 function lookup(policy: ReturnType<typeof createEndpointPolicy>, host: string): Promise<string> {
@@ -16,7 +16,7 @@ describe('evaluation endpoint policy', () => {
   it('refuses link-local and unspecified addresses by default, and lets model servers on loopback or private networks through', async () => {
     const p = createEndpointPolicy([]);
     for (const url of ['http://169.254.169.254/latest/meta-data', 'http://[fe80::1]:8000/v1', 'http://0.0.0.0:8000/v1', 'http://[::ffff:169.254.1.1]/v1']) {
-      await expect(p.check(url, 'endpoint')).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/link-local or unspecified/) });
+      await expect(p.check(url, 'endpoint')).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/link-local, unspecified or cloud metadata/) });
     }
     for (const url of ['http://127.0.0.1:8000/v1', 'http://10.1.2.3/v1', 'https://192.168.0.9/v1', 'http://localhost:1/v1', 'http://[::1]:8000/v1']) {
       await expect(p.check(url, 'endpoint')).resolves.toBeUndefined();
@@ -24,6 +24,55 @@ describe('evaluation endpoint policy', () => {
     // A name that does not resolve is not refused here: the run fails to connect, as for any down endpoint.
     await expect(p.check('http://no-such-host.invalid/v1', 'endpoint')).resolves.toBeUndefined();
     expect(await lookup(p, 'localhost')).toMatch(/127\.0\.0\.1|::1/);
+  });
+
+  it('refuses cloud metadata addresses outside link-local space, and refused IPv4 addresses carried in IPv6 in any textual form', async () => {
+    const p = createEndpointPolicy([]);
+    const refused = [
+      'http://[fd00:ec2::254]/latest/meta-data', // AWS IMDS over IPv6
+      'http://[FD00:0EC2:0000:0000:0000:0000:0000:0254]/',
+      'http://100.100.100.200/latest/meta-data', // Alibaba Cloud
+      'http://[64:ff9b::a9fe:a9fe]/', // NAT64 of 169.254.169.254
+      'http://[64:ff9b::169.254.169.254]/',
+      'http://[64:ff9b:1::a9fe:a9fe]/', // local-use NAT64 prefix
+      'http://[::ffff:169.254.169.254]/', // IPv4-mapped
+      'http://[0:0:0:0:0:ffff:a9fe:a9fe]/',
+      'http://[::ffff:0:a9fe:a9fe]/', // IPv4-translated
+      'http://[2002:a9fe:a9fe::1]/', // 6to4
+      'http://[64:ff9b::100.100.100.200]/',
+      'http://[::ffff:0.0.0.0]/',
+      'http://2852039166/', // 169.254.169.254 as one number (the URL parser reads it as IPv4)
+      'http://0xa9.0xfe.0xa9.0xfe/',
+    ];
+    for (const url of refused) {
+      await expect(p.check(url, 'endpoint'), url).rejects.toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/link-local, unspecified or cloud metadata/) });
+    }
+    await expect(p.check('http://[64:ff9b::a9fe:a9fe]/', 'endpoint')).rejects.toThrow(/it reaches 169\.254\.169\.254/);
+    // Model servers behind NAT64 or on other private addresses stay callable.
+    for (const url of ['http://[64:ff9b::a00:1]/v1', 'http://[fd00:ec2::253]/v1', 'http://100.100.100.201/v1', 'http://[2002:a00:1::1]/v1']) {
+      await expect(p.check(url, 'endpoint'), url).resolves.toBeUndefined();
+    }
+  });
+
+  it('reads IPv6 addresses in every textual form', () => {
+    expect(ipv6Groups('::1')).toEqual([0, 0, 0, 0, 0, 0, 0, 1]);
+    expect(ipv6Groups('64:ff9b::169.254.169.254')).toEqual([0x64, 0xff9b, 0, 0, 0, 0, 0xa9fe, 0xa9fe]);
+    expect(ipv6Groups('fe80::1%eth0')).toEqual([0xfe80, 0, 0, 0, 0, 0, 0, 1]);
+    expect(ipv6Groups('1:2:3:4:5:6:7:8')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(ipv6Groups('10.0.0.1')).toBeNull();
+    expect(embeddedIPv4('::ffff:a9fe:a9fe')).toBe('169.254.169.254');
+    expect(embeddedIPv4('64:ff9b::a9fe:a9fe')).toBe('169.254.169.254');
+    expect(embeddedIPv4('2002:a9fe:a9fe::')).toBe('169.254.169.254');
+    expect(embeddedIPv4('::1')).toBeNull();
+    expect(embeddedIPv4('fd00:ec2::254')).toBeNull();
+  });
+
+  it('refuses at connection time an address that carries a refused one, as the check does', async () => {
+    // The lookup refuses what DNS answers (an address literal answers itself), as the check does.
+    const p = createEndpointPolicy([]);
+    expect(await lookup(p, '64:ff9b::a9fe:a9fe')).toBe('error EACCES');
+    expect(await lookup(p, '100.100.100.200')).toBe('error EACCES');
+    expect(await lookup(p, '64:ff9b::7f00:1')).toBe('64:ff9b::7f00:1');
   });
 
   it('with an allow-list, calls only what it names (addresses, CIDRs, host names, *.suffixes), link-local included if named', async () => {

@@ -6,7 +6,7 @@
  * was waiting or executing under the scheduler the job runner replaced.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
 import type { JobsTable } from '../jobs/jobs-repo.js';
 import { EVAL_RUN_JOB, EVAL_RUN_MAX_ATTEMPTS, evalRunKey } from './evals-run-job.js';
@@ -94,6 +94,24 @@ export const evalsMigrations: StewardMigration[] = [
           })
           .execute();
       }
+    },
+  },
+  {
+    // Who a run executes for, so that what it reads is checked again when it executes. Runs from
+    // before have no token to recheck: a run whose model and suite are both in namespaces is held
+    // to those (all a limited token could have started; an unrestricted one's run that reads
+    // elsewhere fails with the reason and runs again once resumed), one naming a bare name, which
+    // only an unrestricted token reaches, stays unrestricted.
+    name: '0011_evals_run_scope',
+    async up(db) {
+      await db.schema.alterTable('eval_runs').addColumn('scope_token_id', 'text').execute();
+      await db.schema.alterTable('eval_runs').addColumn('scope_namespaces', 'text').execute();
+      // Namespaces are name segments (letters, digits, ".", "_", "-"): no quoting needed in the JSON.
+      await sql`
+        update eval_runs set scope_namespaces = case
+          when model_namespace = suite_namespace then '["' || model_namespace || '"]'
+          else '["' || model_namespace || '","' || suite_namespace || '"]' end
+        where model_namespace is not null and suite_namespace is not null`.execute(db);
     },
   },
 ];

@@ -33,13 +33,17 @@ export interface EvalRunsTable {
   finished_at: string | null;
   lease_owner: string | null;
   lease_expires_at: string | null;
+  /** The token the run executes for (who created or last resumed it); null: no token to recheck. */
+  scope_token_id: string | null;
+  /** JSON array of the namespaces that token was limited to then; null: not limited. */
+  scope_namespaces: string | null;
 }
 
 /** Every column of eval_runs, named: a statement without `*` can be prepared once on PostgreSQL. */
 const RUN_COLUMNS = [
   'id', 'suite_name', 'suite_version', 'suite_namespace', 'model_name', 'model_version', 'model_namespace', 'endpoint_url', 'endpoint_model',
   'endpoint_auth', 'judge', 'spec', 'settings', 'state', 'total', 'done', 'failed', 'summary', 'error', 'labels', 'created_at', 'created_by',
-  'started_at', 'finished_at', 'lease_owner', 'lease_expires_at',
+  'started_at', 'finished_at', 'lease_owner', 'lease_expires_at', 'scope_token_id', 'scope_namespaces',
 ] as const satisfies readonly (keyof EvalRunsTable)[];
 // A column added to the table and not to the list fails to compile here.
 const everyRunColumn: Exclude<keyof EvalRunsTable, (typeof RUN_COLUMNS)[number]> extends never ? true : never = true;
@@ -151,7 +155,17 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return Number(res.numUpdatedRows) === 1;
       },
 
-      async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total'>>, where: { owner?: string; states?: readonly string[] } = {}) {
+      /**
+       * The run's state, its row locked until the transaction ends (PostgreSQL; SQLite runs one
+       * write transaction at a time): a change that reports what it replaced reads it here.
+       */
+      async lockRun(id: string): Promise<string | null> {
+        let q = db.selectFrom('eval_runs').select('state').where('id', '=', id);
+        if (dialect === 'postgres') q = q.forUpdate();
+        return (await q.executeTakeFirst())?.state ?? null;
+      },
+
+      async setState(id: string, patch: Partial<Pick<EvalRunsTable, 'state' | 'error' | 'summary' | 'finished_at' | 'done' | 'failed' | 'lease_owner' | 'lease_expires_at' | 'total' | 'scope_token_id' | 'scope_namespaces'>>, where: { owner?: string; states?: readonly string[] } = {}) {
         let q = db.updateTable('eval_runs').set(patch).where('id', '=', id);
         if (where.owner !== undefined) q = q.where('lease_owner', '=', where.owner);
         if (where.states) q = q.where('state', 'in', [...where.states]);
@@ -205,6 +219,30 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('eval_results').select(['idx', 'case_id', 'ok', 'scores']).where('run_id', '=', runId).orderBy('idx').execute();
       },
 
+      /**
+       * Runs of a model (`by: 'model'`) or with a suite (`by: 'suite'`) among `versions`, in
+       * `states` when given, oldest first: what a deletion of those versions must consider.
+       */
+      async runsOf(by: 'model' | 'suite', name: string, versions: readonly string[], states?: readonly string[]): Promise<Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>[]> {
+        const out: Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>[] = [];
+        for (let i = 0; i < versions.length; i += INSERT_CHUNK) {
+          let q = db
+            .selectFrom('eval_runs')
+            .select(['id', 'state', 'model_name', 'model_version', 'suite_name', 'suite_version'])
+            .where(by === 'model' ? 'model_name' : 'suite_name', '=', name)
+            .where(by === 'model' ? 'model_version' : 'suite_version', 'in', versions.slice(i, i + INSERT_CHUNK));
+          if (states) q = q.where('state', 'in', [...states]);
+          out.push(...(await q.orderBy('created_at').orderBy('id').execute()));
+        }
+        return out;
+      },
+
+      /** Deletes a run (its results cascade) unless it is in one of `busy`; false when it was not deleted. */
+      async deleteRun(id: string, busy: readonly string[]): Promise<boolean> {
+        const res = await db.deleteFrom('eval_runs').where('id', '=', id).where('state', 'not in', [...busy]).executeTakeFirst();
+        return Number(res.numDeletedRows) === 1;
+      },
+
       listResults(runId: string, opts: { flaggedOnly: boolean; afterIdx: number; limit: number }): Promise<ResultRow[]> {
         let q = db.selectFrom('eval_results').selectAll().where('run_id', '=', runId).where('idx', '>', opts.afterIdx);
         if (opts.flaggedOnly) q = q.where('flagged', '=', 1);
@@ -228,6 +266,10 @@ export function createEvalsRepo(rootDb: AnyDb, dialect: Dialect) {
   return {
     ...base,
     dialect,
+    /** The same queries on another feature's transaction (a registry deletion). */
+    on(tx: AnyDb) {
+      return bind(tx as unknown as Kysely<EvalTables>);
+    },
     transaction<T>(fn: (repo: ReturnType<typeof bind>, trx: Transaction<EvalTables>) => Promise<T>): Promise<T> {
       return root.transaction().execute((trx) => fn(bind(trx), trx));
     },

@@ -28,7 +28,8 @@ export function evalRoutes(svc: EvalsService, gates: Gates): RouteDef[] {
     route(E.resumeRun, async ({ params, body, actor }) =>
       svc.resumeRun(params.id, { ...(body.apiKey ? { apiKey: body.apiKey } : {}), ...(body.judgeApiKey ? { judgeApiKey: body.judgeApiKey } : {}) }, actor),
     ),
+    route(E.deleteRun, async ({ params, actor }) => svc.deleteRun(params.id, actor)),
     route(E.compareRuns, async ({ query, actor }) => svc.compare(query.a, query.b, actor.namespaces)),
-    route(E.evaluateGates, async ({ body }) => gates.evaluate(body)),
+    route(E.evaluateGates, async ({ body, actor }) => gates.evaluate(body, actor.namespaces)),
   ];
 }

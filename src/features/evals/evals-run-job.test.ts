@@ -29,7 +29,7 @@ function runRow(id: string, auth: boolean): EvalRunsTable {
     endpoint_url: 'http://127.0.0.1:9/v1', endpoint_model: 'm', endpoint_auth: auth ? 1 : 0, judge: null, spec: JSON.stringify(spec),
     settings: JSON.stringify({ concurrency: 1, timeoutMs: 1000, retries: 0, limit: null, bootstrapResamples: 10 }),
     state: 'queued', total: 1, done: 0, failed: 0, summary: null, error: null, labels: '{}', created_at: '2030-01-01T00:00:00.000Z', created_by: null,
-    started_at: null, finished_at: null, lease_owner: null, lease_expires_at: null,
+    started_at: null, finished_at: null, lease_owner: null, lease_expires_at: null, scope_token_id: null, scope_namespaces: null,
   };
 }
 
@@ -46,6 +46,7 @@ async function setup(runnerRepo: (repo: EvalsRepo) => EvalsRepo = (r) => r, onLo
     clock,
     log: silent,
     settings: { leaseSeconds: 30, retryBaseMs: 0 },
+    scopeOf: async () => null,
     loadCases: async (run) => {
       await onLoad(run);
       return [];

@@ -25,7 +25,7 @@ function runRow(id: string): EvalRunsTable {
     endpoint_url: 'http://127.0.0.1:9/v1', endpoint_model: 'm', endpoint_auth: 0, judge: null, spec: JSON.stringify(spec),
     settings: JSON.stringify({ concurrency: 2, timeoutMs: 1000, retries: 0, limit: null, bootstrapResamples: 10 }),
     state: 'queued', total: 1, done: 0, failed: 0, summary: null, error: null, labels: '{}', created_at: now, created_by: null,
-    started_at: null, finished_at: null, lease_owner: null, lease_expires_at: null,
+    started_at: null, finished_at: null, lease_owner: null, lease_expires_at: null, scope_token_id: null, scope_namespaces: null,
   };
 }
 
@@ -42,7 +42,8 @@ describe('executeRun', () => {
       clock: systemClock,
       log: createLogger({ level: 'silent' }),
       settings: { leaseSeconds: 60, retryBaseMs: 0 },
-      loadCases: async () => {
+      scopeOf: async () => null,
+    loadCases: async () => {
         throw new Error('blob 3f… is gone');
       },
       render: async () => [],

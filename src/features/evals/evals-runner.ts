@@ -12,9 +12,11 @@ import { iso, type Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/log.js';
 import { createOpenAIClient, type OpenAIClient } from '../../platform/openai/openai-client.js';
 import { withRetries } from '../../platform/openai/openai-retry-fns.js';
+import { AppError } from '../../platform/errors.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { summarize, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
 import type { EvalResultsTable, EvalsRepo, RunRow } from './evals-repo.js';
+import { firstRefused, referenceGranted, referenceRefused, runReferences } from './evals-scope-fns.js';
 import { createJudgeCall } from './metrics/metric-judge.js';
 import type { CaseOutcome, CaseValue, OutcomeMessage, ScoreContext } from './metrics/metric-types.js';
 
@@ -44,8 +46,14 @@ export interface RunnerDeps {
   settings: { leaseSeconds: number; retryBaseMs: number };
   /** Resolves endpoint hosts for every connection (refusing what the endpoint policy refuses). */
   lookup?: net.LookupFunction;
+  /**
+   * The namespaces the run may read now (null: all), its model, suite and suite prompt checked
+   * against them; a `permission_denied` AppError (the run fails with it) when its token is gone or
+   * a reference lies outside them. Asked before anything of the suite is read.
+   */
+  scopeOf(run: RunRow, spec: EvalSuiteSpec): Promise<readonly string[] | null>;
   loadCases(run: RunRow, spec: EvalSuiteSpec): Promise<ParsedCase[]>;
-  /** Renders a registry prompt (NAME[:REF]) into chat messages. */
+  /** Renders a registry prompt (NAME[:REF]) into chat messages (the runner has checked its namespace). */
   render(ref: string, variables: Record<string, unknown>): Promise<OutcomeMessage[]>;
   metricsOf(spec: EvalSuiteSpec): MetricInstance[];
   /** Called in the transaction that makes the run's state final (the audit event goes there). */
@@ -106,11 +114,26 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
   let done = 0;
   let failed = 0;
 
+  // What the run reads is checked again now: the token it runs for may have been narrowed or
+  // revoked since the run was created, and no prompt outside its namespaces is ever rendered.
+  let namespaces: readonly string[] | null;
+  try {
+    namespaces = await deps.scopeOf(run, spec);
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'permission_denied')) throw err;
+    await finish('failed', null, `refused when the run executed: ${err.message}`);
+    return;
+  }
   let cases: ParsedCase[];
   try {
     cases = await deps.loadCases(run, spec);
   } catch (err) {
     await finish('failed', null, `cannot read the suite's cases: ${(err as Error).message}`);
+    return;
+  }
+  const refused = firstRefused(runReferences(`${run.model_name}:${run.model_version}`, `${run.suite_name}:${run.suite_version}`, spec, cases), namespaces);
+  if (refused) {
+    await finish('failed', null, `refused when the run executed: ${referenceRefused(refused, namespaces!, 'the token this run executes for').message}`);
     return;
   }
   if (settings.limit !== null) cases = cases.slice(0, settings.limit);
@@ -179,6 +202,8 @@ export async function executeRun(deps: RunnerDeps, runId: string, owner: string,
       if (!messages) {
         const ref = c.prompt?.ref ?? spec.request.prompt;
         if (!ref) throw new Error('the case has no input and the suite no prompt');
+        // Checked for the whole run above; checked here too, so no path renders a prompt unchecked.
+        if (!referenceGranted(ref, namespaces)) throw new Error(`prompt ${ref} is outside the namespaces this run may read`);
         messages = await deps.render(ref, c.prompt?.variables ?? {});
       }
     } catch (err) {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EndpointPolicy } from './evals-endpoint-policy.js';
 import type { z } from 'zod';
-import { namespaceOf, parseAssetRef } from '../../contracts/assets.js';
+import { namespaceGranted, namespaceOf, parseAssetRef } from '../../contracts/assets.js';
 import {
   CreateRunBody,
   EvalSuiteSpec,
@@ -27,12 +27,16 @@ import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
 import { AppError, errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { DeleteBlocker, DeletingVersions } from '../assets/assets-delete-service.js';
 import type { AssetsService, VersionKindHook } from '../assets/assets-service.js';
 import type { AuditService } from '../audit/audit-service.js';
+import type { AuthService } from '../auth/auth-service.js';
+import type { EventsService } from '../events/events-service.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import { compareRuns, seedOf, type MetricInstance, type ScoredRow } from './evals-aggregate.js';
 import type { EvalsRepo, RunRow } from './evals-repo.js';
 import { EVAL_RUN_JOB, evalRunKey, type EvalRunPayload } from './evals-run-job.js';
+import { firstRefused, referenceRefused, runReferences } from './evals-scope-fns.js';
 import type { JudgeSettings, RunKeys, RunSettings } from './evals-runner.js';
 import { getMetric, parseMetricParams } from './metrics/metrics-registry.js';
 import type { CaseValue } from './metrics/metric-types.js';
@@ -83,8 +87,10 @@ export const suiteVersionHook: VersionKindHook = {
 
 export interface EvalsDeps {
   repo: EvalsRepo;
-  assets: Pick<AssetsService, 'getVersion' | 'openFile'>;
+  assets: Pick<AssetsService, 'getVersion' | 'openFile' | 'holdVersion'>;
   audit: Pick<AuditService, 'record'>;
+  /** `eval.run.deleted`, in the deleting transaction. */
+  events: Pick<EventsService, 'emit'>;
   clock: Clock;
   /** Refuses endpoint and judge URLs the server must not call (see evals-endpoint-policy.ts). */
   policy?: Pick<EndpointPolicy, 'check'>;
@@ -92,7 +98,12 @@ export interface EvalsDeps {
   jobs: Pick<JobsService, 'enqueue' | 'cancel' | 'poke'>;
   /** API keys of runs, by run id, in memory only: the job handler reads them. */
   keys: Map<string, RunKeys>;
+  /** What the token a run executes for may do now (checked again when the run executes). */
+  auth: Pick<AuthService, 'grantOf'>;
 }
+
+/** States in which a run has (or is about to have) an execution: it cannot be deleted, nor what it evaluates. */
+const BUSY_STATES = ['queued', 'running'] as const;
 
 const parseJson = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -163,6 +174,29 @@ export function createEvalsService(deps: EvalsDeps) {
     return r;
   }
 
+  /**
+   * Refuses (403, naming it) the first asset a run of `suite` against `model` would read outside
+   * the caller's namespaces: the model, the suite, the suite's prompt and every case's prompt.
+   */
+  function checkReferences(model: string, suite: string, spec: EvalSuiteSpec, cases: readonly ParsedCase[], namespaces: string[] | null): void {
+    const refused = firstRefused(runReferences(model, suite, spec, cases), namespaces);
+    if (refused) throw referenceRefused(refused, namespaces!, 'this token');
+  }
+
+  /** Who a run executes for: the caller's token and the namespaces it is limited to now. */
+  const scopeColumns = (actor: Actor) => ({ scope_token_id: actor.tokenId, scope_namespaces: actor.namespaces ? JSON.stringify(actor.namespaces) : null });
+
+  /** Deletes a run that is not busy, with its audit event and `eval.run.deleted`, in `tx`; false when it is busy or gone. */
+  async function deleteRunIn(tx: AnyDb, r: Pick<RunRow, 'id' | 'state' | 'model_name' | 'model_version' | 'suite_name' | 'suite_version'>, actor: Actor, reason?: string): Promise<boolean> {
+    if (!(await repo.on(tx).deleteRun(r.id, BUSY_STATES))) return false;
+    const model = { name: r.model_name, version: r.model_version };
+    const suite = { name: r.suite_name, version: r.suite_version };
+    await audit.record(tx, actor, { action: 'eval.run.delete', target: `eval-run:${r.id}`, change: { state: r.state, model: `${model.name}:${model.version}`, suite: `${suite.name}:${suite.version}`, ...(reason ? { reason } : {}) } });
+    await deps.events.emit(tx, { type: 'eval.run.deleted', subject: `eval-run:${r.id}`, namespace: namespaceOf(model.name), data: { runId: r.id, model, suite, state: r.state as RunResponse['state'] } });
+    deps.keys.delete(r.id);
+    return true;
+  }
+
   async function scoredRows(runId: string): Promise<ScoredRow[]> {
     const rows = await repo.scoresOf(runId);
     return rows.map((r) => ({ caseId: r.case_id, ok: r.ok === 1, scores: JSON.parse(r.scores) as Record<string, CaseValue> }));
@@ -171,6 +205,33 @@ export function createEvalsService(deps: EvalsDeps) {
   return {
     readCases,
     visibleRun,
+
+    /**
+     * When a run executes: the namespaces it may read now (null: all), after checking its model,
+     * suite and suite prompt against them (the runner checks each case's prompt once the cases
+     * are read). Those of its token now, narrowed to those it had when it started the run; a
+     * permission_denied AppError when that token is revoked, expired or gone, or a reference lies
+     * outside them. A run with no token (from before tokens were recorded) keeps what it had.
+     */
+    async executionScope(run: RunRow, spec: EvalSuiteSpec): Promise<string[] | null> {
+      let namespaces = parseJson<string[]>(run.scope_namespaces);
+      if (run.scope_token_id !== null) {
+        const grant = await deps.auth.grantOf(run.scope_token_id, 'asset:write');
+        if (!grant) {
+          throw new AppError(
+            'permission_denied',
+            `the token this run executes for (the one that started or last resumed it) has been revoked or has expired, or may no longer write assets; resume the run with a valid token (\`steward eval resume ${run.id}\`)`,
+          );
+        }
+        const now = grant.namespaces;
+        namespaces = namespaces === null ? now : now === null ? namespaces : namespaces.filter((n) => now.includes(n));
+      }
+      const model = `${run.model_name}:${run.model_version}`;
+      const suite = `${run.suite_name}:${run.suite_version}`;
+      const refused = firstRefused(runReferences(model, suite, spec, []), namespaces);
+      if (refused) throw referenceRefused(refused, namespaces!, 'the token this run executes for');
+      return namespaces;
+    },
 
     async createRun(input: z.output<typeof CreateRunBody>, actor: Actor): Promise<RunResponse> {
       const [modelName, modelRef] = splitRef(input.model, null, 'model');
@@ -193,6 +254,8 @@ export function createEvalsService(deps: EvalsDeps) {
         throw errors.invalid(`suite metric${needsJudge.length > 1 ? 's' : ''} ${needsJudge.join(', ')} need${needsJudge.length > 1 ? '' : 's'} a judge model: pass judge.url (CLI: --judge-endpoint URL)`, { metrics: needsJudge });
       }
       const cases = await readCases(suite.name, suite.version, spec);
+      // Before anything is written: what the run would read (its prompts too) must be readable by the caller.
+      checkReferences(`${model.name}:${model.version}`, `${suite.name}:${suite.version}`, spec, cases, actor.namespaces);
       const total = input.limit ? Math.min(input.limit, cases.length) : cases.length;
       const id = `run_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
       const settings: RunSettings = { concurrency: input.concurrency, timeoutMs: input.timeoutMs, retries: input.retries, limit: input.limit ?? null, bootstrapResamples: input.bootstrapResamples };
@@ -203,6 +266,9 @@ export function createEvalsService(deps: EvalsDeps) {
       deps.keys.set(id, keys);
       try {
         await repo.transaction(async (r, trx) => {
+          // Neither version may be deleted while the run refers to it (the registry's deletion waits for this transaction, then sees the run).
+          await deps.assets.holdVersion(trx as unknown as AnyDb, 'model', model.name, model.version);
+          await deps.assets.holdVersion(trx as unknown as AnyDb, 'dataset', suite.name, suite.version);
           await r.insertRun({
             id,
             suite_name: suite.name,
@@ -230,6 +296,7 @@ export function createEvalsService(deps: EvalsDeps) {
             finished_at: null,
             lease_owner: null,
             lease_expires_at: null,
+            ...scopeColumns(actor),
           });
           await audit.record(trx as unknown as AnyDb, actor, {
             action: 'eval.run.create',
@@ -285,9 +352,11 @@ export function createEvalsService(deps: EvalsDeps) {
     async cancelRun(id: string, actor: Actor): Promise<RunResponse> {
       const r = await visibleRun(id, actor.namespaces);
       await repo.transaction(async (tx, trx) => {
+        // Read again under the row lock: the runner may have moved it since `r` was read.
+        const previous = (await tx.lockRun(id)) ?? r.state;
         const ok = await tx.setState(id, { state: 'cancelled', finished_at: iso(clock.now()), lease_owner: null, lease_expires_at: null }, { states: ['queued', 'running', 'interrupted'] });
-        if (!ok) throw errors.conflict(`run ${id} is ${r.state}; only a queued, running or interrupted run can be cancelled`, { state: r.state });
-        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous: r.state } });
+        if (!ok) throw errors.conflict(`run ${id} is ${previous}; only a queued, running or interrupted run can be cancelled`, { state: previous });
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.cancel', target: `eval-run:${id}`, change: { previous } });
         // An execution in flight sees its job cancelled and stops; answered cases stay stored.
         await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });
       });
@@ -295,15 +364,74 @@ export function createEvalsService(deps: EvalsDeps) {
       return runView((await repo.getRun(id))!);
     },
 
+    /** Deletes a run that is not queued or running, with its results; answers the run as it was. */
+    async deleteRun(id: string, actor: Actor): Promise<RunResponse> {
+      await visibleRun(id, actor.namespaces);
+      return repo.transaction(async (tx, trx) => {
+        // Read in the transaction: the answer and the audit event state what was deleted.
+        const r = await tx.getRun(id);
+        if (!r) throw new AppError('not_found', `evaluation run ${JSON.stringify(id)} not found; list runs with \`steward eval ls\``, { run: id });
+        // The delete itself is conditional: a resume committed meanwhile keeps the run.
+        if (!(await deleteRunIn(trx as unknown as AnyDb, r, actor))) {
+          throw errors.conflict(`run ${id} is ${(BUSY_STATES as readonly string[]).includes(r.state) ? r.state : 'queued again'}; cancel it first (steward eval cancel ${id}), then delete it`, { state: r.state });
+        }
+        return runView(r);
+      });
+    },
+
+    /**
+     * Why versions must not be deleted, for the registry (`registerDeleteGuard`): a model version
+     * while a run of it is queued or running; a suite (dataset) version while any run used it (the
+     * runs are the evidence of the models they evaluated: delete them first).
+     */
+    async deletionBlockers(tx: AnyDb, target: DeletingVersions): Promise<DeleteBlocker[]> {
+      if (target.kind !== 'model' && target.kind !== 'dataset') return [];
+      const versions = target.versions.map((v) => v.version);
+      const byModel = target.kind === 'model';
+      const runs = await repo.on(tx).runsOf(byModel ? 'model' : 'suite', target.name, versions, byModel ? BUSY_STATES : undefined);
+      const of = new Map<string, string[]>();
+      for (const r of runs) {
+        const v = byModel ? r.model_version : r.suite_version;
+        of.set(v, [...(of.get(v) ?? []), r.id]);
+      }
+      return [...of].map(([version, ids]) => {
+        const shown = ids.length > 5 ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5} more` : ids.join(', ');
+        const runsText = `evaluation run${ids.length > 1 ? 's' : ''} ${shown}`;
+        return {
+          version,
+          reason: 'evaluation',
+          refs: ids.slice(0, 5),
+          message: byModel
+            ? `${runsText} ${ids.length > 1 ? 'are' : 'is'} queued or running against it (wait for ${ids.length > 1 ? 'them' : 'it'}, or cancel: steward eval cancel ${ids[0]})`
+            : `${runsText} used it as ${ids.length > 1 ? 'their' : 'its'} suite (delete ${ids.length > 1 ? 'them' : 'it'} first: steward eval rm ${ids[0]})`,
+        };
+      });
+    },
+
+    /** Deletes the runs of model versions being deleted (their evaluations go with them), in the registry's transaction. */
+    async removeModelRuns(tx: AnyDb, target: DeletingVersions, actor: Actor): Promise<number> {
+      const runs = await repo.on(tx).runsOf('model', target.name, target.versions.map((v) => v.version));
+      let n = 0;
+      for (const r of runs) if (await deleteRunIn(tx, r, actor, `model version ${r.model_name}:${r.model_version} deleted`)) n++;
+      return n;
+    },
+
+    /** The run executes for the caller from now on: what it reads is checked against the caller's namespaces, now and when it executes. */
     async resumeRun(id: string, keys: RunKeys, actor: Actor): Promise<RunResponse> {
       const r = await visibleRun(id, actor.namespaces);
+      if (actor.namespaces) {
+        const { spec } = checkSuiteSpec(JSON.parse(r.spec), 'spec');
+        checkReferences(`${r.model_name}:${r.model_version}`, `${r.suite_name}:${r.suite_version}`, spec, await readCases(r.suite_name, r.suite_version, spec), actor.namespaces);
+      }
       await repo.transaction(async (tx, trx) => {
-        const ok = await tx.setState(id, { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null }, { states: ['cancelled', 'interrupted', 'failed'] });
+        const previous = (await tx.lockRun(id)) ?? r.state;
+        const patch = { state: 'queued', error: null, summary: null, finished_at: null, lease_owner: null, lease_expires_at: null, ...scopeColumns(actor) };
+        const ok = await tx.setState(id, patch, { states: ['cancelled', 'interrupted', 'failed'] });
         if (!ok) {
-          const hint = r.state === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
-          throw errors.conflict(`run ${id} is ${r.state} and cannot be resumed: ${hint}`, { state: r.state });
+          const hint = previous === 'succeeded' ? 'it finished; start a new run to evaluate again' : 'it is already queued or running';
+          throw errors.conflict(`run ${id} is ${previous} and cannot be resumed: ${hint}`, { state: previous });
         }
-        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous: r.state } });
+        await audit.record(trx as unknown as AnyDb, actor, { action: 'eval.run.resume', target: `eval-run:${id}`, change: { previous } });
         // The run's previous job may still be winding down (it set the state this resume
         // leaves): it must not hold the key, or the new job would be deduplicated into it.
         await deps.jobs.cancel(trx as unknown as AnyDb, { key: evalRunKey(id) });
@@ -327,8 +455,11 @@ export function createEvalsService(deps: EvalsDeps) {
       return { a: runView(a), b: runView(b), ...out };
     },
 
-    /** The latest succeeded run of each suite for a version, for its document. */
-    async versionEvaluations(name: string, version: string): Promise<VersionEvaluation[]> {
+    /**
+     * The latest succeeded run of each suite for a version, for its document; a suite outside the
+     * caller's `namespaces` (null: unrestricted) is hidden (run and suite not named).
+     */
+    async versionEvaluations(name: string, version: string, namespaces: readonly string[] | null = null): Promise<VersionEvaluation[]> {
       const rows = await repo.succeededRunsOf(name, version, 100);
       const seen = new Set<string>();
       const out: VersionEvaluation[] = [];
@@ -338,8 +469,7 @@ export function createEvalsService(deps: EvalsDeps) {
         seen.add(key);
         const s = parseJson<RunSummary>(r.summary);
         out.push({
-          run: r.id,
-          suite: key,
+          ...(namespaceGranted(r.suite_name, namespaces) ? { run: r.id, suite: key } : { run: null, suite: null, hidden: true }),
           finishedAt: r.finished_at,
           passed: s?.passed ?? null,
           metrics: Object.fromEntries((s?.metrics ?? []).map((m) => [m.id, m.value])),

@@ -1,8 +1,11 @@
 /**
  * The evals module: suites (checked by `suiteVersionHook`, registered for kind `dataset`), runs
  * executed as `eval.run` jobs, gates, and the evaluations shown in a model version's document
- * (contributed to the registry). A finished run emits `eval.run.finished`.
+ * (contributed to the registry, and deleted with the version). It refuses deleting a model
+ * version a run is busy with, or a suite version runs used (`registerDeleteGuard`). A finished
+ * run emits `eval.run.finished`, a deleted one `eval.run.deleted`.
  */
+import { parseAssetRef } from '../../contracts/asset-names.js';
 import { VersionEvaluations } from '../../contracts/evals.js';
 import { defineModule } from '../../platform/module.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
@@ -13,7 +16,7 @@ import { createEvalsRepo } from './evals-repo.js';
 import { evalRoutes } from './evals-routes.js';
 import { evalRunJob } from './evals-run-job.js';
 import type { RunKeys } from './evals-runner.js';
-import { checkSuiteSpec, createEvalsService, splitRef, suiteVersionHook, type EvalsService } from './evals-service.js';
+import { checkSuiteSpec, createEvalsService, suiteVersionHook, type EvalsService } from './evals-service.js';
 
 export type EvalsFeature = EvalsService & { gates: Gates };
 
@@ -25,7 +28,7 @@ declare module '../../platform/module.js' {
 
 export const evalsModule = defineModule({
   name: 'evals',
-  needs: ['assets', 'prompts', 'audit', 'events', 'jobs'],
+  needs: ['assets', 'prompts', 'audit', 'events', 'jobs', 'auth'],
   migrations: evalsMigrations,
   setup({ sql, clock, config, log, need }) {
     const assets = need('assets');
@@ -38,7 +41,8 @@ export const evalsModule = defineModule({
     const policy = createEndpointPolicy(config.evalEndpointAllow);
     // API keys of runs, in memory only (never stored): shared by the service and the job kind.
     const keys = new Map<string, RunKeys>();
-    const service = createEvalsService({ repo, assets, audit, clock, jobs, keys, policy });
+    const service = createEvalsService({ repo, assets, audit, events, clock, jobs, keys, policy, auth: need('auth') });
+    assets.registerDeleteGuard((tx, target) => service.deletionBlockers(tx, target));
     jobs.register(
       evalRunJob({
         repo,
@@ -51,10 +55,12 @@ export const evalsModule = defineModule({
           log,
           settings: { leaseSeconds: config.evalLeaseSeconds, retryBaseMs: config.evalRetryBaseMs },
           lookup: policy.lookup,
+          scopeOf: (run, spec) => service.executionScope(run, spec),
           loadCases: (run, spec) => service.readCases(run.suite_name, run.suite_version, spec),
           render: async (ref, variables) => {
-            const [name, version] = ref.includes(':') ? splitRef(ref, null, 'prompt') : [ref, undefined];
-            const out = await prompts.render(name, { ...(version ? { ref: version } : {}), variables });
+            const r = parseAssetRef(ref);
+            if (typeof r === 'string') throw new Error(`prompt ${r}`);
+            const out = await prompts.render(r.name, { ...(r.ref !== null ? { ref: r.ref } : {}), variables });
             return out.messages.map((m) => ({ role: m.role, content: m.content }));
           },
           metricsOf: (spec) => checkSuiteSpec(spec, 'spec').metrics,
@@ -67,7 +73,8 @@ export const evalsModule = defineModule({
             await events.emit(tx, {
               type: 'eval.run.finished',
               subject: `eval-run:${run.id}`,
-              namespace: run.model_namespace,
+              // Seen by those who may see the run: a limited token only when model and suite share its namespace.
+              namespace: run.model_namespace === run.suite_namespace ? run.model_namespace : null,
               data: { runId: run.id, model: { name: run.model_name, version: run.model_version }, suite: { name: run.suite_name, version: run.suite_version }, state, passed: summary?.passed ?? null },
             });
           },
@@ -75,7 +82,13 @@ export const evalsModule = defineModule({
       }),
     );
     const gates = createGates({ repo, assets, environments: aliasEnvironments(assets) });
-    assets.contributeToVersion({ kind: 'model', key: 'evaluations', schema: VersionEvaluations, load: (doc) => service.versionEvaluations(doc.name, doc.version) });
+    assets.contributeToVersion({
+      kind: 'model',
+      key: 'evaluations',
+      schema: VersionEvaluations,
+      load: (doc, namespaces) => service.versionEvaluations(doc.name, doc.version, namespaces),
+      remove: (tx, target, actor) => service.removeModelRuns(tx, target, actor),
+    });
     return { provides: { ...service, gates }, routes: () => evalRoutes(service, gates) };
   },
 });

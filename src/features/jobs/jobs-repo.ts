@@ -52,16 +52,20 @@ export function createJobsRepo(rootDb: AnyDb, dialect: Dialect) {
      */
     async insert(tx: AnyDb, row: JobsTable): Promise<{ id: string; created: boolean }> {
       const db = tables(tx);
-      const inserted = await db
-        .insertInto('jobs')
-        .values(row)
-        .onConflict((oc) => oc.column('key').where(sql<boolean>`state in ('queued', 'running')`).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (inserted) return { id: inserted.id, created: true };
-      const open = await db.selectFrom('jobs').select('id').where('key', '=', row.key).where('state', 'in', OPEN_STATES).executeTakeFirst();
-      if (!open) throw new Error(`job key ${row.key} conflicted but no unfinished job holds it`);
-      return { id: open.id, created: false };
+      // The job that held the key may finish between the two statements (PostgreSQL reads each
+      // statement's own snapshot): the key is then free, and the insert is tried again.
+      for (let attempt = 1; ; attempt++) {
+        const inserted = await db
+          .insertInto('jobs')
+          .values(row)
+          .onConflict((oc) => oc.column('key').where(sql<boolean>`state in ('queued', 'running')`).doNothing())
+          .returning('id')
+          .executeTakeFirst();
+        if (inserted) return { id: inserted.id, created: true };
+        const open = await db.selectFrom('jobs').select('id').where('key', '=', row.key).where('state', 'in', OPEN_STATES).executeTakeFirst();
+        if (open) return { id: open.id, created: false };
+        if (attempt === 3) throw new Error(`job key ${row.key} conflicted but no unfinished job holds it`);
+      }
     },
 
     /**

@@ -474,6 +474,22 @@ export function createPromotionsService(deps: PromotionsDeps) {
       return (await repo.on(tx).pointersAt(ref.name, ref.version)).map((p) => `environment ${p.environment}`);
     },
 
+    /** Delete guard for the registry: a version an environment points at, or one a request waits to promote, stays. */
+    async deletionBlockers(tx: AnyDb, target: { kind: string; name: string; versions: readonly { version: string }[] }) {
+      if (target.kind !== 'model') return [];
+      const r = repo.on(tx);
+      const out: { version: string; reason: string; refs: string[]; message: string }[] = [];
+      for (const { version } of target.versions) {
+        const envs = (await r.pointersAt(target.name, version)).map((p) => p.environment);
+        if (envs.length) {
+          out.push({ version, reason: 'environment', refs: envs, message: `environment ${envs.join(', ')} runs it (steward rollback ${target.name} --env ${envs[0]}, or promote another version, first)` });
+        }
+        const open = (await r.pendingOf(target.name, version)).map((p) => p.id);
+        if (open.length) out.push({ version, reason: 'promotion', refs: open, message: `promotion ${open.join(', ')} waits to move it (steward promotions cancel ${open[0]} first)` });
+      }
+      return out;
+    },
+
     /** Alias guard for the registry: an environment's name is not an alias of a model. */
     async aliasRefusal(tx: AnyDb, kind: string, name: string, alias: string): Promise<string | null> {
       if (kind !== 'model') return null;
@@ -481,6 +497,11 @@ export function createPromotionsService(deps: PromotionsDeps) {
       const rows = await repo.on(tx).environments(ns === null ? [] : [ns]);
       if (!policyRowFor(rows, ns, alias)) return null;
       return `${alias} is an environment, moved only by promotions and rollbacks: steward promote ${name}:VERSION --to ${alias}`;
+    },
+
+    /** Every environment's name (global or a team's). */
+    async environmentNames(): Promise<string[]> {
+      return [...new Set((await repo.environments(null)).map((r) => r.name))].sort();
     },
 
     /** What gates read as "the version in environment E": its pointer; an unknown environment is an error. */

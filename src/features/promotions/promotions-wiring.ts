@@ -1,7 +1,7 @@
 /**
  * The promotions module: environments and their policies, the pointer of each model in each
  * environment, promotion requests (gates, approvals) and rollbacks. It extends other features
- * while it is set up: the registry refuses to archive a version an environment points at and
+ * while it is set up: the registry refuses to archive or delete a version an environment points at and
  * to use an environment's name as a model alias, and shows each version's environments; the
  * gates of evaluations read "the version in environment E" from the pointers. A model version
  * that becomes ready is promoted to every `autoPromote` environment (a job per version).
@@ -35,9 +35,10 @@ export const promotionsModule = defineModule({
     const service = createPromotionsService({ repo: createPromotionsRepo(sql.db, sql.dialect), assets, evals, audit: need('audit'), events, jobs, clock });
 
     assets.registerVersionHold((tx, ref) => service.holdsOf(tx, ref));
+    assets.registerDeleteGuard((tx, target) => service.deletionBlockers(tx, target));
     assets.registerAliasGuard((tx, kind, name, alias) => service.aliasRefusal(tx, kind, name, alias));
     assets.contributeToVersion({ kind: 'model', key: 'environments', schema: VersionEnvironments, load: (doc) => service.versionEnvironments(doc.name, doc.version) });
-    evals.gates.useEnvironments({ versionIn: (model, env) => service.versionIn(model, env) });
+    evals.gates.useEnvironments({ names: () => service.environmentNames(), versionIn: (model, env) => service.versionIn(model, env) });
 
     jobs.register<{ id: string }>({ kind: PROMOTION_CHECK_JOB, run: ({ payload }) => service.finishCheck(payload.id) });
     jobs.register<{ id: string }>({ kind: PROMOTION_EXPIRE_JOB, run: ({ payload }) => service.expire(payload.id) });

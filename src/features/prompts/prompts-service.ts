@@ -130,10 +130,10 @@ export function createPromptsService(deps: PromptsDeps) {
       let a: Loaded;
       let b: Loaded;
       if (other !== undefined) {
-        const r = parseAssetRef(other);
+        // A text without ":" is a REF of this prompt (the scope reads no namespace from it either).
+        const r = other.includes(':') ? parseAssetRef(other, { requireRef: true }) : { name, ref: other.trim() };
         if (typeof r === 'string') throw errors.invalid(`other: ${r}`);
-        // A bare text is a REF of this prompt.
-        const [bName, bRef] = r.ref === null ? [name, r.name] : [r.name, r.ref];
+        const [bName, bRef] = [r.name, r.ref!];
         [a, b] = await Promise.all([load(name, [ref], 'read'), load(bName, [bRef], 'read')]);
       } else {
         b = await load(name, [ref], 'read');

@@ -33,4 +33,12 @@ export const uploadsMigrations: StewardMigration[] = [
       await db.schema.createIndex('blobs_size_idx').on('blobs').columns(['size']).execute();
     },
   },
+  {
+    // A session belongs to the token that started it; others are told it does not exist.
+    // Sessions started before this have no owner and serve nobody: their pushes start them again.
+    name: '0014_uploads_owner',
+    async up(db) {
+      await db.schema.alterTable('upload_sessions').addColumn('token_id', 'text').execute();
+    },
+  },
 ];

@@ -20,6 +20,8 @@ export interface UploadSessionsTable {
   size: number;
   created_at: string;
   created_by: string | null;
+  /** The token that started the session: the only one that may drive it (null: started before 0014). */
+  token_id: string | null;
   updated_at: string;
   expires_at: string;
 }
@@ -95,14 +97,19 @@ export function createUploadsRepo(anyDb: AnyDb, dialect: Dialect) {
     async insertSession(row: SessionRow, tx?: AnyDb) {
       await on(tx).insertInto('upload_sessions').values(row).execute();
     },
-    async findSession(id: string) {
-      return root.selectFrom('upload_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    /** The session `id` if the token `tokenId` started it. */
+    async findSession(id: string, tokenId: string) {
+      return root.selectFrom('upload_sessions').selectAll().where('id', '=', id).where('token_id', '=', tokenId).executeTakeFirst();
     },
     async touchSession(id: string, now: string, expiresAt: string) {
       await root.updateTable('upload_sessions').set({ updated_at: now, expires_at: expiresAt }).where('id', '=', id).execute();
     },
-    async deleteSession(id: string, tx?: AnyDb) {
-      await on(tx).deleteFrom('upload_sessions').where('id', '=', id).execute();
+    /** Deletes the session (with `expiredBefore`, only if it is still expired then); whether this call deleted it. */
+    async deleteSession(id: string, tx?: AnyDb, opts: { expiredBefore?: string } = {}): Promise<boolean> {
+      let q = on(tx).deleteFrom('upload_sessions').where('id', '=', id);
+      if (opts.expiredBefore !== undefined) q = q.where('expires_at', '<', opts.expiredBefore);
+      const res = await q.executeTakeFirst();
+      return Number(res.numDeletedRows) === 1;
     },
     async expiredSessions(now: string, limit: number) {
       return root.selectFrom('upload_sessions').selectAll().where('expires_at', '<', now).limit(limit).execute();

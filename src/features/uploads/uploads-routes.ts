@@ -35,16 +35,16 @@ export function uploadRoutes(svc: UploadsService): RouteDef[] {
       return session;
     }),
     route(E.createUndeclaredUpload, async ({ body, actor }) => svc.createUndeclaredSession(body.size, actor)),
-    route(E.getUpload, async ({ params, reply }) => {
-      const s = await svc.getSession(params.id);
+    route(E.getUpload, async ({ params, reply, actor }) => {
+      const s = await svc.getSession(params.id, actor);
       reply.header('upload-offset', String(s.offset));
       return s;
     }),
-    route(E.appendUpload, async ({ params, req, reply }) => {
+    route(E.appendUpload, async ({ params, req, reply, actor }) => {
       const header = req.headers['upload-offset'];
       const offset = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : NaN;
       if (!Number.isSafeInteger(offset)) throw new AppError('invalid_argument', "send the chunk's position as the Upload-Offset header");
-      const s = await svc.appendChunk(params.id, offset, req.raw);
+      const s = await svc.appendChunk(params.id, offset, req.raw, actor);
       reply.header('upload-offset', String(s.offset));
       return s;
     }),

@@ -8,6 +8,11 @@
  * any other against the digest the store computed of what it wrote. Such a session is refused
  * when a stored blob has the same size, because its bytes might be that blob: the client then
  * hashes first and lets the server skip the upload.
+ *
+ * A session is the private state of one client: only the token that started it may read, feed,
+ * complete or abort it. Any other token (an admin's too) is answered 404, as for a session that
+ * does not exist, so a session id seen in a log lets nobody else drive it or learn it is there.
+ * Abandoned sessions are removed by expiry (GC and the sweeper).
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -92,13 +97,15 @@ export function createUploadsService(deps: UploadsDeps) {
       size,
       created_at: iso(now),
       created_by: actor.name,
+      token_id: actor.tokenId,
       updated_at: iso(now),
       expires_at: iso(addSeconds(now, limits.sessionTtlSeconds)),
     };
   }
 
-  async function getSessionRow(id: string): Promise<SessionRow> {
-    const row = await repo.findSession(id);
+  /** The session if `actor`'s token started it; otherwise 404, whether or not it exists. */
+  async function getSessionRow(id: string, actor: Actor): Promise<SessionRow> {
+    const row = actor.tokenId === null ? undefined : await repo.findSession(id, actor.tokenId);
     if (!row) throw new AppError('not_found', `upload session ${id} not found (it may have completed or expired)`, { upload: id });
     return row;
   }
@@ -146,13 +153,13 @@ export function createUploadsService(deps: UploadsDeps) {
       return sessionView(row, 0);
     },
 
-    async getSession(id: string): Promise<UploadSessionResponse> {
-      const row = await getSessionRow(id);
+    async getSession(id: string, actor: Actor): Promise<UploadSessionResponse> {
+      const row = await getSessionRow(id, actor);
       return sessionView(row, await store.sessionOffset(id));
     },
 
-    async appendChunk(id: string, offset: number, body: Readable): Promise<UploadSessionResponse> {
-      const row = await getSessionRow(id);
+    async appendChunk(id: string, offset: number, body: Readable, actor: Actor): Promise<UploadSessionResponse> {
+      const row = await getSessionRow(id, actor);
       if (offset > row.size) throw new AppError('invalid_argument', `offset ${offset} is past the blob's size ${row.size}`);
       const maxBytes = Math.min(limits.maxChunkBytes, row.size - offset);
       const next = await store.sessionAppend(id, offset, body, { maxBytes });
@@ -164,7 +171,7 @@ export function createUploadsService(deps: UploadsDeps) {
 
     /** Verifies and stores the session's bytes; `declared` is the sha256 a session started without one needs. */
     async completeSession(id: string, actor: Actor, declared?: string) {
-      const row = await getSessionRow(id);
+      const row = await getSessionRow(id, actor);
       if (row.sha256 === UNDECLARED_SHA && !declared) throw new AppError('invalid_argument', `upload session ${id} was started without a sha256: send it as {"sha256": …} to complete it`);
       if (row.sha256 !== UNDECLARED_SHA && declared && declared !== row.sha256) {
         throw new AppError('invalid_argument', `upload session ${id} is for blob ${row.sha256}, not ${declared}`, { sha256: row.sha256 });
@@ -183,9 +190,10 @@ export function createUploadsService(deps: UploadsDeps) {
     },
 
     async abortSession(id: string, actor: Actor) {
-      const row = await getSessionRow(id);
+      const row = await getSessionRow(id, actor);
       await store.sessionAbort(id);
-      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), () => ({ action: 'upload.abort', target: sessionTarget(row), change: { session: id } }));
+      // Concurrent aborts (or an expiry) all end the session; only the one that deleted it is audited.
+      await audit.inTransaction(actor, (tx) => repo.deleteSession(id, tx), (deleted) => (deleted ? { action: 'upload.abort', target: sessionTarget(row), change: { session: id } } : null));
     },
 
     /**
@@ -200,8 +208,14 @@ export function createUploadsService(deps: UploadsDeps) {
       let expiredUploads = 0;
       if (!dryRun) {
         for (const s of await repo.expiredSessions(iso(now), 10_000)) {
+          // Deleted only if still expired: a chunk that arrived since the listing extended it.
+          const deleted = await audit.inTransaction(
+            actor,
+            (tx) => repo.deleteSession(s.id, tx, { expiredBefore: iso(now) }),
+            (d) => (d ? { action: 'upload.expire', target: sessionTarget(s), change: { session: s.id } } : null),
+          );
+          if (!deleted) continue;
           await store.sessionAbort(s.id);
-          await audit.inTransaction(actor, (tx) => repo.deleteSession(s.id, tx), () => ({ action: 'upload.expire', target: sessionTarget(s), change: { session: s.id } }));
           expiredUploads++;
         }
       }

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFsBlobStore } from './blob-fs.js';
 import { runBlobStoreContract } from './blob-store.contract.js';
@@ -64,6 +64,22 @@ describe('fs blob store specifics', () => {
     expect(offset).toBeGreaterThan(0);
     await store.sessionAppend(id, offset, Readable.from([data.subarray(offset)]), { maxBytes: 1 << 30 });
     expect(await store.sessionComplete(id, createHash('sha256').update(data).digest('hex'), data.length)).toMatchObject({ created: true });
+  });
+
+  it('waits in close for a put whose client went away, so its temp file is gone when the process exits', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
+    const store = createFsBlobStore({ root });
+    // A body that stalls after 1000 bytes and is then cut (a server closing its connections).
+    const body = new PassThrough();
+    const put = store.put('0'.repeat(64), body, { size: 1_000_000 });
+    put.catch(() => undefined);
+    body.write(randomBytes(1000));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fs.readdirSync(path.join(root, 'tmp')).length).toBe(1);
+    body.destroy(new Error('socket closed'));
+    await store.close();
+    expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);
+    await expect(put).rejects.toThrow('socket closed');
   });
 
   it('never leaves a temp file behind after a rejected put', async () => {
@@ -147,5 +163,64 @@ describe('fs blob store and the caller\'s buffers', () => {
     expect(data.length).toBe(600_000);
     expect(data.equals(copy)).toBe(true);
     await store.close();
+  });
+});
+
+/**
+ * Only Steward writes in the store: a symbolic link in place of a session or blob file (another
+ * user of a shared data dir, a careless script) is refused, never followed, so neither an
+ * upload writes nor a download reads through it.
+ */
+describe('fs blob store and symbolic links', () => {
+  const setup = () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-blob-'));
+    const outside = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'steward-outside-')), 'victim');
+    fs.writeFileSync(outside, 'precious');
+    return { root, outside, store: createFsBlobStore({ root }) };
+  };
+  const chunk = (b: Buffer | string) => Readable.from([Buffer.from(b)]);
+
+  it('refuses to append to, measure, rebuild or complete a session whose file became a link', async () => {
+    const { root, outside, store } = setup();
+    const id = randomUUID();
+    await store.sessionAppend(id, 0, chunk('abc'), { maxBytes: 1 << 20 });
+    const file = path.join(root, 'uploads', id);
+    fs.rmSync(file);
+    fs.symlinkSync(outside, file);
+    const refused = { code: 'internal', message: expect.stringMatching(/not a regular file \(a symbolic link\?\): refused/) };
+    await expect(store.sessionOffset(id)).rejects.toMatchObject(refused);
+    await expect(store.sessionAppend(id, 3, chunk('def'), { maxBytes: 1 << 20 })).rejects.toMatchObject(refused);
+    await expect(store.sessionComplete(id, createHash('sha256').update('precious').digest('hex'), 8)).rejects.toMatchObject(refused);
+    // A new process (no running hash in memory) would read the file to rebuild it: refused too.
+    await expect(createFsBlobStore({ root }).sessionAppend(id, 8, chunk('x'), { maxBytes: 1 << 20 })).rejects.toMatchObject(refused);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
+    // Abort removes the link, not what it points at.
+    await store.sessionAbort(id);
+    expect(fs.existsSync(file)).toBe(false);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
+  });
+
+  it('never truncates through a link planted where a new session will write', async () => {
+    const { root, outside, store } = setup();
+    const id = randomUUID();
+    fs.symlinkSync(outside, path.join(root, 'uploads', id));
+    await expect(store.sessionAppend(id, 0, chunk('evil'), { maxBytes: 1 << 20 })).rejects.toMatchObject({ code: 'internal' });
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
+  });
+
+  it('serves no blob through a link; the next upload of that blob replaces the link', async () => {
+    const { root, outside, store } = setup();
+    const data = Buffer.from('the real bytes');
+    const h = createHash('sha256').update(data).digest('hex');
+    await store.put(h, chunk(data));
+    const file = path.join(root, 'sha256', h.slice(0, 2), h);
+    fs.rmSync(file);
+    fs.symlinkSync(outside, file);
+    await expect(store.get(h)).rejects.toMatchObject({ code: 'internal' });
+    expect(await store.stat(h)).toBeNull();
+    expect(await store.put(h, chunk(data))).toEqual({ size: data.length, created: true });
+    expect(fs.lstatSync(file).isFile()).toBe(true);
+    expect(fs.readFileSync(file).equals(data)).toBe(true);
+    expect(fs.readFileSync(outside, 'utf8')).toBe('precious');
   });
 });

@@ -53,8 +53,36 @@ export interface S3BlobStoreOptions {
   onCleanupError?: (err: unknown, key: string) => void;
 }
 
+/** Errors of the connection itself (no answer from S3 at all). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+const CREDENTIAL_ERRORS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'ExpiredToken', 'InvalidToken']);
+
+/**
+ * What an S3 failure says about the whole store, as a 503 `store_unavailable` naming the bucket
+ * and why (no such bucket, credentials refused, S3 unreachable, S3 failing); null for a failure
+ * of one request (a missing object, a bad part), which the caller handles. `headBucket`: the
+ * failure of a HeadBucket, whose 404 (no body to name it) means the bucket is missing.
+ */
+export function storeUnavailable(err: unknown, where: { bucket: string; endpoint?: string | undefined }, headBucket = false): AppError | null {
+  if (err instanceof AppError) return null;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode;
+  const at = `s3 bucket ${JSON.stringify(where.bucket)}${where.endpoint ? ` at ${where.endpoint}` : ''}`;
+  const fail = (why: string, todo: string) => new AppError('store_unavailable', `blob store unavailable: ${at} ${why}; ${todo}`, { bucket: where.bucket, ...(where.endpoint ? { endpoint: where.endpoint } : {}), reason: why }, { cause: err });
+  if (e?.name === 'NoSuchBucket' || (headBucket && status === 404)) return fail('does not exist', 'create the bucket, or point STEWARD_BLOB_URL at one that exists');
+  if (CREDENTIAL_ERRORS.has(e?.name ?? '') || status === 403) return fail(`refused the credentials (${e?.name === 'Unknown' || !e?.name ? 'HTTP 403' : e.name})`, 'check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY and the bucket policy');
+  if (status === 301 || e?.name === 'PermanentRedirect') return fail('is in another region', 'set AWS_REGION to the bucket\'s region');
+  if ((e?.code && NETWORK_CODES.has(e.code)) || e?.name === 'TimeoutError') return fail(`cannot be reached (${e.code ?? e.name})`, 'check that the store is running and STEWARD_S3_ENDPOINT');
+  if (status !== undefined && status >= 500) return fail(`answered HTTP ${status} (${e?.name ?? 'error'})`, 'the store is failing; check its health and retry');
+  return null;
+}
+
 export function createS3BlobStore(cfg: Extract<BlobConfig, { kind: 's3' }>, opts: S3BlobStoreOptions = {}): BlobStore {
-  const client = new S3Client({
+  // The SDK warns at every client's creation that its releases from 2027 need Node 22: a notice
+  // for whoever upgrades the SDK, not for Steward's users on Node 20 (the SDK's own switch; an
+  // operator who set it keeps their value).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const sdk = new S3Client({
     region: cfg.region,
     endpoint: cfg.endpoint,
     forcePathStyle: cfg.forcePathStyle,
@@ -67,6 +95,17 @@ export function createS3BlobStore(cfg: Extract<BlobConfig, { kind: 's3' }>, opts
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   const Bucket = cfg.bucket;
+  const where = { bucket: cfg.bucket, endpoint: cfg.endpoint };
+  /** Every call goes through here: a failure of the store itself becomes `store_unavailable`. */
+  const client = {
+    send: (async (command: Parameters<typeof sdk.send>[0]) => {
+      try {
+        return await sdk.send(command);
+      } catch (err) {
+        throw storeUnavailable(err, where, command instanceof HeadBucketCommand) ?? err;
+      }
+    }) as typeof sdk.send,
+  };
   const trimmed = cfg.prefix.replace(/^\/+|\/+$/g, '');
   const base = trimmed ? `${trimmed}/` : '';
   const appending = new Set<string>();
@@ -312,6 +351,6 @@ export function createS3BlobStore(cfg: Extract<BlobConfig, { kind: 's3' }>, opts
     await client.send(new HeadBucketCommand({ Bucket }));
   }
 
-  const close = async () => client.destroy();
+  const close = async () => sdk.destroy();
   return { kind: 's3', stat, put, get, delete: remove, sessionOffset, sessionAppend, sessionComplete, sessionAbort, ping, close };
 }

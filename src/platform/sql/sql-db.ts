@@ -20,6 +20,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { defaultPoolSize, type DatabaseConfig } from '../config.js';
+import { createDirs, PRIVATE_MODES, setFileModes, type FileModes, type OnTightened } from '../data-dir.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -42,12 +43,27 @@ const PG_NUMERIC = 1700;
 export interface OpenOptions {
   /** Kysely's query log (benchmarks count and time statements with it). */
   log?: KyselyConfig['log'];
+  /** Modes of the SQLite file, its WAL and SHM (and of its directory, when created); owner only by default. */
+  modes?: FileModes;
+  /** Told when an existing database file was readable by more users than `modes` allow (it is tightened). */
+  onTightened?: OnTightened;
+}
+
+/**
+ * Creates the SQLite file with the file mode before SQLite opens it, and sets an existing one
+ * (and a WAL or SHM left by an unclean stop) to it. SQLite creates its WAL and SHM files with the
+ * database file's mode, so they follow; it would create the database itself 0644.
+ */
+function prepareSqliteFile(file: string, modes: FileModes, onTightened?: OnTightened): void {
+  createDirs(path.dirname(file), modes);
+  fs.closeSync(fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, modes.file));
+  setFileModes([file, `${file}-wal`, `${file}-shm`, `${file}-journal`], modes, onTightened);
 }
 
 export async function openDatabase(config: DatabaseConfig, opts: OpenOptions = {}): Promise<SqlDatabase> {
   const log = opts.log ? { log: opts.log } : {};
   if (config.kind === 'sqlite') {
-    if (config.path !== ':memory:') fs.mkdirSync(path.dirname(config.path), { recursive: true });
+    if (config.path !== ':memory:') prepareSqliteFile(config.path, opts.modes ?? PRIVATE_MODES, opts.onTightened);
     const sqlite = new Database(config.path);
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');

@@ -10,6 +10,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetKind, ManifestFile, VersionResponse } from '../../contracts/assets.js';
 import { StewardApiError, type StewardClient } from '../client.js';
+import { globMatcher } from './glob.js';
 import { eachLimit } from './push-files.js';
 
 /** Files downloaded at once. */
@@ -23,12 +24,16 @@ export interface PullOptions {
   ref: string;
   /** Target directory; default `./<name's last part>-<version>`. */
   outDir?: string | undefined;
-  /** Told of the version before any byte, then of each byte verified or found present. */
-  onProgress?: (e: { type: 'version'; version: VersionResponse } | { type: 'bytes'; bytes: number }) => void;
+  /** Only the files matching one of these globs (glob.ts); all files when absent or empty. */
+  include?: readonly string[] | undefined;
+  /** Told of the version and the bytes to fetch before any byte, then of each byte verified or found present. */
+  onProgress?: (e: { type: 'version'; version: VersionResponse; bytes: number } | { type: 'bytes'; bytes: number }) => void;
 }
 
 export interface PullResult {
   version: VersionResponse;
+  /** The files pulled: every file of the version, or those `include` selected. */
+  files: ManifestFile[];
   directory: string;
   downloaded: number;
   resumed: number;
@@ -83,13 +88,19 @@ async function fetchFile(o: PullOptions, version: string, f: ManifestFile, targe
 export async function pullVersion(o: PullOptions): Promise<PullResult> {
   const emit = o.onProgress ?? (() => undefined);
   const version = await o.client.getVersion(o.kind, o.name, o.ref, { files: true });
-  emit({ type: 'version', version });
+  const all = version.files ?? [];
+  const files = o.include?.length ? all.filter((f) => globMatcher(o.include!)(f.path)) : all;
+  if (o.include?.length && !files.length) {
+    const some = all.slice(0, 10).map((f) => f.path).join(', ');
+    throw new StewardApiError(0, 'not_found', `no file of ${o.name}:${version.version} matches ${o.include.map((p) => JSON.stringify(p)).join(' or ')}; it has ${all.length} file(s)${some ? `: ${some}${all.length > 10 ? ', …' : ''}` : ''}`, { include: [...o.include] });
+  }
+  emit({ type: 'version', version, bytes: files.reduce((n, f) => n + f.size, 0) });
   const directory = path.resolve(o.outDir ?? `${o.name.split('/').pop()}-${version.version}`);
   const counts = { downloaded: 0, resumed: 0, skipped: 0 };
-  await eachLimit(version.files ?? [], CONCURRENCY, async (f) => {
+  await eachLimit(files, CONCURRENCY, async (f) => {
     const target = path.resolve(directory, f.path);
     if (!target.startsWith(directory + path.sep)) throw new StewardApiError(0, 'invalid_argument', `refusing to write ${f.path} outside ${directory}`);
     counts[await fetchFile(o, version.version, f, target, (bytes) => emit({ type: 'bytes', bytes }))]++;
   });
-  return { version, directory, ...counts };
+  return { version, files, directory, ...counts };
 }

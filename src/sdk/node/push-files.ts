@@ -6,49 +6,127 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { filePathProblem } from '../../contracts/asset-names.js';
+import { filePathProblem, normalizeFilePath } from '../../contracts/asset-names.js';
 
 export interface LocalFile {
-  /** Manifest path: relative, "/"-separated. */
+  /** Manifest path: relative, "/"-separated, Unicode NFC (as the server stores it). */
   path: string;
   abs: string;
   size: number;
   sha256: string;
 }
 
-interface Listed {
+export interface Listed {
   path: string;
+  /** The file read: for a symbolic link, the file it resolves to. */
   abs: string;
   size: number;
   key: string;
 }
 
+/** A symbolic link the listing did not follow, and why. */
+export interface SkippedLink {
+  /** Its path under the directory. */
+  path: string;
+  /** `outside`: it resolves outside the directory; `broken`: to nothing; `loop`: to a directory it is inside of. */
+  reason: 'outside' | 'broken' | 'loop';
+  /** Where it leads (the link's text when broken). */
+  target: string;
+}
+
+export interface ListOptions {
+  /** gitignore-style patterns (`--exclude`), in addition to the directory's `.stewardignore`. */
+  exclude?: readonly string[] | undefined;
+  /** Follow symbolic links that resolve outside the directory too (off: they are skipped and reported). */
+  followExternalLinks?: boolean | undefined;
+}
+
+export interface Listing {
+  files: Listed[];
+  skipped: SkippedLink[];
+}
+
+/** The file at a pushed directory's root whose gitignore-style patterns name what is not pushed. */
+export const IGNORE_FILE = '.stewardignore';
+
 /**
- * Every regular file under `dir` (symlinks to files are followed; `.git` and `.steward-*` are
- * skipped). Synchronous calls: a listing is thousands of tiny syscalls, each a pool round trip
- * when asynchronous, and a warm re-push does little else.
+ * Every regular file under `dir`, less what `.stewardignore` and `exclude` name (gitignore
+ * syntax, through the `ignore` package; an excluded directory is not entered), `.git`,
+ * `.steward-*` and `.stewardignore` itself. Symbolic links that stay inside the directory are
+ * followed (a link to a directory the walk is already inside of is a loop, skipped); links that
+ * lead outside it are skipped and reported, unless `followExternalLinks`: a directory prepared
+ * by someone else must not make a push upload `/etc/passwd`. Broken links are skipped too.
+ * Paths are in NFC; two files whose names are one in NFC are refused. Synchronous calls: a
+ * listing is thousands of tiny syscalls, each a pool round trip when asynchronous, and a warm
+ * re-push does little else.
  */
-export async function listFiles(dir: string): Promise<Listed[]> {
-  const root = path.resolve(dir);
-  const st = fs.statSync(root, { throwIfNoEntry: false });
+export async function listFiles(dir: string, opts: ListOptions = {}): Promise<Listing> {
+  const given = path.resolve(dir);
+  const st = fs.statSync(given, { throwIfNoEntry: false });
   if (!st?.isDirectory()) throw new Error(`${dir} is not a directory`);
-  const out: Listed[] = [];
-  const walk = (rel: string): void => {
-    for (const e of fs.readdirSync(path.join(root, rel), { withFileTypes: true })) {
-      if (e.name === '.git' || e.name.startsWith('.steward-')) continue;
+  // The directory itself may be reached through a link: "inside" means inside what it resolves to.
+  const root = fs.realpathSync(given);
+  const isInside = (p: string) => {
+    const rel = path.relative(root, p);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  const ignored = await ignoreRules(root, opts.exclude ?? []);
+  const files: Listed[] = [];
+  const skipped: SkippedLink[] = [];
+  const seen = new Map<string, string>();
+
+  const walk = (rel: string, absDir: string, within: readonly string[]): void => {
+    for (const e of fs.readdirSync(absDir, { withFileTypes: true })) {
+      if (e.name === '.git' || e.name.startsWith('.steward-') || (rel === '' && e.name === IGNORE_FILE)) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
-      const abs = path.join(root, r);
-      const s = fs.statSync(abs);
-      if (s.isDirectory()) walk(r);
-      else if (s.isFile()) {
-        const problem = filePathProblem(r);
+      const nfc = normalizeFilePath(r);
+      let abs = path.join(absDir, e.name);
+      let s = fs.lstatSync(abs);
+      if (s.isSymbolicLink()) {
+        let real: string;
+        try {
+          real = fs.realpathSync(abs);
+          s = fs.statSync(real);
+        } catch {
+          if (!ignored(nfc, false)) skipped.push({ path: nfc, reason: 'broken', target: fs.readlinkSync(abs) });
+          continue;
+        }
+        if (ignored(nfc, s.isDirectory())) continue;
+        if (!isInside(real) && !opts.followExternalLinks) {
+          skipped.push({ path: nfc, reason: 'outside', target: real });
+          continue;
+        }
+        abs = real;
+      } else if (ignored(nfc, s.isDirectory())) continue;
+      if (s.isDirectory()) {
+        if (within.includes(abs)) skipped.push({ path: nfc, reason: 'loop', target: abs });
+        else walk(r, abs, [...within, abs]);
+      } else if (s.isFile()) {
+        const problem = filePathProblem(nfc);
         if (problem) throw new Error(`file ${JSON.stringify(r)} cannot be pushed: its path ${problem}`);
-        out.push({ path: r, abs, size: s.size, key: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` });
+        const twin = seen.get(nfc);
+        if (twin !== undefined) throw new Error(`files ${JSON.stringify(twin)} and ${JSON.stringify(r)} cannot both be pushed: their names are the same text in Unicode NFC (rename one)`);
+        seen.set(nfc, r);
+        files.push({ path: nfc, abs, size: s.size, key: `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}` });
       }
     }
   };
-  walk('');
-  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  walk('', root, [root]);
+  return { files: files.sort((a, b) => (a.path < b.path ? -1 : 1)), skipped };
+}
+
+/** Whether a path (NFC, relative, "/"-separated) is excluded; the `ignore` package is loaded only when there are patterns. */
+async function ignoreRules(root: string, exclude: readonly string[]): Promise<(p: string, isDir: boolean) => boolean> {
+  let fromFile = '';
+  try {
+    fromFile = fs.readFileSync(path.join(root, IGNORE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  if (!fromFile.trim() && !exclude.length) return () => false;
+  const { default: ignore } = await import('ignore');
+  const ig = ignore().add(fromFile).add([...exclude]);
+  return (p, isDir) => ig.ignores(isDir ? `${p}/` : p);
 }
 
 /** A JSON map in a file, written whole through a temp file and a rename (never half-written). */

@@ -17,10 +17,10 @@ import path from 'node:path';
 import type { AssetKind, CreateVersionBody, VersionResponse } from '../../contracts/assets.js';
 import { StewardApiError, type StewardClient } from '../client.js';
 import { HashWorker } from './hash-worker.js';
-import { HashCache, listFiles, SessionMemory, type LocalFile } from './push-files.js';
+import { HashCache, listFiles, SessionMemory, type ListOptions, type LocalFile, type SkippedLink } from './push-files.js';
 import { SESSION_THRESHOLD, UploadQueue, type PushProgress } from './upload-queue.js';
 
-export type { PushProgress };
+export type { PushProgress, SkippedLink };
 
 export interface PushOptions {
   client: StewardClient;
@@ -33,7 +33,13 @@ export interface PushOptions {
   description?: string | undefined;
   /** Where the hash cache and the remembered upload sessions live. */
   cacheDir: string;
+  /** Create a version without files when `dir` holds none (refused otherwise: an empty push is usually a wrong path). */
+  allowEmpty?: boolean | undefined;
   onProgress?: (e: PushProgress) => void;
+  /** gitignore-style patterns of files not to push, besides the directory's `.stewardignore`. */
+  exclude?: ListOptions['exclude'];
+  /** Follow symbolic links that lead outside `dir` (off: they are skipped and reported in `skipped`). */
+  followExternalLinks?: ListOptions['followExternalLinks'];
 }
 
 export interface PushResult {
@@ -46,6 +52,8 @@ export interface PushResult {
   resumed: boolean;
   /** True when the version already existed, ready, with these very files: nothing was done. */
   alreadyReady: boolean;
+  /** Symbolic links not pushed: leading outside the directory, broken, or looping. */
+  skipped: SkippedLink[];
 }
 
 const isCode = (err: unknown, code: string) => err instanceof StewardApiError && err.code === code;
@@ -58,7 +66,10 @@ function sameManifest(v: VersionResponse, local: LocalFile[]): boolean {
 export async function pushVersion(o: PushOptions): Promise<PushResult> {
   const { client, kind, name } = o;
   const emit = o.onProgress ?? (() => undefined);
-  const listed = await listFiles(o.dir);
+  const { files: listed, skipped } = await listFiles(o.dir, { exclude: o.exclude, followExternalLinks: o.followExternalLinks });
+  if (!listed.length && !o.allowEmpty) {
+    throw new StewardApiError(0, 'invalid_argument', `${o.dir} holds no files; nothing was pushed (check the path; to create a version without files on purpose, push with --allow-empty)`, { dir: o.dir });
+  }
   const bytes = listed.reduce((s, f) => s + f.size, 0);
   const cache = new HashCache(path.join(o.cacheDir, 'hashes.json'));
   const local: LocalFile[] = listed.map((f) => ({ path: f.path, abs: f.abs, size: f.size, sha256: cache.get(f.abs, f.key) ?? '' }));
@@ -73,15 +84,8 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   };
   const uploads = new UploadQueue(client, sessions, emit, hasher ? { hasher, hashed: learn } : undefined);
 
-  // Meanwhile, ask whether the asset and this version exist. Only a new version gets blobs
-  // before its manifest: pushing an existing one must first compare manifests.
-  const assetReady = client.createAsset(kind, { name, ...(o.description ? { description: o.description } : {}) }).then(
-    () => undefined,
-    (err: unknown) => {
-      if (!isCode(err, 'conflict')) throw err;
-    },
-  );
-  assetReady.catch(() => undefined);
+  // Meanwhile, ask whether this version exists. Only a new version gets blobs before its
+  // manifest: pushing an existing one must first compare manifests.
   const versionIsNew = toHash.length
     ? client.getVersion(kind, name, o.version.version, { files: false }).then(
         () => false,
@@ -131,9 +135,14 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   }
   // Surfaces an upload failure (hashing stopped early) before anything else.
   if (uploads.error !== null) await uploads.drained();
-  await assetReady;
 
-  const body: CreateVersionBody = { ...o.version, files: local.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })) };
+  // The asset is registered with the version when absent, in its transaction: a version the
+  // server refuses leaves no empty asset behind.
+  const body: CreateVersionBody = {
+    ...o.version,
+    files: local.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+    asset: o.description ? { description: o.description } : {},
+  };
   let missing: string[];
   let resumed = false;
   try {
@@ -144,7 +153,7 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
     if (!sameManifest(existing, local)) throw new StewardApiError(409, 'conflict', `${name}:${existing.version} already exists with different files; pick a new version`, { version: existing.version });
     if (existing.state !== 'pending') {
       await uploads.drained().catch(() => undefined);
-      return { version: existing, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: false, alreadyReady: true };
+      return { version: existing, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: false, alreadyReady: true, skipped };
     }
     resumed = true;
     missing = await finalizeOrMissing(client, kind, name, existing.version);
@@ -162,7 +171,7 @@ export async function pushVersion(o: PushOptions): Promise<PushResult> {
   }
 
   const version = await client.getVersion(kind, name, body.version, { files: false });
-  return { version, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: resumed || uploads.resumedSession, alreadyReady: false };
+  return { version, files: local.length, bytes, uploadedBytes: uploads.uploadedBytes, resumed: resumed || uploads.resumedSession, alreadyReady: false, skipped };
 }
 
 /** Finalises; on a 409 listing missing blobs returns them instead of failing. */
