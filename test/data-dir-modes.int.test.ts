@@ -91,9 +91,12 @@ describe('data dir modes (SQLite + files)', () => {
     try {
       await use(api);
       const found = modesUnder(dataDir);
-      expectModes(new Map([...found].filter(([k]) => k !== 'admin.token')), 0o750, 0o640, dataDir);
-      // The admin token is a credential, not data: it stays the owner's.
-      expect(found.get('admin.token')).toBe(0o600);
+      const ownerOnly = ['admin.token', 'audit-checkpoint.key', 'audit-checkpoints.jsonl'];
+      expectModes(new Map([...found].filter(([k]) => !ownerOnly.includes(k))), 0o750, 0o640, dataDir);
+      // The admin token and the audit checkpoint key are credentials, not data: they stay the owner's
+      // (and so do the checkpoints the key signs).
+      for (const f of ownerOnly) if (found.has(f)) expect(found.get(f), f).toBe(0o600);
+      expect(found.get('audit-checkpoint.key')).toBe(0o600);
     } finally {
       await server.close();
     }
