@@ -106,20 +106,20 @@ describe.each(BACKENDS)('deletion on %s', (backend) => {
     await pushVersion(api, name, '1.0.0', { w: randomBlob(16) });
     await pushVersion(api, name, '2.0.0', { w: randomBlob(16) });
     await api.put(`${modelPath(name)}/aliases/champion`, { version: '1.0.0' });
-    await api.put(`${modelPath(name)}/aliases/production`, { version: '1.0.0' });
+    await api.put(`${modelPath(name)}/aliases/stable`, { version: '1.0.0' });
 
     const e = expectError(await api.del(versionPath(name, '1.0.0')), 409, 'conflict');
-    expect(e.message).toBe(`model ${name}:1.0.0 cannot be deleted: aliases champion, production point at it (move or remove them: steward alias rm ${name} champion)`);
-    expect(blockersOf(e)).toEqual([{ version: '1.0.0', reason: 'alias', refs: ['champion', 'production'], message: expect.any(String) }]);
+    expect(e.message).toBe(`model ${name}:1.0.0 cannot be deleted: aliases champion, stable point at it (move or remove them: steward alias rm ${name} champion)`);
+    expect(blockersOf(e)).toEqual([{ version: '1.0.0', reason: 'alias', refs: ['champion', 'stable'], message: expect.any(String) }]);
     // The whole asset: every version must be free, so the same reason refuses it, and 2.0.0 stays too.
     const all = expectError(await api.del(modelPath(name)), 409, 'conflict');
-    expect(all.message).toMatch(new RegExp(`^model ${name} cannot be deleted: 1\\.0\\.0: aliases champion, production`));
+    expect(all.message).toMatch(new RegExp(`^model ${name} cannot be deleted: 1\\.0\\.0: aliases champion, stable`));
     expect(expectBody(await api.get(`${modelPath(name)}/versions`), 200, VersionPage).items.map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
     expect((await api.get(`${modelPath(name)}/aliases/champion`)).status).toBe(200);
     expect(await audit(`model:${name}@1.0.0`)).not.toContain('model.version.delete');
 
     await api.del(`${modelPath(name)}/aliases/champion`);
-    await api.del(`${modelPath(name)}/aliases/production`);
+    await api.del(`${modelPath(name)}/aliases/stable`);
     expectBody(await api.del(versionPath(name, '1.0.0')), 200, DeleteResponse);
   });
 

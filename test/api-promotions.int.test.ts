@@ -226,6 +226,22 @@ describe.each(BACKENDS)('environments and promotions on %s', (backend) => {
     expect(await pointer(model, broken)).toBeNull();
   });
 
+  it('deleting a version development runs takes it out of development; other environments hold it', async () => {
+    const model = `acme-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    await pushModel(api, model, '1.1.0');
+    await waitPointer(model, 'development', '1.1.0');
+    const free = await env({});
+    expectBody(await promote(as('dev'), `${model}:1.0.0`, free), 201, PromotionResponse);
+    expect(expectError(await api.del(versionPath(model, '1.0.0')), 409, 'conflict').details).toMatchObject({ blockers: [{ reason: 'environment', refs: [free] }] });
+    expect((await api.del(versionPath(model, '1.1.0'))).status).toBe(200);
+    expect(await pointer(model, 'development')).toBeNull();
+    const hist = expectBody(await api.get(`/api/v1/pointers/history?model=${encodeURIComponent(model)}&environment=development`), 200, PointerHistory);
+    expect(hist.items[0]).toMatchObject({ kind: 'removal', version: null, previous: '1.1.0', reason: 'version deleted' });
+    const audit = expectBody(await api.get(`/api/v1/audit?action=model.environment.removal&target=model:${model}`), 200, AuditPage);
+    expect(audit.items).toHaveLength(1);
+  });
+
   it('two concurrent promotions to one environment: one is open, the other refused naming it', async () => {
     const model = `acme-${uid()}/bot`;
     await pushModel(api, model, '1.0.0');

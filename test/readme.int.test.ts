@@ -80,7 +80,7 @@ describe('README quick start', () => {
 
     expect(res.stdout).toMatch(/^pushed acme\/my-model:1\.0\.0 \(ready\)/m);
     expect(res.stdout).toMatch(/^pushed acme\/my-model:1\.1\.0 \(ready\)/m);
-    expect(res.stdout).toMatch(/^acme\/my-model:production → 1\.0\.0$/m);
+    expect(res.stdout).toMatch(/^acme\/my-model:champion → 1\.0\.0$/m);
     expect(res.stdout).toMatch(/~ config\.json/);
     expect(res.stdout).toMatch(/all gates passed/);
     expect(fs.readdirSync(path.join(checkout, 'out')).sort()).toEqual(['config.json', 'model.safetensors']);

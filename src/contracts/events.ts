@@ -38,9 +38,9 @@ export const EVENT_DATA = {
     .object({
       model: z.string(),
       environment: z.string(),
-      version: z.string(),
+      version: z.string().nullable().describe('null: the version was deleted, and the environment runs none of the model'),
       previous: z.string().nullable(),
-      kind: z.enum(['promotion', 'rollback']),
+      kind: z.enum(['promotion', 'rollback', 'removal']),
       promotion: z.string().nullable(),
       reason: z.string().nullable(),
     })

@@ -196,7 +196,7 @@ Examples:
       if (o.json) return printJson(res);
       printTable(
         ['AT', 'ENVIRONMENT', 'VERSION', 'PREVIOUS', 'HOW', 'BY', 'REASON'],
-        res.items.map((m) => [m.at, m.environment, m.version, m.previous ?? '-', m.kind === 'promotion' ? `promotion ${m.promotion ?? ''}` : 'rollback', m.by, m.reason ?? '']),
+        res.items.map((m) => [m.at, m.environment, m.version ?? '-', m.previous ?? '-', m.kind === 'promotion' ? `promotion ${m.promotion ?? ''}` : m.kind, m.by, m.reason ?? '']),
       );
     });
 

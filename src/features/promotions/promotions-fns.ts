@@ -69,11 +69,12 @@ export function verdict(results: readonly PromotionGateResult[], blocking: (r: P
 
 /**
  * The last known-good version of an environment: the newest version that left it through a
- * promotion (not a rollback) and was never rolled back away from, other than the current one.
+ * promotion (not a rollback) and was never rolled back away from nor deleted, other than the current one.
  * `moves` are the environment's moves, newest first.
  */
 export function lastKnownGood(moves: readonly MoveRow[], current: string | null): string | null {
-  const rolledBack = new Set(moves.filter((m) => m.kind === 'rollback' && m.previous).map((m) => m.previous!));
+  // Versions rolled back away from, and versions deleted (a removal), are never known-good.
+  const rolledBack = new Set(moves.filter((m) => (m.kind === 'rollback' || m.kind === 'removal') && m.previous).map((m) => m.previous!));
   for (const m of moves) {
     if (m.kind !== 'promotion' || !m.previous) continue;
     if (m.previous === current || rolledBack.has(m.previous)) continue;

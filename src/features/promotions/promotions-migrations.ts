@@ -46,7 +46,7 @@ export const promotionsMigrations: StewardMigration[] = [
         .addColumn('model', 'text', (c) => c.notNull())
         .addColumn('environment', 'text', (c) => c.notNull())
         .addColumn('namespace', 'text')
-        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('version', 'text')
         .addColumn('previous', 'text')
         .addColumn('kind', 'text', (c) => c.notNull())
         .addColumn('promotion_id', 'text')

@@ -27,7 +27,8 @@ export interface EnvMovesTable {
   model: string;
   environment: string;
   namespace: string | null;
-  version: string;
+  /** null for a removal: the version was deleted and the environment runs none of the model. */
+  version: string | null;
   previous: string | null;
   kind: string;
   promotion_id: string | null;
@@ -110,6 +111,9 @@ export function createPromotionsRepo(root: AnyDb, dialect: Dialect) {
         .values(row)
         .onConflict((oc) => oc.columns(['model', 'environment']).doUpdateSet({ version: row.version, since: row.since, moved_by: row.moved_by, promotion_id: row.promotion_id }))
         .execute();
+    },
+    async deletePointer(model: string, environment: string): Promise<void> {
+      await db.deleteFrom('env_pointers').where('model', '=', model).where('environment', '=', environment).execute();
     },
     async insertMove(row: Omit<MoveRow, 'seq'>): Promise<number> {
       const r = await db.insertInto('env_moves').values({ ...row, seq: undefined }).returning('seq').executeTakeFirstOrThrow();

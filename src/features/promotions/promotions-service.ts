@@ -55,7 +55,7 @@ export interface PromotionsDeps {
 }
 
 const tx_ = (trx: unknown) => trx as AnyDb;
-const target = (model: string) => `model:${model}`;
+const target_ = (model: string) => `model:${model}`;
 
 export function createPromotionsService(deps: PromotionsDeps) {
   const { repo, assets, evals, audit, events, jobs, clock } = deps;
@@ -82,6 +82,13 @@ export function createPromotionsService(deps: PromotionsDeps) {
     return ref.name;
   }
 
+  /** The environments of a model's namespace that take every ready version by themselves. */
+  async function autoPromoting(r: PromotionsTxRepo, model: string): Promise<Set<string>> {
+    const ns = namespaceOf(model);
+    const rows = await r.environments(ns === null ? [] : [ns]);
+    return new Set([...new Set(rows.map((x) => x.name))].filter((n) => parsePolicy(policyRowFor(rows, ns, n)!).autoPromote));
+  }
+
   function canSee(actor: Actor, namespace: string | null): boolean {
     return actor.namespaces === null || (namespace !== null && actor.namespaces.includes(namespace));
   }
@@ -105,12 +112,12 @@ export function createPromotionsService(deps: PromotionsDeps) {
     const seq = await r.insertMove(row);
     await audit.record(tx, actor, {
       action: `model.environment.${m.kind}`,
-      target: target(m.model),
+      target: target_(m.model),
       change: { environment: m.environment, version: m.version, previous: row.previous, promotion: m.promotion, ...(m.reason ? { reason: m.reason } : {}) },
     });
     await events.emit(tx, {
       type: 'environment.moved',
-      subject: target(m.model),
+      subject: target_(m.model),
       namespace: m.namespace,
       data: { model: m.model, environment: m.environment, version: m.version, previous: row.previous, kind: m.kind, promotion: m.promotion, reason: m.reason },
     });
@@ -474,13 +481,18 @@ export function createPromotionsService(deps: PromotionsDeps) {
       return (await repo.on(tx).pointersAt(ref.name, ref.version)).map((p) => `environment ${p.environment}`);
     },
 
-    /** Delete guard for the registry: a version an environment points at, or one a request waits to promote, stays. */
+    /**
+     * Delete guard for the registry: a version an environment points at, or one a request waits
+     * to promote, stays. An environment every ready version enters by itself (`autoPromote`,
+     * development) does not hold it: the deletion removes it from there (`removeDeleted`).
+     */
     async deletionBlockers(tx: AnyDb, target: { kind: string; name: string; versions: readonly { version: string }[] }) {
       if (target.kind !== 'model') return [];
       const r = repo.on(tx);
+      const auto = await autoPromoting(r, target.name);
       const out: { version: string; reason: string; refs: string[]; message: string }[] = [];
       for (const { version } of target.versions) {
-        const envs = (await r.pointersAt(target.name, version)).map((p) => p.environment);
+        const envs = (await r.pointersAt(target.name, version)).map((p) => p.environment).filter((e) => !auto.has(e));
         if (envs.length) {
           out.push({ version, reason: 'environment', refs: envs, message: `environment ${envs.join(', ')} runs it (steward rollback ${target.name} --env ${envs[0]}, or promote another version, first)` });
         }
@@ -488,6 +500,32 @@ export function createPromotionsService(deps: PromotionsDeps) {
         if (open.length) out.push({ version, reason: 'promotion', refs: open, message: `promotion ${open.join(', ')} waits to move it (steward promotions cancel ${open[0]} first)` });
       }
       return out;
+    },
+
+    /** With a deletion (a registry contribution's `remove`): the deleted versions leave the autoPromote environments they were in. */
+    async removeDeleted(tx: AnyDb, target: { kind: string; name: string; versions: readonly { version: string }[] }, actor: Actor): Promise<number> {
+      if (target.kind !== 'model') return 0;
+      const r = repo.on(tx);
+      const auto = await autoPromoting(r, target.name);
+      let n = 0;
+      for (const { version } of target.versions) {
+        for (const p of await r.pointersAt(target.name, version)) {
+          if (!auto.has(p.environment)) continue; // the guard refused the deletion already
+          await r.deletePointer(p.model, p.environment);
+          const at = iso(clock.now());
+          const row = { model: p.model, environment: p.environment, namespace: p.namespace, version: null, previous: version, kind: 'removal', promotion_id: null, reason: 'version deleted', at, moved_by: actor.name };
+          await r.insertMove(row);
+          await audit.record(tx, actor, { action: 'model.environment.removal', target: target_(p.model), change: { environment: p.environment, version: null, previous: version, reason: row.reason } });
+          await events.emit(tx, {
+            type: 'environment.moved',
+            subject: target_(p.model),
+            namespace: p.namespace,
+            data: { model: p.model, environment: p.environment, version: null, previous: version, kind: 'removal', promotion: null, reason: row.reason },
+          });
+          n++;
+        }
+      }
+      return n;
     },
 
     /** Alias guard for the registry: an environment's name is not an alias of a model. */

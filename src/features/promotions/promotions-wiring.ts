@@ -37,7 +37,13 @@ export const promotionsModule = defineModule({
     assets.registerVersionHold((tx, ref) => service.holdsOf(tx, ref));
     assets.registerDeleteGuard((tx, target) => service.deletionBlockers(tx, target));
     assets.registerAliasGuard((tx, kind, name, alias) => service.aliasRefusal(tx, kind, name, alias));
-    assets.contributeToVersion({ kind: 'model', key: 'environments', schema: VersionEnvironments, load: (doc) => service.versionEnvironments(doc.name, doc.version) });
+    assets.contributeToVersion({
+      kind: 'model',
+      key: 'environments',
+      schema: VersionEnvironments,
+      load: (doc) => service.versionEnvironments(doc.name, doc.version),
+      remove: (tx, target, actor) => service.removeDeleted(tx, target, actor),
+    });
     evals.gates.useEnvironments({ names: () => service.environmentNames(), versionIn: (model, env) => service.versionIn(model, env) });
 
     jobs.register<{ id: string }>({ kind: PROMOTION_CHECK_JOB, run: ({ payload }) => service.finishCheck(payload.id) });
