@@ -59,8 +59,15 @@ export interface AssetsDeps {
   deletion?: { guards: readonly DeleteGuard[]; contributions: readonly { key: string; remove: DeleteContribution }[] };
 }
 
-/** Why a version may not be archived: what holds it ("environment production"), read in the change's transaction. */
-export type VersionHold = (tx: AnyDb, version: { kind: AssetKind; name: string; version: string }) => Promise<string[]>;
+/**
+ * What another feature holds versions by (environment pointers), read in the archiving
+ * transaction: `holders` name what refuses the archive ("environment production"); `release`,
+ * once nothing refuses, lets go of what only followed the version (an automatic environment).
+ */
+export interface VersionHold {
+  holders(tx: AnyDb, version: { kind: AssetKind; name: string; version: string }): Promise<string[]>;
+  release?(tx: AnyDb, version: { kind: AssetKind; name: string; version: string }, actor: Actor): Promise<void>;
+}
 
 type CreateVersionInput = z.output<typeof CreateVersionBody>;
 
@@ -388,10 +395,11 @@ export function createAssetsService(deps: AssetsDeps) {
               throw errors.precondition(`${name}:${v.version} is the target of alias(es) ${held.join(', ')}; move or remove them before archiving`, { aliases: held });
             }
             const ref = { kind, name: a.name, version: v.version };
-            const holders = (await Promise.all((deps.holds ?? []).map((h) => h(trx as unknown as AnyDb, ref)))).flat();
+            const holders = (await Promise.all((deps.holds ?? []).map((h) => h.holders(trx as unknown as AnyDb, ref)))).flat();
             if (holders.length) {
               throw errors.precondition(`${name}:${v.version} is held by ${holders.join(', ')}; move it out (steward rollback, or promote another version) before archiving`, { heldBy: holders });
             }
+            for (const h of deps.holds ?? []) await h.release?.(trx as unknown as AnyDb, ref, actor);
           }
           await r.updateVersion(v.id, { state: body.state, updated_at: now });
           await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.${body.state === 'ready' ? 'restore' : body.state === 'deprecated' ? 'deprecate' : 'archive'}`, target: target(kind, name, v.version), change: { from: v.state, to: body.state } });

@@ -89,6 +89,31 @@ export function createPromotionsService(deps: PromotionsDeps) {
     return new Set([...new Set(rows.map((x) => x.name))].filter((n) => parsePolicy(policyRowFor(rows, ns, n)!).autoPromote));
   }
 
+  /**
+   * Takes a version out of the autoPromote environments it is in (it was deleted or archived): the
+   * pointer goes, with a `removal` move, its audit event and `environment.moved` (version null).
+   */
+  async function leaveAutoEnvironments(tx: AnyDb, model: string, version: string, actor: Actor, reason: string): Promise<number> {
+    const r = repo.on(tx);
+    const auto = await autoPromoting(r, model);
+    let n = 0;
+    for (const p of await r.pointersAt(model, version)) {
+      if (!auto.has(p.environment)) continue; // the registry's guard or hold refused already
+      await r.deletePointer(p.model, p.environment);
+      const row = { model: p.model, environment: p.environment, namespace: p.namespace, version: null, previous: version, kind: 'removal', promotion_id: null, reason, at: iso(clock.now()), moved_by: actor.name };
+      await r.insertMove(row);
+      await audit.record(tx, actor, { action: 'model.environment.removal', target: target_(p.model), change: { environment: p.environment, version: null, previous: version, reason } });
+      await events.emit(tx, {
+        type: 'environment.moved',
+        subject: target_(p.model),
+        namespace: p.namespace,
+        data: { model: p.model, environment: p.environment, version: null, previous: version, kind: 'removal', promotion: null, reason },
+      });
+      n++;
+    }
+    return n;
+  }
+
   function canSee(actor: Actor, namespace: string | null): boolean {
     return actor.namespaces === null || (namespace !== null && actor.namespaces.includes(namespace));
   }
@@ -475,10 +500,20 @@ export function createPromotionsService(deps: PromotionsDeps) {
       };
     },
 
-    /** Version hold for the registry: a version an environment points at cannot be archived. */
+    /**
+     * Version hold for the registry: a version an environment points at cannot be archived,
+     * unless the environment takes every ready version by itself (development): archiving it
+     * takes it out of there (`releaseArchived`).
+     */
     async holdsOf(tx: AnyDb, ref: { kind: string; name: string; version: string }): Promise<string[]> {
       if (ref.kind !== 'model') return [];
-      return (await repo.on(tx).pointersAt(ref.name, ref.version)).map((p) => `environment ${p.environment}`);
+      const r = repo.on(tx);
+      const auto = await autoPromoting(r, ref.name);
+      return (await r.pointersAt(ref.name, ref.version)).filter((p) => !auto.has(p.environment)).map((p) => `environment ${p.environment}`);
+    },
+
+    async releaseArchived(tx: AnyDb, ref: { kind: string; name: string; version: string }, actor: Actor): Promise<void> {
+      if (ref.kind === 'model') await leaveAutoEnvironments(tx, ref.name, ref.version, actor, 'version archived');
     },
 
     /**
@@ -505,26 +540,8 @@ export function createPromotionsService(deps: PromotionsDeps) {
     /** With a deletion (a registry contribution's `remove`): the deleted versions leave the autoPromote environments they were in. */
     async removeDeleted(tx: AnyDb, target: { kind: string; name: string; versions: readonly { version: string }[] }, actor: Actor): Promise<number> {
       if (target.kind !== 'model') return 0;
-      const r = repo.on(tx);
-      const auto = await autoPromoting(r, target.name);
       let n = 0;
-      for (const { version } of target.versions) {
-        for (const p of await r.pointersAt(target.name, version)) {
-          if (!auto.has(p.environment)) continue; // the guard refused the deletion already
-          await r.deletePointer(p.model, p.environment);
-          const at = iso(clock.now());
-          const row = { model: p.model, environment: p.environment, namespace: p.namespace, version: null, previous: version, kind: 'removal', promotion_id: null, reason: 'version deleted', at, moved_by: actor.name };
-          await r.insertMove(row);
-          await audit.record(tx, actor, { action: 'model.environment.removal', target: target_(p.model), change: { environment: p.environment, version: null, previous: version, reason: row.reason } });
-          await events.emit(tx, {
-            type: 'environment.moved',
-            subject: target_(p.model),
-            namespace: p.namespace,
-            data: { model: p.model, environment: p.environment, version: null, previous: version, kind: 'removal', promotion: null, reason: row.reason },
-          });
-          n++;
-        }
-      }
+      for (const { version } of target.versions) n += await leaveAutoEnvironments(tx, target.name, version, actor, 'version deleted');
       return n;
     },
 

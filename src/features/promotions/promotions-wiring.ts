@@ -34,7 +34,7 @@ export const promotionsModule = defineModule({
     const jobs = need('jobs');
     const service = createPromotionsService({ repo: createPromotionsRepo(sql.db, sql.dialect), assets, evals, audit: need('audit'), events, jobs, clock });
 
-    assets.registerVersionHold((tx, ref) => service.holdsOf(tx, ref));
+    assets.registerVersionHold({ holders: (tx, ref) => service.holdsOf(tx, ref), release: (tx, ref, actor) => service.releaseArchived(tx, ref, actor) });
     assets.registerDeleteGuard((tx, target) => service.deletionBlockers(tx, target));
     assets.registerAliasGuard((tx, kind, name, alias) => service.aliasRefusal(tx, kind, name, alias));
     assets.contributeToVersion({
