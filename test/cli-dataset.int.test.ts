@@ -7,20 +7,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VersionResponse } from '../src/contracts/assets.js';
-import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
+import { cliEnv, runCli, type CliEnv, writeTree } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 let server: TestServer;
 let env: CliEnv;
 
-function dir(name: string, files: Record<string, string>): string {
-  const root = path.join(env.home, name);
-  for (const [p, c] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
-    fs.writeFileSync(path.join(root, p), c);
-  }
-  return root;
-}
+const dir = (name: string, files: Record<string, string>): string => writeTree(path.join(env.home, name), files);
 
 beforeAll(async () => {
   server = await startTestServer('sqlite-fs');

@@ -12,7 +12,7 @@ import { AssetPage, DeleteResponse } from '../src/contracts/assets.js';
 import { RunResponse } from '../src/contracts/evals.js';
 import { StewardClient } from '../src/sdk/client.js';
 import { EvalsClient } from '../src/sdk/evals-client.js';
-import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
+import { cliEnv, runCli, type CliEnv, writeTree } from './helpers/cli.js';
 import { jsonl } from './helpers/evals-fixtures.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -22,14 +22,7 @@ let env: CliEnv;
 let client: StewardClient;
 let fake: FakeOpenAI;
 
-function dir(name: string, files: Record<string, string | Buffer>): string {
-  const root = path.join(env.home, name);
-  for (const [p, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
-    fs.writeFileSync(path.join(root, p), content);
-  }
-  return root;
-}
+const dir = (name: string, files: Record<string, string | Buffer>): string => writeTree(path.join(env.home, name), files);
 
 beforeAll(async () => {
   server = await startTestServer('sqlite-fs');

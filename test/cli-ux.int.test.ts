@@ -11,22 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssetResponse, VersionResponse } from '../src/contracts/assets.js';
 import { RunPage } from '../src/contracts/evals.js';
 import { ModelVersionDocument } from '../src/contracts/model-version.js';
-import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
+import { cliEnv, runCli, type CliEnv, writeTree } from './helpers/cli.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 let server: TestServer;
 let env: CliEnv;
 
-function makeDir(name: string, files: Record<string, string>): string {
-  const root = path.join(env.home, name);
-  fs.mkdirSync(root, { recursive: true });
-  for (const [p, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
-    fs.writeFileSync(path.join(root, p), content);
-  }
-  return root;
-}
+const makeDir = (name: string, files: Record<string, string>): string => writeTree(path.join(env.home, name), files);
 
 async function ok(args: string[]) {
   const r = await runCli(args, env);

@@ -12,19 +12,13 @@ import { ModelVersionDocument } from '../src/contracts/model-version.js';
 import { AssetPage, CompareResponse, VersionPage } from '../src/contracts/assets.js';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
 import { StewardClient } from '../src/sdk/client.js';
-import { cliEnv, runCli, type CliEnv } from './helpers/cli.js';
+import { cliEnv, runCli, type CliEnv, writeTree } from './helpers/cli.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 let server: TestServer;
 let env: CliEnv;
 
-function makeModelDir(root: string, files: Record<string, Buffer | string>): string {
-  for (const [p, content] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
-    fs.writeFileSync(path.join(root, p), content);
-  }
-  return root;
-}
+const makeModelDir = writeTree;
 
 beforeAll(async () => {
   server = await startTestServer('sqlite-fs');

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AssetKind, VersionState } from './assets.js';
 import { RunState } from './evals.js';
+import { PointerMove, PromotionState } from './promotions.js';
 import { Timestamp } from './common.js';
 
 const VersionRef = { kind: AssetKind, name: z.string(), version: z.string() };
@@ -34,23 +35,14 @@ export const EVENT_DATA = {
       passed: z.boolean().nullable(),
     })
     .strict(),
-  'environment.moved': z
-    .object({
-      model: z.string(),
-      environment: z.string(),
-      version: z.string().nullable().describe('null: the version was deleted, and the environment runs none of the model'),
-      previous: z.string().nullable(),
-      kind: z.enum(['promotion', 'rollback', 'removal']),
-      promotion: z.string().nullable(),
-      reason: z.string().nullable(),
-    })
-    .strict(),
+  /** A model's pointer in an environment moved (a promotion, a rollback, or a removal: `version` null). */
+  'environment.moved': PointerMove.omit({ seq: true, at: true, by: true }),
   'promotion.changed': z
     .object({
       id: z.string(),
       model: z.object({ name: z.string(), version: z.string() }).strict(),
       to: z.string(),
-      state: z.enum(['checking', 'pending', 'completed', 'rejected', 'failed', 'cancelled', 'expired']),
+      state: PromotionState,
     })
     .strict(),
   'eval.run.deleted': z

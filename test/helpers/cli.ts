@@ -92,3 +92,13 @@ export function spawnServer(argv: string[], cwd: string, processEnv: Record<stri
     child.once('exit', (code) => reject(new Error(`steward up exited (${code}) before listening:\n${stderr}`)));
   });
 }
+
+/** Writes `files` (relative path → content) under `root`, creating directories; answers `root`. */
+export function writeTree(root: string, files: Record<string, string | Buffer>): string {
+  fs.mkdirSync(root, { recursive: true });
+  for (const [p, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+    fs.writeFileSync(path.join(root, p), content);
+  }
+  return root;
+}
