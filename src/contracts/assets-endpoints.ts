@@ -73,7 +73,7 @@ function declare(kind: AssetKind) {
       params: NameParams, responses: { 200: AssetResponse },
     }),
     updateAsset: endpoint({
-      method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner or labels`, tags, permission: 'asset:write', scope: byName,
+      method: 'PATCH', url: `${base}/:name`, summary: `Update a ${kind}'s description, owner, labels or retention policy (keepArchivedFiles)`, tags, permission: 'asset:write', scope: byName,
       params: NameParams, body: UpdateAssetBody, responses: { 200: AssetResponse },
     }),
     deleteAsset: endpoint({

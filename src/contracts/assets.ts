@@ -131,9 +131,21 @@ export const CreateAssetBody = z
   })
   .strict();
 
-export const UpdateAssetBody = z
+/** What a push may say about the asset it registers (`CreateVersionBody.asset`). */
+export const AssetFields = z
   .object({ description: z.string().max(10_000).optional(), owner: z.string().max(128).optional(), labels: Labels.optional() })
   .strict();
+
+/** The retention policy: how many archived versions (the most recently archived) keep their files; null keeps every one's. */
+export const KeepArchivedFiles = z
+  .number()
+  .int()
+  .min(0)
+  .max(1_000_000)
+  .nullable()
+  .describe('keep the files of the N most recently archived versions; the files of older archived versions are released (GC reclaims blobs no other version lists); null keeps all');
+
+export const UpdateAssetBody = AssetFields.extend({ keepArchivedFiles: KeepArchivedFiles.optional() }).strict();
 
 export const AssetResponse = z
   .object({
@@ -145,6 +157,7 @@ export const AssetResponse = z
     labels: z.record(z.string(), z.string()),
     versionCount: z.number().int(),
     latestVersion: z.string().nullable(),
+    keepArchivedFiles: z.number().int().nullable().describe('the retention policy (see UpdateAssetBody); null keeps the files of every archived version'),
     createdAt: Timestamp,
     createdBy: z.string().nullable(),
     updatedAt: Timestamp,
@@ -160,7 +173,7 @@ export const CreateVersionBody = z
     labels: Labels.optional(),
     card: z.string().max(1024 * 1024).optional().describe('markdown model card'),
     lineage: LineageInput.optional(),
-    asset: UpdateAssetBody.optional().describe(
+    asset: AssetFields.optional().describe(
       'registers the asset in the same transaction when it does not exist yet (what `steward push` does), so a refused version leaves no empty asset behind; ignored when it exists',
     ),
   })
@@ -186,6 +199,8 @@ export const VersionResponse = z
     createdBy: z.string().nullable(),
     readyAt: Timestamp.nullable(),
     expiresAt: Timestamp.nullable(),
+    archivedAt: Timestamp.nullable(),
+    filesReleasedAt: Timestamp.nullable().describe('when the retention policy released the files of this archived version: the manifest stays, downloads are refused, GC reclaims blobs no other version lists'),
     updatedAt: Timestamp,
   })
   .strict();

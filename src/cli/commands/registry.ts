@@ -15,6 +15,14 @@ const num = (v: string) => {
   return n;
 };
 
+/** `--keep-archived-files`: a count of archived versions, or `all` (no limit: the policy cleared; commander turns a null into ''). */
+const keepArg = (v: string): number | 'all' => {
+  if (v === 'all') return v;
+  if (!/^\d+$/.test(v) || Number(v) > 1_000_000) throw new UsageError(`--keep-archived-files takes a whole number of archived versions (0 to 1000000) or "all", not ${JSON.stringify(v)}`);
+  return Number(v);
+};
+const keepText = (n: number | null) => (n === null ? 'all' : String(n));
+
 /** A version document; a model version's carries the evaluations the evals feature contributes. */
 function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[]; environments?: VersionEnvironments }): void {
   const lines = [
@@ -23,8 +31,9 @@ function showVersion(v: VersionResponse & { evaluations?: VersionEvaluation[]; e
     `size       ${formatBytes(v.size)} in ${v.fileCount} files`,
     `aliases    ${v.aliases.join(', ') || '-'}`,
     `labels     ${Object.entries(v.labels).map(([k, x]) => `${k}=${x}`).join(', ') || '-'}`,
-    `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}`,
+    `created    ${v.createdAt} by ${v.createdBy ?? '-'}${v.readyAt ? `; ready ${v.readyAt}` : ''}${v.archivedAt ? `; archived ${v.archivedAt}` : ''}`,
   ];
+  if (v.filesReleasedAt) lines.push(`files      released ${v.filesReleasedAt} by the retention policy: listed below for the record, not downloadable`);
   const hidden = '(hidden: in a namespace this token cannot read)';
   for (const e of v.lineage) lines.push(`lineage    ${e.relation} ${e.hidden ? hidden : e.ref}`);
   if (v.environments) {
@@ -233,17 +242,21 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
 
   program
     .command('edit')
-    .description(`Change a ${kind}'s description or labels (NAME), or a version's labels (NAME:VERSION)`)
+    .description(`Change a ${kind}'s description, labels or retention policy (NAME), or a version's labels (NAME:VERSION)`)
     .argument('<name[:version]>', `NAME for the ${kind}, NAME:VERSION (or an alias) for one version`)
     .option('--description <text>', `the ${kind}'s description (versions have none of their own)`)
     .option('--label <key=value>', 'set a label, keeping the others (repeatable)', collect)
     .option('--unlabel <key>', 'remove a label (repeatable)', collect)
+    .option('--keep-archived-files <n|all>', 'retention: keep the files of the N most recently archived versions; older archived versions have theirs released (steward gc --apply reclaims them; metadata and audit stay). "all" keeps every one', keepArg)
     .option('--json', 'print JSON')
-    .addHelpText('after', `\nExamples:\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot --description "Support assistant" --label team=nlp\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot:1.2.0 --label eval=passed --unlabel candidate`)
-    .action(async (target: string, o: { description?: string; label?: string[]; unlabel?: string[] } & GlobalOptions) => {
+    .addHelpText('after', `\nExamples:\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot --description "Support assistant" --label team=nlp\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot:1.2.0 --label eval=passed --unlabel candidate\n  steward${kind === 'model' ? '' : ` ${kind}`} edit acme/bot --keep-archived-files 2`)
+    .action(async (target: string, o: { description?: string; label?: string[]; unlabel?: string[]; keepArchivedFiles?: number | 'all' } & GlobalOptions) => {
       const set = parseLabels(o.label ?? []);
       const unset = o.unlabel ?? [];
-      if (o.description === undefined && !Object.keys(set).length && !unset.length) throw new UsageError('nothing to change: pass --description TEXT, --label KEY=VALUE or --unlabel KEY');
+      const keep = o.keepArchivedFiles === 'all' ? null : o.keepArchivedFiles;
+      if (o.description === undefined && keep === undefined && !Object.keys(set).length && !unset.length) {
+        throw new UsageError('nothing to change: pass --description TEXT, --label KEY=VALUE, --unlabel KEY or --keep-archived-files N|all');
+      }
       const both = unset.filter((k) => k in set);
       if (both.length) throw new UsageError(`--label and --unlabel both name ${both.join(', ')}`);
       const r = parseAssetRef(target);
@@ -256,6 +269,7 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
       const show = (labels: Record<string, string>) => Object.entries(labels).map(([k, x]) => `${k}=${x}`).join(', ') || '(none)';
       if (r.ref !== null) {
         if (o.description !== undefined) throw new UsageError(`a version has no description: the ${kind}'s is shared by its versions (steward${kind === 'model' ? '' : ` ${kind}`} edit ${r.name} --description …)`);
+        if (keep !== undefined) throw new UsageError(`the retention policy is the ${kind}'s, for all its archived versions (steward${kind === 'model' ? '' : ` ${kind}`} edit ${r.name} --keep-archived-files …)`);
         const v = await c.getVersion(kind, r.name, r.ref);
         const updated = await c.updateVersion(kind, r.name, v.version, { labels: relabel(v.labels) });
         if (o.json) return printJson(updated);
@@ -263,9 +277,9 @@ export function registerAssetCommands(program: Command, kind: AssetKind, globals
       }
       const a = await c.getAsset(kind, r.name);
       const labels = Object.keys(set).length || unset.length ? { labels: relabel(a.labels) } : {};
-      const updated = await c.updateAsset(kind, r.name, { ...(o.description !== undefined ? { description: o.description } : {}), ...labels });
+      const updated = await c.updateAsset(kind, r.name, { ...(o.description !== undefined ? { description: o.description } : {}), ...labels, ...(keep !== undefined ? { keepArchivedFiles: keep } : {}) });
       if (o.json) return printJson(updated);
-      process.stdout.write(`${updated.name}  description ${JSON.stringify(updated.description)}  labels ${show(updated.labels)}\n`);
+      process.stdout.write(`${updated.name}  description ${JSON.stringify(updated.description)}  labels ${show(updated.labels)}  keep archived files ${keepText(updated.keepArchivedFiles)}\n`);
     });
   registerRm(program, kind, globals);
 

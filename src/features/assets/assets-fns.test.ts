@@ -62,7 +62,7 @@ describe('documents built from rows', () => {
   const T = '2025-01-01T00:00:00.000Z';
   const row = {
     kind: 'model', name: 'a/b', version: '1.0.0', state: 'ready', digest: 'sha256:x', size: 2 ** 53 - 1, file_count: 1, metadata: '{"z":1,"a":{"b":[null]}}', labels: '{"team":"nlp"}',
-    card: null, created_at: T, created_by: null, ready_at: T, expires_at: null, updated_at: T, aliases: ['champion'],
+    card: null, created_at: T, created_by: null, ready_at: T, expires_at: null, archived_at: null, files_released_at: null, updated_at: T, aliases: ['champion'],
     lineage: [{ relation: 'base_model', kind: null, name: null, version: null, ref: 'hf:x' }],
   };
 
@@ -76,8 +76,8 @@ describe('documents built from rows', () => {
   });
 
   it('builds an asset document valid against the strict contract', () => {
-    const doc = assetDocument({ kind: 'dataset', name: 'd', namespace: null, description: '', owner: null, labels: '{}', version_count: 3, latest_version: '2.0.0', created_at: T, created_by: 'x', updated_at: T });
+    const doc = assetDocument({ kind: 'dataset', name: 'd', namespace: null, description: '', owner: null, labels: '{}', version_count: 3, latest_version: '2.0.0', keep_archived_files: 2, created_at: T, created_by: 'x', updated_at: T });
     expect(AssetResponse.parse(doc)).toEqual(doc);
-    expect(doc).toMatchObject({ versionCount: 3, latestVersion: '2.0.0', labels: {} });
+    expect(doc).toMatchObject({ versionCount: 3, latestVersion: '2.0.0', keepArchivedFiles: 2, labels: {} });
   });
 });

@@ -68,6 +68,8 @@ export function versionDocument(r: VersionDocRow): VersionResponse {
     createdBy: r.created_by,
     readyAt: r.ready_at,
     expiresAt: r.expires_at,
+    archivedAt: r.archived_at,
+    filesReleasedAt: r.files_released_at,
     updatedAt: r.updated_at,
   };
 }
@@ -83,6 +85,7 @@ export function assetDocument(a: AssetDocRow): AssetResponse {
     labels: JSON.parse(a.labels) as Record<string, string>,
     versionCount: a.version_count,
     latestVersion: a.latest_version,
+    keepArchivedFiles: a.keep_archived_files,
     createdAt: a.created_at,
     createdBy: a.created_by,
     updatedAt: a.updated_at,

@@ -185,4 +185,17 @@ export const assetsMigrations: StewardMigration[] = [
           updated_at)`.execute(db);
     },
   },
+  {
+    name: '0018_assets_retention',
+    async up(db) {
+      // The retention policy of an asset (keep the files of its N most recently archived
+      // versions; null keeps all), when each version was archived (what "most recently" orders
+      // by), and when the policy released a version's files (GC no longer counts them).
+      await db.schema.alterTable('assets').addColumn('keep_archived_files', 'integer').execute();
+      await db.schema.alterTable('versions').addColumn('archived_at', 'text').execute();
+      await db.schema.alterTable('versions').addColumn('files_released_at', 'text').execute();
+      // Versions archived before the column existed: their last change is the best record left.
+      await sql`update versions set archived_at = updated_at where state = 'archived'`.execute(db);
+    },
+  },
 ];

@@ -139,6 +139,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         createdBy: 'alice',
         readyAt: null,
         expiresAt: T,
+        archivedAt: null,
+        filesReleasedAt: null,
         updatedAt: T,
       };
       // Compared as text: same keys, same order, same values, same escapes.
@@ -162,7 +164,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       const v = await repo.insertVersion(version(a.id, '0.1.0', { file_count: 0, size: 0, metadata: '{}', labels: '{}', card: null, created_by: null, state: 'ready', ready_at: T, expires_at: null }));
       const expected: VersionResponse = {
         kind: 'prompt', name: 'plain', version: '0.1.0', state: 'ready', digest: v.digest, size: 0, fileCount: 0, files: [], metadata: {}, labels: {}, card: null,
-        lineage: [], aliases: [], createdAt: T, createdBy: null, readyAt: T, expiresAt: null, updatedAt: T,
+        lineage: [], aliases: [], createdAt: T, createdBy: null, readyAt: T, expiresAt: null, archivedAt: null, filesReleasedAt: null, updatedAt: T,
       };
       expect(text(await repo.versionDocRow('prompt', 'plain', { latestReady: true }, true))).toBe(JSON.stringify(expected));
       // In a page too, nulls included.
@@ -171,7 +173,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       expect(text(row?.row)).toBe(JSON.stringify(listedDoc));
       const assetDoc = assetDocument((await repo.assetDocRow('prompt', 'plain'))!);
       expect(JSON.stringify(assetDoc)).toBe(
-        JSON.stringify({ kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: {}, versionCount: 1, latestVersion: '0.1.0', createdAt: T, createdBy: null, updatedAt: T }),
+        JSON.stringify({ kind: 'prompt', name: 'plain', namespace: null, description: 'tab\t "q" \u0001 日本', owner: null, labels: {}, versionCount: 1, latestVersion: '0.1.0', keepArchivedFiles: null, createdAt: T, createdBy: null, updatedAt: T }),
       );
       const [listed] = await repo.listAssets({ kind: 'prompt', nameLike: 'PLA', sort: 'name', order: 'asc', limit: 5 });
       expect(assetDocument(listed!.row)).toEqual(assetDoc);

@@ -27,7 +27,8 @@ export interface LineageRow {
 /** A version row as a document is built from it: lists parsed; `files` only when they were read. */
 export type VersionDocRow = Pick<
   VersionRow,
-  'version' | 'state' | 'digest' | 'size' | 'file_count' | 'metadata' | 'labels' | 'card' | 'created_at' | 'created_by' | 'ready_at' | 'expires_at' | 'updated_at'
+  | 'version' | 'state' | 'digest' | 'size' | 'file_count' | 'metadata' | 'labels' | 'card' | 'created_at' | 'created_by' | 'ready_at' | 'expires_at' | 'archived_at'
+  | 'files_released_at' | 'updated_at'
 > & { kind: string; name: string; files?: ManifestFile[] | undefined; aliases: string[]; lineage: LineageRow[] };
 
 /** An asset row with the version statistics kept on it (migration 0007). */
@@ -36,11 +37,11 @@ export type AssetDocRow = Omit<AssetRow, 'id'> & { version_count: number; latest
 /** The plain columns of a version document (with the asset's kind and name). */
 export const VERSION_COLUMNS = [
   'a.kind', 'a.name', 'v.version', 'v.state', 'v.digest', 'v.size', 'v.file_count', 'v.metadata', 'v.labels', 'v.card',
-  'v.created_at', 'v.created_by', 'v.ready_at', 'v.expires_at', 'v.updated_at',
+  'v.created_at', 'v.created_by', 'v.ready_at', 'v.expires_at', 'v.archived_at', 'v.files_released_at', 'v.updated_at',
 ] as const;
 
 export const ASSET_COLUMNS = [
-  'a.kind', 'a.name', 'a.namespace', 'a.description', 'a.owner', 'a.labels', 'a.version_count', 'a.latest_version', 'a.created_at', 'a.created_by', 'a.updated_at',
+  'a.kind', 'a.name', 'a.namespace', 'a.description', 'a.owner', 'a.labels', 'a.version_count', 'a.latest_version', 'a.keep_archived_files', 'a.created_at', 'a.created_by', 'a.updated_at',
 ] as const;
 
 /**

@@ -8,7 +8,7 @@ import { createCompiledCache } from '../../platform/sql/sql-compiled.js';
 import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
 import { ASSET_COLUMNS, VERSION_COLUMNS, versionDocRow, versionListsSql, type AssetDocRow, type VersionDocRow } from './assets-repo-docs.js';
 import { createListQueries, type AssetFilter, type RepoTables, type VersionFilter } from './assets-repo-lists.js';
-import type { AssetRow, NewVersionRow, VersionRow } from './assets-types.js';
+import type { AssetRow, NewAssetRow, NewVersionRow, VersionRow } from './assets-types.js';
 
 export type { AssetFilter, PageRow, VersionFilter } from './assets-repo-lists.js';
 export type { AssetDocRow, VersionDocRow } from './assets-repo-docs.js';
@@ -44,7 +44,7 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return db.selectFrom('assets').selectAll().where('kind', '=', kind).where('name', '=', name).executeTakeFirst();
       },
 
-      async insertAsset(row: Omit<AssetRow, 'id'>, labels: Record<string, string>): Promise<AssetRow> {
+      async insertAsset(row: NewAssetRow, labels: Record<string, string>): Promise<AssetRow> {
         const inserted = await db.insertInto('assets').values(row).returningAll().executeTakeFirstOrThrow();
         await this.replaceAssetLabels(inserted.id, labels);
         return inserted;
@@ -56,18 +56,18 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
        * inserted, or undefined. `provisional`: registered by a version's creation, removed with
        * its last version should none ever become ready.
        */
-      async insertAssetIfAbsent(row: Omit<AssetRow, 'id'>, labels: Record<string, string>, provisional: boolean): Promise<AssetRow | undefined> {
+      async insertAssetIfAbsent(row: NewAssetRow, labels: Record<string, string>, provisional: boolean): Promise<AssetRow | undefined> {
         const inserted = await db
           .insertInto('assets')
           .values({ ...row, provisional: provisional ? 1 : 0 })
           .onConflict((oc) => oc.columns(['kind', 'name']).doNothing())
-          .returning(['id', 'kind', 'name', 'namespace', 'description', 'owner', 'labels', 'created_at', 'created_by', 'updated_at'])
+          .returning(['id', 'kind', 'name', 'namespace', 'description', 'owner', 'labels', 'created_at', 'created_by', 'updated_at', 'keep_archived_files'])
           .executeTakeFirst();
         if (inserted) await this.replaceAssetLabels(inserted.id, labels);
         return inserted;
       },
 
-      async updateAsset(id: number, patch: Partial<Pick<AssetRow, 'description' | 'owner' | 'labels' | 'updated_at'>>, labels?: Record<string, string>) {
+      async updateAsset(id: number, patch: Partial<Pick<AssetRow, 'description' | 'owner' | 'labels' | 'updated_at' | 'keep_archived_files'>>, labels?: Record<string, string>) {
         await db.updateTable('assets').set(patch).where('id', '=', id).execute();
         if (labels) await this.replaceAssetLabels(id, labels);
       },
@@ -251,9 +251,28 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
           .executeTakeFirst();
       },
 
-      async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at'>>) {
+      async updateVersion(id: number, patch: Partial<Pick<VersionRow, 'state' | 'labels' | 'updated_at' | 'ready_at' | 'expires_at' | 'archived_at'>>) {
         const rows = await db.updateTable('versions').set(patch).where('id', '=', id).returning('asset_id').execute();
         if ((patch.state !== undefined || patch.updated_at !== undefined) && rows[0]) await this.refreshAssetStats(rows[0].asset_id);
+      },
+
+      /** An asset's archived versions, the most recently archived first (then the highest). */
+      async archivedVersions(assetId: number) {
+        return db
+          .selectFrom('versions')
+          .select(['id', 'version', 'size', 'file_count', 'archived_at', 'files_released_at'])
+          .where('asset_id', '=', assetId)
+          .where('state', '=', 'archived')
+          .orderBy('archived_at', 'desc')
+          .orderBy('version_key', 'desc')
+          .orderBy('id', 'desc')
+          .execute();
+      },
+
+      /** Marks a version's files released (once: false when they were already). */
+      async releaseFiles(id: number, now: string): Promise<boolean> {
+        const res = await db.updateTable('versions').set({ files_released_at: now, updated_at: now }).where('id', '=', id).where('files_released_at', 'is', null).executeTakeFirst();
+        return Number(res.numUpdatedRows) === 1;
       },
 
       /** Flips pending → ready only if it is still pending: the losing finaliser sees 0 rows. */
@@ -357,12 +376,22 @@ export function createAssetsRepo(anyDb: AnyDb, dialect: Dialect) {
         return q.orderBy('id', 'desc').limit(1000).execute();
       },
 
-      /** Which of `shas` some version (in any state) lists: those blobs must not be collected. */
+      /**
+       * Which of `shas` some version (in any state) lists, unless the retention policy released
+       * that version's files: those blobs must not be collected.
+       */
       async referencedAmong(shas: readonly string[]): Promise<Set<string>> {
         const out = new Set<string>();
         for (let i = 0; i < shas.length; i += 5000) {
           const chunk = shas.slice(i, i + 5000);
-          const rows = await db.selectFrom('version_files').select('sha256').distinct().where('sha256', 'in', chunk).execute();
+          const rows = await db
+            .selectFrom('version_files as f')
+            .innerJoin('versions as v', 'v.id', 'f.version_id')
+            .select('f.sha256')
+            .distinct()
+            .where('f.sha256', 'in', chunk)
+            .where('v.files_released_at', 'is', null)
+            .execute();
           for (const r of rows) out.add(r.sha256);
         }
         return out;

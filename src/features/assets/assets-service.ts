@@ -2,7 +2,8 @@
  * The registry: registered assets (models, datasets, prompts) and their versions. Rules it
  * enforces: a version's content (files, metadata, card, lineage) never changes once created;
  * it becomes `ready` only when every blob it lists is stored; state moves forward
- * (ready ⇄ deprecated → archived); aliases point only at usable versions and keep a history.
+ * (ready ⇄ deprecated → archived); aliases point only at usable versions and keep a history;
+ * archiving applies the asset's retention policy (assets-retention-service.ts).
  */
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
@@ -35,6 +36,7 @@ import { assetDocument, decodeCursor, encodeCursor, manifestDigest, splitPointer
 import { createAssetAliases } from './assets-alias-service.js';
 import { createAssetDeletion, type DeleteContribution, type DeleteGuard } from './assets-delete-service.js';
 import { createAssetGraph } from './assets-graph-service.js';
+import { createAssetRetention, filesReleased } from './assets-retention-service.js';
 import { createAssetLookups, KIND_LABEL } from './assets-lookup-service.js';
 import type { AssetsRepo, AssetsTxRepo } from './assets-repo.js';
 import type { LineageRow } from './assets-repo-docs.js';
@@ -110,6 +112,7 @@ export function createAssetsService(deps: AssetsDeps) {
   const { assetView, rowView, requireAsset, lockAsset, resolve, getVersion, getAsset, getAlias } = lookups;
   const graph = createAssetGraph({ repo, lookups });
   const aliases = createAssetAliases({ repo, lookups, clock, audit, events, target, aliasGuards: deps.aliasGuards ?? [] });
+  const retention = createAssetRetention({ audit, clock, target });
   const deletion = createAssetDeletion({ repo, lookups, audit, events, target, guards: deps.deletion?.guards ?? [], contributions: deps.deletion?.contributions ?? [] });
 
   /**
@@ -202,19 +205,23 @@ export function createAssetsService(deps: AssetsDeps) {
     getAsset,
 
     async updateAsset(kind: AssetKind, name: string, body: z.output<typeof UpdateAssetBody>, actor: Actor) {
-      const a = await requireAsset(kind, name);
+      if (kind === 'prompt' && body.keepArchivedFiles != null) throw errors.invalid('prompt versions have no files: keepArchivedFiles applies to models and datasets', { keepArchivedFiles: body.keepArchivedFiles });
       await repo.transaction(async (r, trx) => {
+        // Locked: a version archived concurrently is counted by one of the two, under the policy in force.
+        const a = await lockAsset(kind, name, r);
         await r.updateAsset(
           a.id,
           {
             ...(body.description !== undefined ? { description: body.description } : {}),
             ...(body.owner !== undefined ? { owner: body.owner } : {}),
             ...(body.labels ? { labels: JSON.stringify(body.labels) } : {}),
+            ...(body.keepArchivedFiles !== undefined ? { keep_archived_files: body.keepArchivedFiles } : {}),
             updated_at: iso(clock.now()),
           },
           body.labels,
         );
         await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.update`, target: target(kind, name), change: { ...body } });
+        if (body.keepArchivedFiles !== undefined) await retention.apply(r, trx as unknown as AnyDb, kind, a.name, actor);
       });
       return getAsset(kind, name);
     },
@@ -385,6 +392,7 @@ export function createAssetsService(deps: AssetsDeps) {
         if (body.state && body.state !== v.state) {
           const from = v.state as VersionState;
           if (!TRANSITIONS[from].includes(body.state)) {
+            if (v.files_released_at !== null) throw filesReleased(kind, a.name, v, (await r.findAsset(kind, a.name))?.keep_archived_files ?? null);
             throw errors.precondition(`${name}:${v.version} is ${from} and cannot become ${body.state}`, { state: from, allowed: TRANSITIONS[from] });
           }
           if (body.state === 'archived') {
@@ -401,9 +409,10 @@ export function createAssetsService(deps: AssetsDeps) {
             }
             for (const h of deps.holds ?? []) await h.release?.(trx as unknown as AnyDb, ref, actor);
           }
-          await r.updateVersion(v.id, { state: body.state, updated_at: now });
+          await r.updateVersion(v.id, { state: body.state, updated_at: now, ...(body.state === 'archived' ? { archived_at: now } : {}) });
           await audit.record(trx as unknown as AnyDb, actor, { action: `${kind}.version.${body.state === 'ready' ? 'restore' : body.state === 'deprecated' ? 'deprecate' : 'archive'}`, target: target(kind, name, v.version), change: { from: v.state, to: body.state } });
           await events.emit(trx as unknown as AnyDb, { type: 'version.state.changed', ...subject(kind, a.name, v.version), data: { kind, name: a.name, version: v.version, from, to: body.state } });
+          if (body.state === 'archived') await retention.apply(r, trx as unknown as AnyDb, kind, a.name, actor);
         }
         if (body.labels) {
           await r.updateVersion(v.id, { labels: JSON.stringify(body.labels), updated_at: now });
@@ -438,6 +447,7 @@ export function createAssetsService(deps: AssetsDeps) {
       const a = await requireAsset(kind, name);
       const v = await resolve(kind, a, ref);
       if (v.state === 'pending') throw errors.precondition(`${name}:${v.version} is still pending; finalize it before downloading`);
+      if (v.files_released_at !== null) throw filesReleased(kind, a.name, v, a.keep_archived_files);
       const f = await repo.findFile(v.id, path);
       if (!f) throw new AppError('not_found', `${name}:${v.version} has no file ${JSON.stringify(path)}`, { name, version: v.version, path });
       return { ...f, version: v.version, open: (range?: ByteRange) => uploads.readBlob(f.sha256, range) };

@@ -12,6 +12,8 @@ export interface AssetsTable {
   created_at: string;
   created_by: string | null;
   updated_at: string;
+  /** The retention policy (0018_assets_retention): null keeps the files of every archived version. */
+  keep_archived_files: Generated<number | null>;
 }
 
 export interface AssetLabelsTable {
@@ -41,6 +43,9 @@ export interface VersionsTable {
   updated_at: string;
   ready_at: string | null;
   expires_at: string | null;
+  archived_at: Generated<string | null>;
+  /** Set when the retention policy released the version's files: GC no longer counts them, downloads are refused. */
+  files_released_at: Generated<string | null>;
 }
 
 export interface VersionLabelsTable {
@@ -93,6 +98,8 @@ export interface AssetsTables {
 }
 
 export type AssetRow = Selectable<AssetsTable>;
+/** An asset as its creator writes it (the retention policy starts unset). */
+export type NewAssetRow = Omit<AssetRow, 'id' | 'keep_archived_files'>;
 export type VersionRow = Selectable<VersionsTable>;
 export type NewVersionRow = Insertable<VersionsTable>;
 export type VersionWithAsset = VersionRow & { asset_name: string; asset_kind: string };

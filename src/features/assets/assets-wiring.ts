@@ -4,8 +4,9 @@
  * (`registerKindHook`: prompts, evaluation suites) and what a version document shows of them
  * (`contributeToVersion`: evaluations of a model version, deleted with the version), and why a
  * version must not be deleted (`registerDeleteGuard`: evaluations in progress, suites with runs;
- * environment pointers next). It keeps every blob its versions list (registered with uploads for
- * GC) and expires abandoned pending versions in the background.
+ * environment pointers next). It keeps every blob its versions list, except those of versions whose
+ * files the retention policy released (registered with uploads for GC), and expires abandoned
+ * pending versions in the background.
  */
 import type { z } from 'zod';
 import type { AssetKind, VersionResponse } from '../../contracts/assets.js';

@@ -22,7 +22,7 @@ const version: z.output<typeof VersionResponse> = {
   labels: { 'x/y': 'ü' }, card: null,
   lineage: [{ relation: 'parent', kind: 'model', name: 'a/base', version: '1.0.0', ref: 'a/base:1.0.0' }, { relation: 'base_model', kind: null, name: null, version: null, ref: 'hf:x' }],
   aliases: ['champion'],
-  createdAt: T, createdBy: null, readyAt: T, expiresAt: null, updatedAt: T,
+  createdAt: T, createdBy: null, readyAt: T, expiresAt: null, archivedAt: null, filesReleasedAt: null, updatedAt: T,
 };
 /** A model version's document as served: the registry's with the evaluations contributed to it. */
 const Doc = VersionResponse.extend({ evaluations: VersionEvaluations.optional() }).strict();
