@@ -27,7 +27,7 @@ describe.each(BACKENDS)('retention of archived versions\' files on %s', (backend
   let devName: string;
   let store: BlobStore;
   // The models of these tests live in one team whose development environment takes no version
-  // by itself: an automatic entry would hold the version being archived.
+  // by itself, so no automatic entry races the archives (and the audit counts) below.
   const team = `ret${uid()}`;
   beforeAll(async () => {
     server = await startTestServer(backend, { gcGraceSeconds: 0 });

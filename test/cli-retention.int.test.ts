@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe('steward edit --keep-archived-files', () => {
   it('sets and clears the policy; archiving past it releases files, shown by show and refused by pull', async () => {
-    // This team's development takes no version by itself: it would hold the version being archived.
+    // This team's development takes no version by itself: no automatic entry races the archives below.
     await ok(['env', 'set', 'development', '--namespace', 'ret', '--auto-promote', 'off']);
     const dir = path.join(env.home, 'm');
     fs.mkdirSync(dir);
