@@ -246,6 +246,15 @@ export function createFsBlobStore(opts: FsBlobStoreOptions): BlobStore {
       return st?.isFile() ? { size: st.size } : null;
     },
 
+    async localPath(sha) {
+      const file = blobPath(sha);
+      const st = await fsp.lstat(file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      return st?.isFile() ? file : null;
+    },
+
     async put(sha, source, o = {}): Promise<PutResult> {
       blobPath(sha);
       const tmp = path.join(tmpDir, randomUUID());

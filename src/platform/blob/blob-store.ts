@@ -38,6 +38,11 @@ export interface BlobStore {
   /** A stream of the blob's bytes (or of one range). Throws a `not_found` AppError when absent. */
   get(sha256: string, range?: ByteRange): Promise<Readable>;
   delete(sha256: string): Promise<void>;
+  /**
+   * The blob's own file, for stores that keep blobs as files (fs): a caller may hard-link or
+   * reflink it, never write to it. Null when absent (or the store keeps no files, S3: absent method).
+   */
+  localPath?(sha256: string): Promise<string | null>;
 
   /** Bytes durably held by upload session `id`; 0 when it holds none. */
   sessionOffset(id: string): Promise<number>;
