@@ -63,6 +63,7 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
       '/api/v1/evals/runs': { suite: `${name}-suite`, model: `${name}:1.0.0`, endpoint: { url: 'http://127.0.0.1:9/v1' } },
       '/api/v1/evals/gates/evaluate': { model: `${name}:1.0.0`, gates: [{ type: 'threshold', metric: 'exact_match', op: '>=', value: 0 }] },
       '/api/v1/promotions': { model: `${name}:1.0.0`, to: 'staging' },
+      '/api/v1/deployments': { model: `${name}:1.0.0`, environment: 'development', args: ['/nonexistent/server'] },
       '/api/v1/environments/:env/rollback': { model: name },
     };
     init.body = JSON.stringify(bodies[r.url] ?? (r.method === 'POST' && /^\/api\/v1\/(models|datasets|prompts)$/.test(r.url) ? { name } : {}));

@@ -124,4 +124,12 @@ export const ENDPOINT_ROUTES = {
     rejectPromotion: { method: 'POST', url: '/api/v1/promotions/:id/reject' },
     cancelPromotion: { method: 'POST', url: '/api/v1/promotions/:id/cancel' },
   },
+  deployments: {
+    createDeployment: { method: 'POST', url: '/api/v1/deployments' },
+    listDeployments: { method: 'GET', url: '/api/v1/deployments' },
+    getDeployment: { method: 'GET', url: '/api/v1/deployments/:id' },
+    stopDeployment: { method: 'POST', url: '/api/v1/deployments/:id/stop' },
+    scaleDeployment: { method: 'POST', url: '/api/v1/deployments/:id/scale' },
+    deploymentLogs: { method: 'GET', url: '/api/v1/deployments/:id/logs' },
+  },
 } as const;

@@ -6,6 +6,7 @@
 import { assetEndpoints } from './assets-endpoints.js';
 import { auditEndpoints } from './audit-endpoints.js';
 import { authEndpoints } from './auth-endpoints.js';
+import { deploymentsEndpoints } from './deployments-endpoints.js';
 import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
@@ -25,5 +26,6 @@ export const ENDPOINTS = {
   events: eventsEndpoints,
   jobs: jobsEndpoints,
   promotions: promotionsEndpoints,
+  deployments: deploymentsEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

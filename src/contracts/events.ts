@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AssetKind, VersionState } from './assets.js';
+import { DeploymentState } from './deployments.js';
 import { RunState } from './evals.js';
 import { PointerMove, PromotionState } from './promotions.js';
 import { Timestamp } from './common.js';
@@ -52,6 +53,19 @@ export const EVENT_DATA = {
       suite: z.object({ name: z.string(), version: z.string() }).strict(),
       state: RunState,
     })
+    .strict(),
+  'deployment.state.changed': z
+    .object({
+      id: z.string(),
+      model: z.object({ name: z.string(), version: z.string() }).strict(),
+      environment: z.string(),
+      from: DeploymentState.nullable(),
+      to: DeploymentState,
+      error: z.string().nullable(),
+    })
+    .strict(),
+  'deployment.health.changed': z
+    .object({ id: z.string(), replica: z.number().int(), healthy: z.boolean(), reason: z.string().nullable() })
     .strict(),
 } as const;
 

@@ -119,6 +119,14 @@ export const ConfigSchema = z.object({
    * one indexed `max(seq)` read per poll.
    */
   eventPollMs: z.number().int().positive().default(200),
+  /** Deployments: how often every active deployment is reconciled (a `deployment.reconcile` job each: probes, restarts, scaling). */
+  deploymentReconcileMs: z.number().int().positive().default(1000),
+  /** First delay before restarting a crashed replica; doubles per restart, capped at a minute. */
+  deploymentRestartBaseMs: z.number().int().nonnegative().default(1000),
+  /** Restarts of a replica before it is failed (its last log lines in the deployment's error). */
+  deploymentMaxRestarts: z.number().int().nonnegative().default(5),
+  /** How long a stopped replica gets between SIGTERM and SIGKILL. */
+  deploymentStopGraceMs: z.number().int().nonnegative().default(10_000),
   /** Signed checkpoints of the audit chain's head (STEWARD_AUDIT_CHECKPOINT_URL, `file:PATH` or `s3://bucket/prefix`); default DATA/audit-checkpoints.jsonl. */
   auditCheckpoints: CheckpointConfig,
   /**

@@ -1,0 +1,98 @@
+/**
+ * Contracts of deployments: a ready model version served by a runtime through a driver, with its
+ * replicas and their health. States move `pending → starting → ready ⇄ degraded → stopped | failed`.
+ */
+import { z } from 'zod';
+import { Cursor, Limit, page, Timestamp } from './common.js';
+import { EnvironmentName } from './promotions.js';
+
+export const RUNTIMES = ['builtin', 'vllm', 'ollama', 'tgi', 'llamacpp', 'torchserve', 'openai-compatible'] as const;
+export const Runtime = z.enum(RUNTIMES);
+export type Runtime = z.infer<typeof Runtime>;
+export const DRIVERS = ['local', 'kubernetes', 'external'] as const;
+export const Driver = z.enum(DRIVERS);
+export type Driver = z.infer<typeof Driver>;
+
+export const DEPLOYMENT_STATES = ['pending', 'starting', 'ready', 'degraded', 'stopped', 'failed'] as const;
+export const DeploymentState = z.enum(DEPLOYMENT_STATES);
+export type DeploymentState = z.infer<typeof DeploymentState>;
+
+export const ReplicaState = z.enum(['starting', 'ready', 'unhealthy', 'restarting', 'stopped', 'failed']);
+export type ReplicaState = z.infer<typeof ReplicaState>;
+
+const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and "_"');
+
+export const CreateDeploymentBody = z
+  .object({
+    model: z.string().min(1).max(200).describe('model NAME:VERSION (or an alias)'),
+    environment: EnvironmentName,
+    runtime: Runtime.default('openai-compatible'),
+    driver: Driver.default('local'),
+    replicas: z.number().int().min(0).max(64).optional().describe("default: the environment's policy"),
+    /**
+     * The runtime's command line for `openai-compatible` (and extra arguments for the others):
+     * `{port}`, `{host}`, `{model_dir}` and `{model}` are replaced per replica.
+     */
+    args: z.array(z.string().max(4096)).max(256).default([]),
+    env: z.record(EnvVarName, z.string().max(8192)).default({}),
+    readinessPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'a path starting with "/"').max(512).optional(),
+    resources: z
+      .object({ gpus: z.number().int().min(0).max(64).default(0), gpuType: z.string().max(64).nullable().default(null), memory: z.string().max(32).nullable().default(null) })
+      .strict()
+      .default({ gpus: 0, gpuType: null, memory: null }),
+    health: z
+      .object({
+        intervalMs: z.number().int().min(50).max(600_000).default(5000),
+        timeoutMs: z.number().int().min(50).max(120_000).default(2000),
+        failureThreshold: z.number().int().min(1).max(100).default(3).describe('consecutive failures before a replica is unhealthy (the seed: 3)'),
+        startTimeoutMs: z.number().int().min(100).max(3_600_000).default(300_000).describe('how long a replica may take to become ready'),
+      })
+      .strict()
+      .default({ intervalMs: 5000, timeoutMs: 2000, failureThreshold: 3, startTimeoutMs: 300_000 }),
+  })
+  .strict();
+export type CreateDeploymentBody = z.output<typeof CreateDeploymentBody>;
+
+export const ReplicaStatus = z
+  .object({
+    index: z.number().int(),
+    state: ReplicaState,
+    url: z.string().nullable(),
+    pid: z.number().int().nullable(),
+    restarts: z.number().int(),
+    lastError: z.string().nullable(),
+    since: Timestamp,
+  })
+  .strict();
+export type ReplicaStatus = z.infer<typeof ReplicaStatus>;
+
+export const DeploymentResponse = z
+  .object({
+    id: z.string(),
+    model: z.object({ name: z.string(), version: z.string() }).strict(),
+    environment: z.string(),
+    runtime: Runtime,
+    driver: Driver,
+    replicas: z.number().int().describe('desired'),
+    state: DeploymentState,
+    error: z.string().nullable(),
+    replicaStatus: z.array(ReplicaStatus),
+    args: z.array(z.string()),
+    envKeys: z.array(z.string()).describe('names of the environment variables set (values are not shown)'),
+    createdAt: Timestamp,
+    createdBy: z.string(),
+    updatedAt: Timestamp,
+  })
+  .strict();
+export type DeploymentResponse = z.infer<typeof DeploymentResponse>;
+export const DeploymentPage = page(DeploymentResponse);
+
+export const DeploymentParams = z.object({ id: z.string().min(1).max(64) }).strict();
+export const ListDeploymentsQuery = z
+  .object({ model: z.string().max(200).optional(), environment: EnvironmentName.optional(), state: DeploymentState.optional(), limit: Limit, cursor: Cursor })
+  .strict();
+export const ScaleBody = z.object({ replicas: z.number().int().min(0).max(64) }).strict();
+export const LogsQuery = z
+  .object({ replica: z.coerce.number().int().min(0).max(63).default(0), tail: z.coerce.number().int().min(1).max(10_000).default(200) })
+  .strict();
+export const DeploymentLogs = z.object({ replica: z.number().int(), lines: z.array(z.string()) }).strict();

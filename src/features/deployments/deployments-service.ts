@@ -1,0 +1,372 @@
+/**
+ * Deployments: the desired state (a ready version, a runtime, replicas, stopped or not) is
+ * recorded by the API; reconciliation, a `deployment.reconcile` job per deployment enqueued on
+ * every change and every `deploymentReconcileMs`, makes the replicas match it: materialises the
+ * version's files, starts missing replicas, probes them, restarts crashed ones with backoff, stops
+ * extra ones. The job runner runs one reconciliation of a deployment at a time, on one replica of
+ * the control plane; replica pids and ports are in the database, so a restarted control plane
+ * adopts replicas that still serve instead of starting new ones.
+ */
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
+import type { CreateDeploymentBody, DeploymentResponse, DeploymentState, ListDeploymentsQuery, ReplicaState } from '../../contracts/deployments.js';
+import type { BlobStore } from '../../platform/blob/blob-store.js';
+import { iso, type Clock } from '../../platform/clock.js';
+import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
+import { AppError, errors } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import type { Logger } from '../../platform/log.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { AssetsFeature } from '../assets/assets-wiring.js';
+import type { AuditService } from '../audit/audit-service.js';
+import { SYSTEM_ACTOR } from '../audit/audit-service.js';
+import type { EventsService } from '../events/events-service.js';
+import type { JobsService } from '../jobs/jobs-service.js';
+import type { PromotionsService } from '../promotions/promotions-service.js';
+import { findExecutable, freePort, isAlive, type LocalDriver } from './deployments-local.js';
+import { materialise } from './deployments-materialise.js';
+import type { DeploymentRow, DeploymentsRepo, ReplicaRow } from './deployments-repo.js';
+import { RUNTIME_ADAPTERS } from './runtimes/index.js';
+import { fill, type RuntimeAdapter } from './runtimes/runtime.js';
+
+export const DEPLOYMENT_RECONCILE_JOB = 'deployment.reconcile';
+export const reconcileKey = (id: string) => `deployment.reconcile:${id}`;
+const HOST = '127.0.0.1';
+
+export interface DeploymentsSettings {
+  cacheRoot: string;
+  restartBaseMs: number;
+  maxRestarts: number;
+  stopGraceMs: number;
+}
+
+type Spec = CreateDeploymentBody;
+
+export function createDeploymentsService(deps: {
+  /** The root handle: periodic reconciliations are enqueued outside any transaction. */
+  db: AnyDb;
+  repo: DeploymentsRepo;
+  assets: Pick<AssetsFeature, 'getVersion'>;
+  promotions: Pick<PromotionsService, 'getEnvironment'>;
+  audit: Pick<AuditService, 'record'>;
+  events: Pick<EventsService, 'emit'>;
+  jobs: Pick<JobsService, 'enqueue' | 'poke'>;
+  store: BlobStore;
+  driver: LocalDriver;
+  clock: Clock;
+  log: Logger;
+  settings: DeploymentsSettings;
+}) {
+  const { repo, driver, clock, settings } = deps;
+
+  function adapterFor(spec: Spec): RuntimeAdapter {
+    if (spec.driver !== 'local') throw errors.precondition(`driver ${spec.driver} is not built yet; deploy with --driver local`, { driver: spec.driver });
+    const a = RUNTIME_ADAPTERS[spec.runtime];
+    if (!a) throw errors.precondition(`runtime ${spec.runtime} is not available in this build; use openai-compatible with the server's command line`, { runtime: spec.runtime });
+    return a;
+  }
+
+  /** The executable a runtime needs, or a 412 naming what is missing and how to install it. */
+  function requireInstalled(a: RuntimeAdapter, spec: Spec): void {
+    const cmd = a.binary ?? spec.args[0];
+    if (!cmd) throw errors.invalid(`runtime ${a.name} needs its command line in args: ${a.install}`);
+    if (!findExecutable(cmd)) throw errors.precondition(`runtime ${a.name} needs ${cmd}, which is not installed on this host (not found on PATH): ${a.install}`, { runtime: a.name, missing: cmd });
+  }
+
+  function view(d: DeploymentRow, reps: readonly ReplicaRow[]): DeploymentResponse {
+    const spec = JSON.parse(d.spec) as Spec;
+    return {
+      id: d.id,
+      model: { name: d.model, version: d.version },
+      environment: d.environment,
+      runtime: d.runtime as DeploymentResponse['runtime'],
+      driver: d.driver as DeploymentResponse['driver'],
+      replicas: d.replicas,
+      state: d.state as DeploymentState,
+      error: d.error,
+      replicaStatus: reps
+        .filter((r) => r.deployment_id === d.id)
+        .map((r) => ({ index: r.idx, state: r.state as ReplicaState, url: r.url, pid: r.pid, restarts: r.restarts, lastError: r.last_error, since: r.since })),
+      args: spec.args,
+      envKeys: Object.keys(spec.env).sort(),
+      createdAt: d.created_at,
+      createdBy: d.created_by,
+      updatedAt: d.updated_at,
+    };
+  }
+
+  async function get(id: string, namespaces: readonly string[] | null): Promise<DeploymentRow> {
+    const d = await repo.get(id);
+    if (!d || (namespaces && (d.namespace === null || !namespaces.includes(d.namespace)))) {
+      throw new AppError('not_found', `deployment ${JSON.stringify(id)} not found; list them with steward deployments ls`, { deployment: id });
+    }
+    return d;
+  }
+
+  async function show(id: string): Promise<DeploymentResponse> {
+    const d = (await repo.get(id))!;
+    return view(d, await repo.replicas([id]));
+  }
+
+  async function setState(d: DeploymentRow, to: DeploymentState, error: string | null): Promise<void> {
+    if (d.state === to && d.error === error) return;
+    await repo.transaction(async (r, trx) => {
+      await r.update(d.id, { state: to, error, updated_at: iso(clock.now()) });
+      const tx = trx as unknown as AnyDb;
+      await deps.audit.record(tx, SYSTEM_ACTOR, { action: 'deployment.state', target: `deployment:${d.id}`, change: { from: d.state, to, ...(error ? { error: error.slice(0, 2000) } : {}) } });
+      await deps.events.emit(tx, {
+        type: 'deployment.state.changed',
+        subject: `deployment:${d.id}`,
+        namespace: d.namespace,
+        data: { id: d.id, model: { name: d.model, version: d.version }, environment: d.environment, from: d.state as DeploymentState, to, error },
+      });
+    });
+    d.state = to;
+    d.error = error;
+  }
+
+  async function healthChanged(d: DeploymentRow, idx: number, healthy: boolean, reason: string | null): Promise<void> {
+    await repo.transaction(async (_r, trx) => {
+      await deps.events.emit(trx as unknown as AnyDb, { type: 'deployment.health.changed', subject: `deployment:${d.id}`, namespace: d.namespace, data: { id: d.id, replica: idx, healthy, reason } });
+    });
+  }
+
+  const backoff = (restarts: number) => Math.min(60_000, settings.restartBaseMs * 2 ** Math.max(0, restarts - 1));
+
+  async function startReplica(d: DeploymentRow, spec: Spec, a: RuntimeAdapter, idx: number, prev: ReplicaRow | undefined): Promise<void> {
+    const v = await deps.assets.getVersion('model', d.model, d.version, { files: true });
+    const files = (v.files ?? []).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
+    const { dir } = await materialise({ store: deps.store, cacheRoot: settings.cacheRoot, digest: v.digest, files });
+    const port = await freePort(HOST);
+    const ctx = { host: HOST, port, modelDir: dir, files: files.map((f) => f.path), model: d.model };
+    const cmd = a.command({ ...ctx, args: spec.args.map((x) => fill(x, ctx)) });
+    const pid = await driver.spawn(d.id, idx, { cmd: cmd.cmd, args: cmd.args, env: { ...spec.env, ...cmd.env } });
+    const now = iso(clock.now());
+    await repo.putReplica({
+      deployment_id: d.id,
+      idx,
+      state: 'starting',
+      pid,
+      port,
+      url: `http://${HOST}:${port}`,
+      restarts: prev?.restarts ?? 0,
+      failures: 0,
+      last_error: prev?.last_error ?? null,
+      started_at: now,
+      since: now,
+    });
+  }
+
+  /** Makes the replicas of `id` match its desired state, once; idempotent. True when the deployment is at rest (nothing more to watch). */
+  async function reconcile(id: string): Promise<boolean> {
+    const d = await repo.get(id);
+    if (!d) return true;
+    const spec = JSON.parse(d.spec) as Spec;
+    const reps = await repo.replicas([id]);
+    const now = clock.now().getTime();
+
+    if (d.stop_requested) {
+      for (const r of reps) {
+        if (r.pid && isAlive(r.pid)) await driver.stop(r.pid, settings.stopGraceMs);
+        await repo.putReplica({ ...r, state: 'stopped', pid: null, since: iso(clock.now()) });
+      }
+      await setState(d, 'stopped', d.error);
+      return true;
+    }
+    for (const r of reps.filter((x) => x.idx >= d.replicas)) {
+      if (r.pid && isAlive(r.pid)) await driver.stop(r.pid, settings.stopGraceMs);
+      await repo.deleteReplica(id, r.idx);
+    }
+
+    const a = adapterFor(spec);
+    const states: ReplicaState[] = [];
+    let failure: string | null = null;
+    for (let idx = 0; idx < d.replicas; idx++) {
+      const r = reps.find((x) => x.idx === idx);
+      if (r?.state === 'failed') {
+        states.push('failed');
+        failure ??= r.last_error;
+        continue;
+      }
+      if (r?.pid && isAlive(r.pid)) {
+        const probe = await driver.probe(`${r.url}${spec.readinessPath ?? a.readinessPath}`, spec.health.timeoutMs);
+        if (probe.ok) {
+          if (r.state !== 'ready') {
+            await repo.putReplica({ ...r, state: 'ready', failures: 0, since: iso(clock.now()) });
+            if (r.state === 'unhealthy') await healthChanged(d, idx, true, null);
+          } else if (r.failures) await repo.putReplica({ ...r, failures: 0 });
+          states.push('ready');
+          continue;
+        }
+        if (r.state === 'starting') {
+          if (now - Date.parse(r.started_at ?? r.since) > spec.health.startTimeoutMs) {
+            await driver.stop(r.pid, settings.stopGraceMs);
+            await repo.putReplica({ ...r, state: 'restarting', pid: null, restarts: r.restarts + 1, last_error: `not ready within ${spec.health.startTimeoutMs} ms: ${probe.reason}`, since: iso(clock.now()) });
+            states.push('restarting');
+          } else states.push('starting');
+          continue;
+        }
+        const failures = r.failures + 1;
+        const unhealthy = failures >= spec.health.failureThreshold;
+        await repo.putReplica({ ...r, failures, state: unhealthy ? 'unhealthy' : r.state, last_error: probe.reason, ...(unhealthy && r.state !== 'unhealthy' ? { since: iso(clock.now()) } : {}) });
+        if (unhealthy && r.state !== 'unhealthy') await healthChanged(d, idx, false, probe.reason);
+        states.push(unhealthy ? 'unhealthy' : (r.state as ReplicaState));
+        continue;
+      }
+      // No process (never started, crashed, or gone with the host): start it, after a backoff for a crash.
+      let row = r;
+      if (r?.pid) {
+        const tail = await driver.tail(id, idx, 20);
+        row = { ...r, pid: null, state: 'restarting', restarts: r.restarts + 1, last_error: `the process exited; its last lines:\n${tail.join('\n')}`, since: iso(clock.now()) };
+        await repo.putReplica(row);
+      }
+      if (row && row.restarts > settings.maxRestarts) {
+        await repo.putReplica({ ...row, state: 'failed' });
+        states.push('failed');
+        failure ??= row.last_error;
+        continue;
+      }
+      if (row && row.state === 'restarting' && now - Date.parse(row.since) < backoff(row.restarts)) {
+        states.push('restarting');
+        continue;
+      }
+      try {
+        await startReplica(d, spec, a, idx, row);
+        states.push('starting');
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        // Nothing to retry: the runtime is missing, or the version's files are not what they should be.
+        await setState(d, 'failed', err.message);
+        await repo.putReplica({ deployment_id: id, idx, state: 'failed', pid: null, port: null, url: null, restarts: row?.restarts ?? 0, failures: 0, last_error: err.message, started_at: null, since: iso(clock.now()) });
+        for (const other of await repo.replicas([id])) if (other.pid && isAlive(other.pid)) await driver.stop(other.pid, settings.stopGraceMs);
+        return true;
+      }
+    }
+    const ready = states.filter((s) => s === 'ready').length;
+    const next: DeploymentState =
+      d.replicas === 0 ? 'stopped'
+      : ready === d.replicas ? 'ready'
+      : states.every((s) => s === 'failed') ? 'failed'
+      : ready > 0 || states.some((s) => s === 'unhealthy') ? 'degraded'
+      : 'starting';
+    await setState(d, next, next === 'failed' || next === 'degraded' ? failure : null);
+    return next === 'failed';
+  }
+
+  async function enqueue(tx: AnyDb, id: string): Promise<void> {
+    await deps.jobs.enqueue(tx, { kind: DEPLOYMENT_RECONCILE_JOB, key: reconcileKey(id), payload: { id } });
+  }
+
+  return {
+    reconcile,
+
+    /** Every deployment that is not at rest, for the periodic pass (a stopped one scaled to 0 is watched too: it may scale up). */
+    async active(): Promise<string[]> {
+      return (await repo.active()).filter((d) => !(d.stop_requested && d.state === 'stopped')).map((d) => d.id);
+    },
+
+    async enqueueReconcile(ids: readonly string[]): Promise<void> {
+      for (const id of ids) await enqueue(deps.db, id);
+      if (ids.length) deps.jobs.poke();
+    },
+
+    async create(body: z.output<typeof CreateDeploymentBody>, actor: Actor): Promise<DeploymentResponse> {
+      const ref = parseAssetRef(body.model.trim(), { requireRef: true });
+      if (typeof ref === 'string') throw errors.invalid(`${ref}: name the version to deploy`);
+      const v = await deps.assets.getVersion('model', ref.name, ref.ref!);
+      const label = `${v.name}:${v.version}`;
+      if (v.state === 'pending') throw errors.precondition(`${label} is still pending; finish its push before deploying it`, { state: v.state });
+      if (v.state === 'archived') throw errors.precondition(`${label} is archived and cannot be deployed`, { state: v.state });
+      const env = await deps.promotions.getEnvironment(body.environment, undefined);
+      const a = adapterFor(body);
+      requireInstalled(a, body);
+      const replicas = body.replicas ?? env.policy.deploy.replicas;
+      const now = iso(clock.now());
+      const row: DeploymentRow = {
+        id: `dep_${randomBytes(9).toString('base64url')}`,
+        model: v.name,
+        version: v.version,
+        digest: v.digest,
+        namespace: namespaceOf(v.name),
+        environment: body.environment,
+        runtime: body.runtime,
+        driver: body.driver,
+        replicas,
+        spec: JSON.stringify({ ...body, replicas }),
+        state: 'pending',
+        stop_requested: 0,
+        error: null,
+        created_at: now,
+        created_by: actor.name,
+        updated_at: now,
+      };
+      await repo.transaction(async (r, trx) => {
+        const tx = trx as unknown as AnyDb;
+        await r.insert(row);
+        // Values of env may be secrets: only their names are audited.
+        await deps.audit.record(tx, actor, {
+          action: 'deployment.create',
+          target: `deployment:${row.id}`,
+          change: { model: label, environment: row.environment, runtime: row.runtime, driver: row.driver, replicas, args: body.args, env: Object.keys(body.env) },
+        });
+        await deps.events.emit(tx, { type: 'deployment.state.changed', subject: `deployment:${row.id}`, namespace: row.namespace, data: { id: row.id, model: { name: v.name, version: v.version }, environment: row.environment, from: null, to: 'pending', error: null } });
+        await enqueue(tx, row.id);
+      });
+      deps.jobs.poke();
+      return show(row.id);
+    },
+
+    async get(id: string, actor: Actor): Promise<DeploymentResponse> {
+      await get(id, actor.namespaces);
+      return show(id);
+    },
+
+    async list(q: z.output<typeof ListDeploymentsQuery>, actor: Actor) {
+      const after = q.cursor ? (decodeCursor(q.cursor, 2) as [string, string]) : undefined;
+      const rows = await repo.list({
+        ...(q.model ? { model: q.model } : {}),
+        ...(q.environment ? { environment: q.environment } : {}),
+        ...(q.state ? { state: q.state } : {}),
+        namespaces: actor.namespaces,
+        ...(after ? { after } : {}),
+        limit: q.limit + 1,
+      });
+      const items = rows.slice(0, q.limit);
+      const reps = await repo.replicas(items.map((d) => d.id));
+      const last = items[items.length - 1];
+      return { items: items.map((d) => view(d, reps)), nextCursor: rows.length > q.limit && last ? encodeCursor([last.created_at, last.id]) : null };
+    },
+
+    async stop(id: string, actor: Actor): Promise<DeploymentResponse> {
+      const d = await get(id, actor.namespaces);
+      if (d.stop_requested) throw errors.conflict(`deployment ${id} is ${d.state === 'stopped' ? 'stopped' : 'stopping'} already`, { state: d.state });
+      await repo.transaction(async (r, trx) => {
+        await r.update(id, { stop_requested: 1, updated_at: iso(clock.now()) });
+        await deps.audit.record(trx as unknown as AnyDb, actor, { action: 'deployment.stop', target: `deployment:${id}`, change: { state: d.state } });
+        await enqueue(trx as unknown as AnyDb, id);
+      });
+      deps.jobs.poke();
+      return show(id);
+    },
+
+    async scale(id: string, replicas: number, actor: Actor): Promise<DeploymentResponse> {
+      const d = await get(id, actor.namespaces);
+      if (d.stop_requested) throw errors.conflict(`deployment ${id} is stopped; deploy the version again`, { state: d.state });
+      await repo.transaction(async (r, trx) => {
+        await r.update(id, { replicas, updated_at: iso(clock.now()) });
+        await deps.audit.record(trx as unknown as AnyDb, actor, { action: 'deployment.scale', target: `deployment:${id}`, change: { from: d.replicas, to: replicas } });
+        await enqueue(trx as unknown as AnyDb, id);
+      });
+      deps.jobs.poke();
+      return show(id);
+    },
+
+    async logs(id: string, replica: number, tail: number, actor: Actor) {
+      await get(id, actor.namespaces);
+      return { replica, lines: await driver.tail(id, replica, tail) };
+    },
+  };
+}
+
+export type DeploymentsService = ReturnType<typeof createDeploymentsService>;

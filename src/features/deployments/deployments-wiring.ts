@@ -1,0 +1,84 @@
+/**
+ * The deployments module: deployments of ready model versions on the local driver (replicas as
+ * child processes), reconciled by `deployment.reconcile` jobs, on every change and every
+ * `deploymentReconcileMs`. Files are materialised under DATA/deployments/cache, logs kept under
+ * DATA/deployments/logs.
+ */
+import path from 'node:path';
+import { defineModule } from '../../platform/module.js';
+import { createLocalDriver } from './deployments-local.js';
+import { deploymentsMigrations } from './deployments-migrations.js';
+import { createDeploymentsRepo } from './deployments-repo.js';
+import { deploymentsRoutes } from './deployments-routes.js';
+import { createDeploymentsService, DEPLOYMENT_RECONCILE_JOB, type DeploymentsService } from './deployments-service.js';
+
+declare module '../../platform/module.js' {
+  interface Provided {
+    deployments: DeploymentsService;
+  }
+}
+
+export const deploymentsModule = defineModule({
+  name: 'deployments',
+  needs: ['assets', 'promotions', 'audit', 'events', 'jobs'],
+  migrations: deploymentsMigrations,
+  setup({ sql, store, clock, config, log, need }) {
+    const jobs = need('jobs');
+    const root = path.join(config.dataDir, 'deployments');
+    const service = createDeploymentsService({
+      db: sql.db,
+      repo: createDeploymentsRepo(sql.db),
+      assets: need('assets'),
+      promotions: need('promotions'),
+      audit: need('audit'),
+      events: need('events'),
+      jobs,
+      store,
+      driver: createLocalDriver({ logRoot: path.join(root, 'logs') }),
+      clock,
+      log,
+      settings: {
+        cacheRoot: path.join(root, 'cache'),
+        restartBaseMs: config.deploymentRestartBaseMs,
+        maxRestarts: config.deploymentMaxRestarts,
+        stopGraceMs: config.deploymentStopGraceMs,
+      },
+    });
+    // One long-lived job per deployment: it reconciles every `deploymentReconcileMs` until the
+    // deployment is at rest (stopped or failed), holding its lease meanwhile, so exactly one
+    // control-plane replica watches a deployment, and another takes over if that one dies. The
+    // periodic pass below only re-enqueues (deduplicated by key: no row while the job lives).
+    jobs.register<{ id: string }>({
+      kind: DEPLOYMENT_RECONCILE_JOB,
+      concurrency: 256,
+      maxAttempts: 1000,
+      backoff: { baseMs: 500, maxMs: 30_000 },
+      async run({ payload, signal }) {
+        while (!signal.aborted) {
+          if (await service.reconcile(payload.id)) return;
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, config.deploymentReconcileMs);
+            signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+          });
+        }
+      },
+    });
+    let timer: NodeJS.Timeout | null = null;
+    return {
+      provides: service,
+      routes: () => deploymentsRoutes(service),
+      start() {
+        timer = setInterval(() => {
+          service
+            .active()
+            .then((ids) => service.enqueueReconcile(ids))
+            .catch((err: unknown) => log.error({ err }, 'scheduling deployment reconciliation failed'));
+        }, config.deploymentReconcileMs);
+        timer.unref();
+      },
+      stop() {
+        if (timer) clearInterval(timer);
+      },
+    };
+  },
+});

@@ -1,0 +1,129 @@
+/**
+ * Deployments on the local driver over HTTP, on both backends: the repo's fake OpenAI server as
+ * the `openai-compatible` runtime (a real child process serving HTTP), reconciled to ready, scaled,
+ * restarted after a crash, stopped; a runtime that exits at once fails with its last log lines;
+ * every bad input refused.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeploymentLogs, DeploymentPage, DeploymentResponse } from '../src/contracts/deployments.js';
+import { EventPage } from '../src/contracts/events.js';
+import { VersionResponse } from '../src/contracts/assets.js';
+import { isAlive } from '../src/features/deployments/deployments-local.js';
+import { pushModel } from './helpers/evals-fixtures.js';
+import { apiClient, expectBody, expectError, uid, versionPath, type Api } from './helpers/test-api.js';
+import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
+
+const FAKE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'helpers/fake-openai-main.ts');
+const FAKE_ARGS = [process.execPath, '--import', 'tsx', FAKE, '--port', '{port}'];
+
+describe.each(BACKENDS)('deployments on %s', (backend) => {
+  let server: TestServer;
+  let api: Api;
+  const made: string[] = [];
+  beforeAll(async () => {
+    server = await startTestServer(backend, { jobPollIntervalMs: 50, eventPollMs: 20, deploymentReconcileMs: 100, deploymentRestartBaseMs: 20, deploymentMaxRestarts: 2, deploymentStopGraceMs: 3000 });
+    api = apiClient(server);
+  });
+  afterAll(async () => {
+    // Replicas outlive the control plane by design: stop them first.
+    for (const id of made) await api.post(`/api/v1/deployments/${id}/stop`);
+    for (const id of made) await waitFor(id, (d) => d.state === 'stopped' || d.state === 'failed', 20_000).catch(() => undefined);
+    await server?.stop();
+  });
+
+  const deploy = async (body: Record<string, unknown>) => {
+    const d = expectBody(await api.post('/api/v1/deployments', body), 201, DeploymentResponse);
+    made.push(d.id);
+    return d;
+  };
+  async function waitFor(id: string, until: (d: DeploymentResponse) => boolean, timeoutMs = 30_000): Promise<DeploymentResponse> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const d = expectBody(await api.get(`/api/v1/deployments/${id}`), 200, DeploymentResponse);
+      if (until(d)) return d;
+      if (Date.now() > end) throw new Error(`deployment ${id} stuck: ${JSON.stringify(d)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  it('deploys a version with an openai-compatible command: ready, serving, with logs, events and audit; scales; stops', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    const t0 = performance.now();
+    const created = await deploy({ model: `${model}:1.0.0`, environment: 'development', args: FAKE_ARGS, env: { SECRET_TOKEN: 'do-not-show' }, replicas: 1 });
+    expect(created).toMatchObject({ state: 'pending', replicas: 1, runtime: 'openai-compatible', driver: 'local', envKeys: ['SECRET_TOKEN'] });
+    expect(JSON.stringify(created)).not.toContain('do-not-show');
+    const ready = await waitFor(created.id, (d) => d.state === 'ready');
+    console.log(`[${backend}] deploy → ready (fake server under tsx): ${(performance.now() - t0).toFixed(0)} ms`);
+    const rep = ready.replicaStatus[0]!;
+    expect(rep).toMatchObject({ index: 0, state: 'ready', restarts: 0 });
+    expect(isAlive(rep.pid!)).toBe(true);
+    const models = await fetch(`${rep.url}/v1/models`);
+    expect(models.status).toBe(200);
+    const logs = expectBody(await api.get(`/api/v1/deployments/${created.id}/logs`), 200, DeploymentLogs);
+    expect(logs.lines[0]).toMatch(/starting: .*fake-openai-main\.ts --port \d+/);
+
+    // Scale up, to zero (serving nothing, processes gone), and back.
+    expectBody(await api.post(`/api/v1/deployments/${created.id}/scale`, { replicas: 2 }), 200, DeploymentResponse);
+    const two = await waitFor(created.id, (d) => d.state === 'ready' && d.replicaStatus.length === 2 && d.replicaStatus.every((r) => r.state === 'ready'));
+    const pids = two.replicaStatus.map((r) => r.pid!);
+    expectBody(await api.post(`/api/v1/deployments/${created.id}/scale`, { replicas: 0 }), 200, DeploymentResponse);
+    await waitFor(created.id, (d) => d.state === 'stopped' && d.replicaStatus.length === 0);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expectBody(await api.post(`/api/v1/deployments/${created.id}/scale`, { replicas: 1 }), 200, DeploymentResponse);
+    const again = await waitFor(created.id, (d) => d.state === 'ready');
+
+    // Stop: gone; stop twice: 409.
+    expectBody(await api.post(`/api/v1/deployments/${created.id}/stop`), 200, DeploymentResponse);
+    await waitFor(created.id, (d) => d.state === 'stopped');
+    expect(isAlive(again.replicaStatus[0]!.pid!)).toBe(false);
+    expectError(await api.post(`/api/v1/deployments/${created.id}/stop`), 409, 'conflict');
+
+    const events = expectBody(await api.get('/api/v1/events?types=deployment.state.changed&limit=1000'), 200, EventPage);
+    const mine = events.items.filter((e) => e.data.id === created.id).map((e) => e.data.to);
+    expect(mine.slice(0, 3)).toEqual(['pending', 'starting', 'ready']);
+    expect(mine[mine.length - 1]).toBe('stopped');
+    const audit = (await api.get(`/api/v1/audit?target=deployment:${created.id}`)).body as { items: { action: string; change: unknown }[] };
+    expect(audit.items.map((e) => e.action)).toEqual(expect.arrayContaining(['deployment.create', 'deployment.scale', 'deployment.stop']));
+    expect(JSON.stringify(audit.items)).not.toContain('do-not-show');
+    const page = expectBody(await api.get(`/api/v1/deployments?model=${encodeURIComponent(model)}`), 200, DeploymentPage);
+    expect(page.items.map((d) => d.id)).toEqual([created.id]);
+  });
+
+  it('restarts a replica whose process died, and fails one that exits at once with its last log lines', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    const d = await deploy({ model: `${model}:1.0.0`, environment: 'development', args: FAKE_ARGS, replicas: 1 });
+    const ready = await waitFor(d.id, (x) => x.state === 'ready');
+    process.kill(ready.replicaStatus[0]!.pid!, 'SIGKILL');
+    const back = await waitFor(d.id, (x) => x.state === 'ready' && x.replicaStatus[0]!.restarts === 1);
+    expect(back.replicaStatus[0]!.pid).not.toBe(ready.replicaStatus[0]!.pid);
+
+    const bad = await deploy({ model: `${model}:1.0.0`, environment: 'development', args: ['sh', '-c', 'echo "model load failed: boom" >&2; exit 3'], replicas: 1 });
+    const failed = await waitFor(bad.id, (x) => x.state === 'failed');
+    expect(failed.error).toContain('boom');
+    expect(failed.replicaStatus[0]).toMatchObject({ state: 'failed', restarts: 3 });
+  });
+
+  it('refuses what cannot be deployed', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    const body = { model: `${model}:1.0.0`, environment: 'development', args: FAKE_ARGS, replicas: 1 };
+    const missing = expectError(await api.post('/api/v1/deployments', { ...body, runtime: 'vllm', args: [] }), 412, 'failed_precondition');
+    expect(missing.message).toMatch(/needs vllm, which is not installed/);
+    expectError(await api.post('/api/v1/deployments', { ...body, args: [] }), 400, 'invalid_argument');
+    expectError(await api.post('/api/v1/deployments', { ...body, args: ['/nonexistent/server', '--port', '{port}'] }), 412, 'failed_precondition');
+    expectError(await api.post('/api/v1/deployments', { ...body, driver: 'kubernetes' }), 412, 'failed_precondition');
+    expectError(await api.post('/api/v1/deployments', { ...body, environment: 'nowhere' }), 404, 'not_found');
+    expectError(await api.post('/api/v1/deployments', { ...body, model: `${model}:9.9.9` }), 404, 'not_found');
+    expectError(await api.post('/api/v1/deployments', { ...body, replicas: -1 }), 400, 'invalid_argument');
+    expect((await api.post(`/api/v1/models/${encodeURIComponent(model)}/versions`, { version: '2.0.0', files: [{ path: 'w.bin', size: 3, sha256: 'a'.repeat(64) }] })).status).toBe(201);
+    expectError(await api.post('/api/v1/deployments', { ...body, model: `${model}:2.0.0` }), 412, 'failed_precondition');
+    await pushModel(api, model, '3.0.0');
+    expectBody(await api.patch(versionPath(model, '3.0.0'), { state: 'archived' }), 200, VersionResponse);
+    expectError(await api.post('/api/v1/deployments', { ...body, model: `${model}:3.0.0` }), 412, 'failed_precondition');
+    expectError(await api.get('/api/v1/deployments/dep_nope'), 404, 'not_found');
+  });
+});
