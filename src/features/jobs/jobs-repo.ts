@@ -97,6 +97,17 @@ export function createJobsRepo(rootDb: AnyDb, dialect: Dialect) {
         .execute();
     },
 
+    /** Owners of running jobs whose owner names start with `prefix` (this host's replicas). */
+    async runningOwners(prefix: string): Promise<string[]> {
+      const rows = await root.selectFrom('jobs').select('lease_owner').distinct().where('state', '=', 'running').execute();
+      return rows.map((r) => r.lease_owner).filter((o): o is string => o !== null && o.startsWith(prefix));
+    },
+
+    /** Ends the leases of `owner` now (its process is gone): the next scan takes its jobs over. */
+    async expireLeases(owner: string, now: string): Promise<void> {
+      await root.updateTable('jobs').set({ lease_expires_at: now, updated_at: now }).where('state', '=', 'running').where('lease_owner', '=', owner).execute();
+    },
+
     /** Extends the lease of a running job; false when `owner` no longer holds it (cancelled, taken over). */
     async renew(id: string, owner: string, until: string, now: string): Promise<boolean> {
       const res = await root

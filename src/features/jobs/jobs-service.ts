@@ -138,6 +138,22 @@ export function createJobsService(deps: { db: AnyDb; dialect: Dialect; clock: Cl
   };
 
   const scanner = serialised(scan, (err) => log.error({ err }, 'job scan failed'));
+
+  async function releaseDeadLocalOwners(): Promise<void> {
+    const host = `${os.hostname()}:`;
+    for (const owner of await repo.runningOwners(host)) {
+      const pid = Number(owner.slice(host.length).split(':')[0]);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+      if (!alive) await repo.expireLeases(owner, iso(clock.now()));
+    }
+    scanner.trigger();
+  }
   const leases = serialised(checkLeases, (err) => log.error({ err }, 'job lease check failed'));
 
   async function scan(): Promise<void> {
@@ -320,6 +336,9 @@ export function createJobsService(deps: { db: AnyDb; dialect: Dialect; clock: Cl
     start(): void {
       if (started) return;
       started = true;
+      // Jobs an earlier process on this host held when it died (a crash, SIGKILL): their leases
+      // would otherwise run out only after `leaseSeconds`; its pid says it is gone, so now.
+      void releaseDeadLocalOwners().catch((err: unknown) => log.error({ err }, 'releasing the jobs of a dead process failed'));
       const minLease = Math.min(settings.leaseSeconds, ...[...kinds.values()].map(leaseOf));
       timers.push(setInterval(() => scanner.trigger(), settings.pollIntervalMs));
       // A third of the lease: two renewals can fail (a slow database) before the lease runs out.

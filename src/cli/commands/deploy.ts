@@ -1,0 +1,167 @@
+/** Deployments: deploy, deployments ls|show|logs|stop|scale. */
+import type { Command } from 'commander';
+import type { DeploymentResponse } from '../../contracts/deployments.js';
+import { clientFor, printJson, printTable, type GlobalOptions } from '../cli-context.js';
+import { parseRef, UsageError } from '../cli-errors.js';
+import { pickGlobals } from './push.js';
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const AT_REST = new Set(['ready', 'stopped', 'failed', 'degraded']);
+
+function int(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} ${JSON.stringify(v)} must be a whole number ≥ 0`);
+    return n;
+  };
+}
+
+function printDeployment(d: DeploymentResponse): void {
+  const lines = [
+    `${d.id}  ${d.model.name}:${d.model.version} in ${d.environment}  ${d.state.toUpperCase()}`,
+    `runtime    ${d.runtime} (${d.driver}), ${d.replicas} replica(s)${d.args.length ? `: ${d.args.join(' ')}` : ''}`,
+    `created    ${d.createdAt} by ${d.createdBy}`,
+  ];
+  if (d.error) lines.push(`error      ${d.error}`);
+  for (const r of d.replicaStatus) {
+    lines.push(`  replica ${r.index}  ${r.state.padEnd(10)} ${r.url ?? '-'}  pid ${r.pid ?? '-'}  restarts ${r.restarts}${r.lastError && r.state !== 'ready' ? `  (${r.lastError.split('\n')[0]})` : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+export function registerDeployments(program: Command, globals: () => GlobalOptions): void {
+  const g = (o: GlobalOptions) => ({ ...globals(), ...pickGlobals(o) });
+
+  program
+    .command('deploy')
+    .description('Deploy a ready model version: materialise its files, start its replicas, wait until they serve')
+    .argument('<name:version>', 'model NAME:VERSION')
+    .requiredOption('--env <env>', 'environment (its policy gives the default replica count)')
+    .option('--runtime <runtime>', 'openai-compatible, vllm, llamacpp, tgi, ollama, torchserve', 'openai-compatible')
+    .option('--driver <driver>', 'local (kubernetes and external: not yet)', 'local')
+    .option('--replicas <n>', 'replicas (default: the environment policy)', int('--replicas'))
+    .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
+    .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
+    .option('--readiness-path <path>', "readiness probe path (default: the runtime's)")
+    .option('--no-wait', 'return at once instead of waiting until ready')
+    .option('--timeout <seconds>', 'with waiting: give up after this long', int('--timeout'), 300)
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  steward deploy acme/bot:1.0.0 --env development --arg llama-server --arg -m --arg '{model_dir}/model.gguf' --arg --port --arg '{port}'
+  steward deploy acme/bot:1.0.0 --env production --runtime vllm --replicas 2`,
+    )
+    .action(async (ref: string, o: { env: string; runtime: string; driver: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; wait: boolean; timeout: number } & GlobalOptions) => {
+      const r = parseRef(ref);
+      const env: Record<string, string> = {};
+      for (const kv of o.setEnv ?? []) {
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--set-env ${JSON.stringify(kv)} must look like KEY=VALUE`);
+        env[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+      const client = clientFor(g(o));
+      const t0 = performance.now();
+      let d = await client.api((t) => t.deployments.createDeployment)({
+        body: {
+          model: `${r.name}:${r.ref}`,
+          environment: o.env,
+          runtime: o.runtime as 'vllm',
+          driver: o.driver as 'local',
+          ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+          args: o.arg ?? [],
+          env,
+          ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
+        },
+      });
+      if (o.wait) {
+        const end = Date.now() + o.timeout * 1000;
+        while (!AT_REST.has(d.state)) {
+          if (Date.now() > end) throw new UsageError(`deployment ${d.id} is still ${d.state} after ${o.timeout} s; follow it with steward deployments show ${d.id}`);
+          await new Promise((res) => setTimeout(res, 200));
+          d = await client.api((t) => t.deployments.getDeployment)({ params: { id: d.id } });
+        }
+        if (!o.json) process.stderr.write(`${d.state} after ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+      }
+      if (o.json) printJson(d);
+      else printDeployment(d);
+      if (d.state === 'failed') process.exitCode = 1;
+    });
+
+  const deployments = program.command('deployments').description('Running model servers: list, inspect, logs, stop, scale');
+  deployments
+    .command('ls')
+    .description('List deployments, newest first')
+    .option('--model <name>', 'one model')
+    .option('--env <env>', 'one environment')
+    .option('--state <state>', 'pending, starting, ready, degraded, stopped or failed')
+    .option('--limit <n>', 'how many', int('--limit'), 50)
+    .option('--json', 'print JSON')
+    .action(async (o: { model?: string; env?: string; state?: string; limit: number } & GlobalOptions) => {
+      const res = await clientFor(g(o)).api((t) => t.deployments.listDeployments)({
+        query: { ...(o.model ? { model: o.model } : {}), ...(o.env ? { environment: o.env } : {}), ...(o.state ? { state: o.state as 'ready' } : {}), limit: o.limit },
+      });
+      if (o.json) return printJson(res);
+      printTable(
+        ['ID', 'MODEL', 'ENV', 'STATE', 'READY', 'RUNTIME', 'CREATED'],
+        res.items.map((d) => [d.id, `${d.model.name}:${d.model.version}`, d.environment, d.state, `${d.replicaStatus.filter((x) => x.state === 'ready').length}/${d.replicas}`, d.runtime, d.createdAt]),
+      );
+    });
+  deployments
+    .command('show')
+    .description('A deployment: state, replicas, their health')
+    .argument('<id>', 'deployment id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: GlobalOptions) => {
+      const d = await clientFor(g(o)).api((t) => t.deployments.getDeployment)({ params: { id } });
+      if (o.json) return printJson(d);
+      printDeployment(d);
+    });
+  deployments
+    .command('logs')
+    .description("A replica's output (stdout and stderr)")
+    .argument('<id>', 'deployment id')
+    .option('--replica <n>', 'which replica', int('--replica'), 0)
+    .option('--tail <n>', 'last lines', int('--tail'), 200)
+    .option('-f, --follow', 'keep printing new lines (Ctrl-C stops)')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { replica: number; tail: number; follow?: boolean } & GlobalOptions) => {
+      const client = clientFor(g(o));
+      const read = () => client.api((t) => t.deployments.deploymentLogs)({ params: { id }, query: { replica: o.replica, tail: o.follow ? 10_000 : Math.max(1, o.tail) } });
+      let res = await read();
+      if (o.json) return printJson(res);
+      let shown = res.lines.slice(-o.tail);
+      process.stdout.write(shown.length ? `${shown.join('\n')}\n` : '');
+      let seen = res.lines.length;
+      while (o.follow) {
+        await new Promise((r) => setTimeout(r, 1000));
+        res = await read();
+        // The window is the last 10,000 lines: print what came after what was seen.
+        shown = res.lines.slice(Math.min(seen, res.lines.length));
+        if (shown.length) process.stdout.write(`${shown.join('\n')}\n`);
+        seen = res.lines.length;
+      }
+    });
+  deployments
+    .command('stop')
+    .description('Stop every replica gracefully')
+    .argument('<id>', 'deployment id')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: GlobalOptions) => {
+      const d = await clientFor(g(o)).api((t) => t.deployments.stopDeployment)({ params: { id } });
+      if (o.json) return printJson(d);
+      process.stdout.write(`stopping ${d.id} (${d.model.name}:${d.model.version} in ${d.environment})\n`);
+    });
+  deployments
+    .command('scale')
+    .description('Set the number of replicas (0: serve nothing, keep the deployment)')
+    .argument('<id>', 'deployment id')
+    .argument('<replicas>', 'replicas', int('replicas'))
+    .option('--json', 'print JSON')
+    .action(async (id: string, replicas: number, o: GlobalOptions) => {
+      const d = await clientFor(g(o)).api((t) => t.deployments.scaleDeployment)({ params: { id }, body: { replicas } });
+      if (o.json) return printJson(d);
+      process.stdout.write(`${d.id} scales to ${d.replicas} replica(s)\n`);
+    });
+}
