@@ -4,6 +4,7 @@
  * restarted after a crash, stopped; a runtime that exits at once fails with its last log lines;
  * every bad input refused.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,18 @@ import { BACKENDS, startTestServer, type TestServer } from './helpers/test-serve
 
 const FAKE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'helpers/fake-openai-main.ts');
 const FAKE_ARGS = [process.execPath, '--import', 'tsx', FAKE, '--port', '{port}'];
+
+/** The fs store's file of a blob, wherever its layout puts it. */
+function findBlob(dir: string, sha: string): string {
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const found = findBlob(p, sha);
+      if (found) return found;
+    } else if (e.name === sha) return p;
+  }
+  return '';
+}
 
 describe.each(BACKENDS)('deployments on %s', (backend) => {
   let server: TestServer;
@@ -105,6 +118,38 @@ describe.each(BACKENDS)('deployments on %s', (backend) => {
     const failed = await waitFor(bad.id, (x) => x.state === 'failed');
     expect(failed.error).toContain('boom');
     expect(failed.replicaStatus[0]).toMatchObject({ state: 'failed', restarts: 3 });
+  });
+
+  it('marks a replica that stops answering unhealthy (degraded, health event) and ready again when it answers', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    const d = await deploy({ model: `${model}:1.0.0`, environment: 'development', args: FAKE_ARGS, replicas: 1, health: { timeoutMs: 200, failureThreshold: 3 } });
+    const pid = (await waitFor(d.id, (x) => x.state === 'ready')).replicaStatus[0]!.pid!;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const degraded = await waitFor(d.id, (x) => x.state === 'degraded');
+      expect(degraded.replicaStatus[0]).toMatchObject({ state: 'unhealthy', pid });
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await waitFor(d.id, (x) => x.state === 'ready' && x.replicaStatus[0]!.pid === pid);
+    const events = expectBody(await api.get('/api/v1/events?types=deployment.health.changed&limit=1000'), 200, EventPage);
+    expect(events.items.filter((e) => e.data.id === d.id).map((e) => e.data.healthy)).toEqual([false, true]);
+  });
+
+  it('fails a deployment whose files fail their hash check, leaving nothing half-materialised', async () => {
+    if (backend !== 'sqlite-fs') return; // the fs store's blob file is what gets corrupted here
+    const model = `dep-${uid()}/bot`;
+    const v = await pushModel(api, model, '1.0.0');
+    const blob = path.join(server.dataDir, 'blobs', 'sha256', v.files![0]!.sha256.slice(0, 2), v.files![0]!.sha256);
+    const file = fs.existsSync(blob) ? blob : findBlob(path.join(server.dataDir, 'blobs'), v.files![0]!.sha256);
+    fs.chmodSync(file, 0o600);
+    fs.truncateSync(file, 1);
+    const d = await deploy({ model: `${model}:1.0.0`, environment: 'development', args: FAKE_ARGS, replicas: 1 });
+    const failed = await waitFor(d.id, (x) => x.state === 'failed');
+    expect(failed.error).toMatch(/failed its size check/);
+    const cache = path.join(server.dataDir, 'deployments', 'cache');
+    expect(fs.existsSync(cache) ? fs.readdirSync(cache).filter((n) => n.startsWith('.tmp-') || n === v.digest.slice(7)) : []).toEqual([]);
   });
 
   it('refuses what cannot be deployed', async () => {
