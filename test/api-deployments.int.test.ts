@@ -152,6 +152,31 @@ describe.each(BACKENDS)('deployments on %s', (backend) => {
     expect(fs.existsSync(cache) ? fs.readdirSync(cache).filter((n) => n.startsWith('.tmp-') || n === v.digest.slice(7)) : []).toEqual([]);
   });
 
+  it('follows its environment: a promotion rolls the replicas to the new version, a rollback back', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    await pushModel(api, model, '1.1.0');
+    const e = `deps-${uid()}`;
+    expect((await api.put(`/api/v1/environments/${e}`, {})).status).toBe(200);
+    expect((await api.post('/api/v1/promotions', { model: `${model}:1.0.0`, to: e })).status).toBe(201);
+    const d = await deploy({ model: `${model}:1.0.0`, environment: e, args: FAKE_ARGS, replicas: 2 });
+    const before = await waitFor(d.id, (x) => x.state === 'ready' && x.replicaStatus.length === 2);
+    const on = (v: string) => (x: DeploymentResponse) =>
+      x.state === 'ready' && x.model.version === v && x.replicaStatus.length === 2 && x.replicaStatus.every((r) => r.version === v && r.state === 'ready');
+
+    expect((await api.post('/api/v1/promotions', { model: `${model}:1.1.0`, to: e })).status).toBe(201);
+    const moved = await waitFor(d.id, on('1.1.0'));
+    for (const r of before.replicaStatus) expect(isAlive(r.pid!)).toBe(false);
+    expect(moved.replicaStatus.map((r) => r.index)).toEqual([0, 1]);
+
+    const t0 = performance.now();
+    expect((await api.post(`/api/v1/environments/${e}/rollback`, { model, reason: 'bad answers' })).status).toBe(200);
+    await waitFor(d.id, on('1.0.0'));
+    console.log(`[${backend}] rollback → every replica serving the previous version: ${(performance.now() - t0).toFixed(0)} ms (2 replicas, fake server under tsx)`);
+    const audit = (await api.get(`/api/v1/audit?target=deployment:${d.id}&action=deployment.update`)).body as { items: { change: { to: string } }[] };
+    expect(audit.items.map((x) => x.change.to).sort()).toEqual(['1.0.0', '1.1.0']);
+  });
+
   it('refuses what cannot be deployed', async () => {
     const model = `dep-${uid()}/bot`;
     await pushModel(api, model, '1.0.0');

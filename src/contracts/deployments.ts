@@ -57,6 +57,7 @@ export const ReplicaStatus = z
   .object({
     index: z.number().int(),
     state: ReplicaState,
+    version: z.string().nullable().describe('the version this replica serves (during a rolling update, replicas of the old one remain until replaced)'),
     url: z.string().nullable(),
     pid: z.number().int().nullable(),
     restarts: z.number().int(),

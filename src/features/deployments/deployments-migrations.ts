@@ -41,6 +41,7 @@ export const deploymentsMigrations: StewardMigration[] = [
         .addColumn('restarts', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
         .addColumn('last_error', 'text')
+        .addColumn('version', 'text')
         .addColumn('started_at', 'text')
         .addColumn('since', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('deployment_replicas_pk', ['deployment_id', 'idx'])

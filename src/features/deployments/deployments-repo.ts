@@ -30,6 +30,8 @@ export interface ReplicasTable {
   restarts: number;
   failures: number;
   last_error: string | null;
+  /** The version this replica serves (during a rolling update, the old one until it is replaced). */
+  version: string | null;
   started_at: string | null;
   since: string;
 }
@@ -76,6 +78,10 @@ export function createDeploymentsRepo(root: AnyDb) {
         .values(row)
         .onConflict((oc) => oc.columns(['deployment_id', 'idx']).doUpdateSet({ ...row }))
         .execute();
+    },
+    /** Active deployments of a model in an environment (what follows its pointer). */
+    async following(model: string, environment: string): Promise<DeploymentRow[]> {
+      return db.selectFrom('deployments').selectAll().where('model', '=', model).where('environment', '=', environment).where('stop_requested', '=', 0).execute();
     },
     async deleteReplica(id: string, idx: number): Promise<void> {
       await db.deleteFrom('deployment_replicas').where('deployment_id', '=', id).where('idx', '=', idx).execute();

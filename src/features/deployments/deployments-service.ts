@@ -33,6 +33,8 @@ import { fill, type RuntimeAdapter } from './runtimes/runtime.js';
 export const DEPLOYMENT_RECONCILE_JOB = 'deployment.reconcile';
 export const reconcileKey = (id: string) => `deployment.reconcile:${id}`;
 const HOST = '127.0.0.1';
+/** Slots of the new version's replicas during a rolling update: SURGE + the index they replace. */
+const SURGE = 1000;
 
 export interface DeploymentsSettings {
   cacheRoot: string;
@@ -87,7 +89,7 @@ export function createDeploymentsService(deps: {
       error: d.error,
       replicaStatus: reps
         .filter((r) => r.deployment_id === d.id)
-        .map((r) => ({ index: r.idx, state: r.state as ReplicaState, url: r.url, pid: r.pid, restarts: r.restarts, lastError: r.last_error, since: r.since })),
+        .map((r) => ({ index: r.idx, state: r.state as ReplicaState, version: r.version, url: r.url, pid: r.pid, restarts: r.restarts, lastError: r.last_error, since: r.since })),
       args: spec.args,
       envKeys: Object.keys(spec.env).sort(),
       createdAt: d.created_at,
@@ -136,8 +138,10 @@ export function createDeploymentsService(deps: {
 
   async function startReplica(d: DeploymentRow, spec: Spec, a: RuntimeAdapter, idx: number, prev: ReplicaRow | undefined): Promise<void> {
     const v = await deps.assets.getVersion('model', d.model, d.version, { files: true });
+    // (A rolling update starts the new version's replica beside the old one, at SURGE + idx.)
     const files = (v.files ?? []).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 }));
     const { dir } = await materialise({ store: deps.store, cacheRoot: settings.cacheRoot, digest: v.digest, files });
+    if (d.digest !== v.digest) await repo.update(d.id, { digest: v.digest });
     const port = await freePort(HOST);
     const ctx = { host: HOST, port, modelDir: dir, files: files.map((f) => f.path), model: d.model };
     const cmd = a.command({ ...ctx, args: spec.args.map((x) => fill(x, ctx)) });
@@ -153,6 +157,7 @@ export function createDeploymentsService(deps: {
       restarts: prev?.restarts ?? 0,
       failures: 0,
       last_error: prev?.last_error ?? null,
+      version: d.version,
       started_at: now,
       since: now,
     });
@@ -163,7 +168,7 @@ export function createDeploymentsService(deps: {
     const d = await repo.get(id);
     if (!d) return true;
     const spec = JSON.parse(d.spec) as Spec;
-    const reps = await repo.replicas([id]);
+    let reps = await repo.replicas([id]);
     const now = clock.now().getTime();
 
     if (d.stop_requested) {
@@ -174,12 +179,46 @@ export function createDeploymentsService(deps: {
       await setState(d, 'stopped', d.error);
       return true;
     }
-    for (const r of reps.filter((x) => x.idx >= d.replicas)) {
+    for (const r of reps.filter((x) => x.idx >= d.replicas && !(x.idx >= SURGE && x.idx - SURGE < d.replicas && x.version === d.version))) {
       if (r.pid && isAlive(r.pid)) await driver.stop(r.pid, settings.stopGraceMs);
       await repo.deleteReplica(id, r.idx);
     }
 
     const a = adapterFor(spec);
+    // Rolling update (the environment moved): for each replica serving another version, start the
+    // new version's replica beside it (slot SURGE + idx); once that one is ready, stop the old one
+    // and put the new one in its place. Old replicas keep serving until their successor does.
+    for (let idx = 0; idx < d.replicas; idx++) {
+      const old = reps.find((x) => x.idx === idx);
+      if (!old || old.version === d.version || !old.pid || !isAlive(old.pid)) continue;
+      const surge = reps.find((x) => x.idx === SURGE + idx);
+      if (!surge || surge.version !== d.version) {
+        if (surge?.pid && isAlive(surge.pid)) await driver.stop(surge.pid, settings.stopGraceMs);
+        try {
+          await startReplica(d, spec, a, SURGE + idx, undefined);
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          await setState(d, 'degraded', `rolling update to ${d.version} could not start: ${err.message}`);
+          return false;
+        }
+        continue;
+      }
+      if (!surge.pid || !isAlive(surge.pid)) {
+        await repo.deleteReplica(id, SURGE + idx); // crashed while starting: started again next pass
+        continue;
+      }
+      const probe = await driver.probe(`${surge.url}${spec.readinessPath ?? a.readinessPath}`, spec.health.timeoutMs);
+      if (!probe.ok) continue;
+      await driver.stop(old.pid, settings.stopGraceMs);
+      await repo.deleteReplica(id, SURGE + idx);
+      await repo.putReplica({ ...surge, idx, state: 'ready', failures: 0, since: iso(clock.now()) });
+    }
+    reps = await repo.replicas([id]);
+    // Old replicas still serving: the update goes on next pass (a dead one is restarted below, on the new version).
+    if (reps.some((x) => x.idx < d.replicas && x.version !== d.version && x.pid && isAlive(x.pid))) {
+      await setState(d, 'starting', null);
+      return false;
+    }
     const states: ReplicaState[] = [];
     let failure: string | null = null;
     for (let idx = 0; idx < d.replicas; idx++) {
@@ -238,7 +277,7 @@ export function createDeploymentsService(deps: {
         if (!(err instanceof AppError)) throw err;
         // Nothing to retry: the runtime is missing, or the version's files are not what they should be.
         await setState(d, 'failed', err.message);
-        await repo.putReplica({ deployment_id: id, idx, state: 'failed', pid: null, port: null, url: null, restarts: row?.restarts ?? 0, failures: 0, last_error: err.message, started_at: null, since: iso(clock.now()) });
+        await repo.putReplica({ deployment_id: id, idx, state: 'failed', pid: null, port: null, url: null, restarts: row?.restarts ?? 0, failures: 0, last_error: err.message, version: d.version, started_at: null, since: iso(clock.now()) });
         for (const other of await repo.replicas([id])) if (other.pid && isAlive(other.pid)) await driver.stop(other.pid, settings.stopGraceMs);
         return true;
       }
@@ -315,6 +354,27 @@ export function createDeploymentsService(deps: {
       });
       deps.jobs.poke();
       return show(row.id);
+    },
+
+    /**
+     * The environment's pointer moved (`environment.moved`, in the event's transaction): its
+     * deployments of the model move to the new version by a rolling update; a removal stops them.
+     */
+    async follow(tx: AnyDb, move: { model: string; environment: string; version: string | null; kind: string }): Promise<void> {
+      const r = repo.on(tx);
+      for (const d of await r.following(move.model, move.environment)) {
+        if (d.version === move.version) continue;
+        const now = iso(clock.now());
+        if (move.version === null) {
+          await r.update(d.id, { stop_requested: 1, updated_at: now });
+          await deps.audit.record(tx, SYSTEM_ACTOR, { action: 'deployment.stop', target: `deployment:${d.id}`, change: { reason: `${move.environment} runs no version of ${move.model} any more` } });
+        } else {
+          // (Its digest is recorded when its files are materialised: no read outside this transaction.)
+          await r.update(d.id, { version: move.version, updated_at: now });
+          await deps.audit.record(tx, SYSTEM_ACTOR, { action: 'deployment.update', target: `deployment:${d.id}`, change: { from: d.version, to: move.version, strategy: 'rolling', cause: move.kind } });
+        }
+        await enqueue(tx, d.id);
+      }
     },
 
     async get(id: string, actor: Actor): Promise<DeploymentResponse> {

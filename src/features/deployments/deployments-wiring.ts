@@ -63,6 +63,12 @@ export const deploymentsModule = defineModule({
         }
       },
     });
+    // The environment moved (promotion, rollback, removal): its deployments of the model follow.
+    need('events').subscribe({
+      name: 'deployments.follow',
+      types: ['environment.moved'],
+      handle: (event, tx) => service.follow(tx, event.data as { model: string; environment: string; version: string | null; kind: string }),
+    });
     let timer: NodeJS.Timeout | null = null;
     return {
       provides: service,
