@@ -13,6 +13,7 @@ import { EventPage } from '../src/contracts/events.js';
 import { VersionResponse } from '../src/contracts/assets.js';
 import { isAlive } from '../src/features/deployments/deployments-local.js';
 import { pushModel } from './helpers/evals-fixtures.js';
+import { startFakeOpenAI } from './helpers/fake-openai.js';
 import { apiClient, expectBody, expectError, uid, versionPath, type Api } from './helpers/test-api.js';
 import { BACKENDS, startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -175,6 +176,28 @@ describe.each(BACKENDS)('deployments on %s', (backend) => {
     console.log(`[${backend}] rollback → every replica serving the previous version: ${(performance.now() - t0).toFixed(0)} ms (2 replicas, fake server under tsx)`);
     const audit = (await api.get(`/api/v1/audit?target=deployment:${d.id}&action=deployment.update`)).body as { items: { change: { to: string } }[] };
     expect(audit.items.map((x) => x.change.to).sort()).toEqual(['1.0.0', '1.1.0']);
+  });
+
+  it('registers an external endpoint: health-checked with its key, which is never shown', async () => {
+    const model = `dep-${uid()}/bot`;
+    await pushModel(api, model, '1.0.0');
+    const ext = await startFakeOpenAI({ apiKey: 'sk-external-secret' });
+    try {
+      const d = await deploy({ model: `${model}:1.0.0`, environment: 'development', driver: 'external', endpoint: { url: ext.url, apiKey: 'sk-external-secret' } });
+      expect(d.endpoint).toEqual({ url: ext.url, auth: true });
+      const ready = await waitFor(d.id, (x) => x.state === 'ready');
+      expect(ready.replicaStatus[0]).toMatchObject({ state: 'ready', url: ext.url, pid: null });
+      expect(JSON.stringify(ready)).not.toContain('sk-external-secret');
+      const audit = await api.get(`/api/v1/audit?target=deployment:${d.id}`);
+      expect(JSON.stringify(audit.body)).not.toContain('sk-external-secret');
+      await ext.close();
+      const down = await waitFor(d.id, (x) => x.state === 'degraded');
+      expect(down.error).toMatch(/fetch failed|ECONNREFUSED/);
+    } finally {
+      await ext.close().catch(() => undefined);
+    }
+    expectError(await api.post('/api/v1/deployments', { model: `${model}:1.0.0`, environment: 'development', driver: 'external' }), 400, 'invalid_argument');
+    expectError(await api.post('/api/v1/deployments', { model: `${model}:1.0.0`, environment: 'development', driver: 'external', endpoint: { url: 'http://u:p@llm.example.com/v1' } }), 400, 'invalid_argument');
   });
 
   it('refuses what cannot be deployed', async () => {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Cursor, Limit, page, Timestamp } from './common.js';
+import { endpointUrlCredential } from './evals.js';
 import { EnvironmentName } from './promotions.js';
 
 export const RUNTIMES = ['builtin', 'vllm', 'ollama', 'tgi', 'llamacpp', 'torchserve', 'openai-compatible'] as const;
@@ -34,6 +35,20 @@ export const CreateDeploymentBody = z
      * `{port}`, `{host}`, `{model_dir}` and `{model}` are replaced per replica.
      */
     args: z.array(z.string().max(4096)).max(256).default([]),
+    /** Driver `external`: a server that already serves the version; the key is kept for callers (the gateway) and never shown. */
+    endpoint: z
+      .object({
+        url: z
+          .url({ protocol: /^https?$/, error: 'endpoint url must be an http(s) URL such as https://llm.example.com/v1' })
+          .max(2048)
+          .superRefine((url, ctx) => {
+            const what = endpointUrlCredential(url);
+            if (what) ctx.addIssue({ code: 'custom', message: `the URL holds a credential (${what}); put the key in endpoint.apiKey, which is never shown` });
+          }),
+        apiKey: z.string().min(1).max(4096).optional(),
+      })
+      .strict()
+      .optional(),
     env: z.record(EnvVarName, z.string().max(8192)).default({}),
     readinessPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'a path starting with "/"').max(512).optional(),
     resources: z
@@ -50,7 +65,11 @@ export const CreateDeploymentBody = z
       .strict()
       .default({ intervalMs: 5000, timeoutMs: 2000, failureThreshold: 3, startTimeoutMs: 300_000 }),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.driver === 'external' && !b.endpoint) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'driver external needs endpoint.url (and endpoint.apiKey if it asks for one)' });
+    if (b.driver !== 'external' && b.endpoint) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'endpoint is for driver external' });
+  });
 export type CreateDeploymentBody = z.output<typeof CreateDeploymentBody>;
 
 export const ReplicaStatus = z
@@ -79,6 +98,7 @@ export const DeploymentResponse = z
     error: z.string().nullable(),
     replicaStatus: z.array(ReplicaStatus),
     args: z.array(z.string()),
+    endpoint: z.object({ url: z.string(), auth: z.boolean() }).strict().nullable().describe('driver external: where it serves (the key is never shown)'),
     envKeys: z.array(z.string()).describe('names of the environment variables set (values are not shown)'),
     createdAt: Timestamp,
     createdBy: z.string(),

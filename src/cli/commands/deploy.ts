@@ -38,7 +38,8 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
     .argument('<name:version>', 'model NAME:VERSION')
     .requiredOption('--env <env>', 'environment (its policy gives the default replica count)')
     .option('--runtime <runtime>', 'openai-compatible, vllm, llamacpp, tgi, ollama, torchserve', 'openai-compatible')
-    .option('--driver <driver>', 'local (kubernetes and external: not yet)', 'local')
+    .option('--driver <driver>', 'local, or external (a server that already serves it: --endpoint; kubernetes: not yet)', 'local')
+    .option('--endpoint <url>', 'driver external: its OpenAI-compatible base URL (a key, if it needs one, from STEWARD_ENDPOINT_API_KEY)')
     .option('--replicas <n>', 'replicas (default: the environment policy)', int('--replicas'))
     .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
     .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
@@ -53,7 +54,8 @@ Examples:
   steward deploy acme/bot:1.0.0 --env development --arg llama-server --arg -m --arg '{model_dir}/model.gguf' --arg --port --arg '{port}'
   steward deploy acme/bot:1.0.0 --env production --runtime vllm --replicas 2`,
     )
-    .action(async (ref: string, o: { env: string; runtime: string; driver: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; wait: boolean; timeout: number } & GlobalOptions) => {
+    .action(async (ref: string, o: { env: string; runtime: string; driver: string; endpoint?: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; wait: boolean; timeout: number } & GlobalOptions) => {
+      const apiKey = process.env.STEWARD_ENDPOINT_API_KEY;
       const r = parseRef(ref);
       const env: Record<string, string> = {};
       for (const kv of o.setEnv ?? []) {
@@ -73,6 +75,7 @@ Examples:
           args: o.arg ?? [],
           env,
           ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
+          ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}) } } : {}),
         },
       });
       if (o.wait) {

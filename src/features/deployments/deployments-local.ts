@@ -97,9 +97,9 @@ export function createLocalDriver(opts: { logRoot: string }) {
     },
 
     /** One readiness or liveness probe: ok, or why not. */
-    async probe(url: string, timeoutMs: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    async probe(url: string, timeoutMs: number, apiKey?: string): Promise<{ ok: true } | { ok: false; reason: string }> {
       try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), ...(apiKey ? { headers: { authorization: `Bearer ${apiKey}` } } : {}) });
         await res.body?.cancel();
         return res.ok ? { ok: true } : { ok: false, reason: `${url} answered ${res.status}` };
       } catch (err) {

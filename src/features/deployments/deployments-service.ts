@@ -63,7 +63,7 @@ export function createDeploymentsService(deps: {
   const { repo, driver, clock, settings } = deps;
 
   function adapterFor(spec: Spec): RuntimeAdapter {
-    if (spec.driver !== 'local') throw errors.precondition(`driver ${spec.driver} is not built yet; deploy with --driver local`, { driver: spec.driver });
+    if (spec.driver === 'kubernetes') throw errors.precondition(`driver kubernetes is not built yet; deploy with --driver local or external`, { driver: spec.driver });
     const a = RUNTIME_ADAPTERS[spec.runtime];
     if (!a) throw errors.precondition(`runtime ${spec.runtime} is not available in this build; use openai-compatible with the server's command line`, { runtime: spec.runtime });
     return a;
@@ -91,6 +91,7 @@ export function createDeploymentsService(deps: {
         .filter((r) => r.deployment_id === d.id)
         .map((r) => ({ index: r.idx, state: r.state as ReplicaState, version: r.version, url: r.url, pid: r.pid, restarts: r.restarts, lastError: r.last_error, since: r.since })),
       args: spec.args,
+      endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey) } : null,
       envKeys: Object.keys(spec.env).sort(),
       createdAt: d.created_at,
       createdBy: d.created_by,
@@ -184,6 +185,7 @@ export function createDeploymentsService(deps: {
       await repo.deleteReplica(id, r.idx);
     }
 
+    if (spec.driver === 'external') return reconcileExternal(d, spec, reps.find((x) => x.idx === 0));
     const a = adapterFor(spec);
     // Rolling update (the environment moved): for each replica serving another version, start the
     // new version's replica beside it (slot SURGE + idx); once that one is ready, stop the old one
@@ -293,6 +295,27 @@ export function createDeploymentsService(deps: {
     return next === 'failed';
   }
 
+  /** An external endpoint: nothing to start or stop, only its health to watch (one "replica": the endpoint). */
+  async function reconcileExternal(d: DeploymentRow, spec: Spec, r: ReplicaRow | undefined): Promise<boolean> {
+    const ep = spec.endpoint!;
+    const now = iso(clock.now());
+    const row: ReplicaRow = r ?? { deployment_id: d.id, idx: 0, state: 'starting', pid: null, port: null, url: ep.url, restarts: 0, failures: 0, last_error: null, version: d.version, started_at: now, since: now };
+    const probe = await driver.probe(`${ep.url.replace(/\/+$/, '')}${spec.readinessPath ?? '/models'}`, spec.health.timeoutMs, ep.apiKey);
+    if (probe.ok) {
+      if (row.state !== 'ready' || !r) await repo.putReplica({ ...row, state: 'ready', failures: 0, version: d.version, since: now });
+      if (row.state === 'unhealthy') await healthChanged(d, 0, true, null);
+      await setState(d, 'ready', null);
+      return false;
+    }
+    const failures = row.failures + 1;
+    const unhealthy = failures >= spec.health.failureThreshold;
+    const state = unhealthy ? 'unhealthy' : row.state === 'ready' ? 'ready' : 'starting';
+    await repo.putReplica({ ...row, failures, state, last_error: probe.reason, ...(state !== row.state ? { since: now } : {}) });
+    if (unhealthy && row.state !== 'unhealthy') await healthChanged(d, 0, false, probe.reason);
+    await setState(d, unhealthy ? 'degraded' : state === 'ready' ? 'ready' : 'starting', unhealthy ? probe.reason : null);
+    return false;
+  }
+
   async function enqueue(tx: AnyDb, id: string): Promise<void> {
     await deps.jobs.enqueue(tx, { kind: DEPLOYMENT_RECONCILE_JOB, key: reconcileKey(id), payload: { id } });
   }
@@ -318,9 +341,8 @@ export function createDeploymentsService(deps: {
       if (v.state === 'pending') throw errors.precondition(`${label} is still pending; finish its push before deploying it`, { state: v.state });
       if (v.state === 'archived') throw errors.precondition(`${label} is archived and cannot be deployed`, { state: v.state });
       const env = await deps.promotions.getEnvironment(body.environment, undefined);
-      const a = adapterFor(body);
-      requireInstalled(a, body);
-      const replicas = body.replicas ?? env.policy.deploy.replicas;
+      if (body.driver !== 'external') requireInstalled(adapterFor(body), body);
+      const replicas = body.driver === 'external' ? 1 : (body.replicas ?? env.policy.deploy.replicas);
       const now = iso(clock.now());
       const row: DeploymentRow = {
         id: `dep_${randomBytes(9).toString('base64url')}`,
@@ -347,7 +369,7 @@ export function createDeploymentsService(deps: {
         await deps.audit.record(tx, actor, {
           action: 'deployment.create',
           target: `deployment:${row.id}`,
-          change: { model: label, environment: row.environment, runtime: row.runtime, driver: row.driver, replicas, args: body.args, env: Object.keys(body.env) },
+          change: { model: label, environment: row.environment, runtime: row.runtime, driver: row.driver, replicas, args: body.args, env: Object.keys(body.env), ...(body.endpoint ? { endpoint: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } : {}) },
         });
         await deps.events.emit(tx, { type: 'deployment.state.changed', subject: `deployment:${row.id}`, namespace: row.namespace, data: { id: row.id, model: { name: v.name, version: v.version }, environment: row.environment, from: null, to: 'pending', error: null } });
         await enqueue(tx, row.id);
