@@ -161,6 +161,46 @@ describe('built-in runtime (child process, tiny GGUF)', () => {
     expect(r.response.usage?.prompt_tokens).toBeGreaterThan(0);
   });
 
+  it('serves concurrent requests one after the other, each answered whole', async () => {
+    const results = await Promise.all([
+      client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'one' }], max_tokens: 3 }),
+      client.completions({ model: 'tiny', prompt: 'two', max_tokens: 3, stream: true }),
+      client.embeddings({ model: 'tiny', input: 'three' }),
+      client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'four' }], max_tokens: 3, stream: true }),
+    ]);
+    expect(results[0].usage!.completion_tokens).toBeLessThanOrEqual(3);
+    expect(results[1].usage === null || results[1].usage.completion_tokens <= 3, JSON.stringify(results[1])).toBe(true);
+    expect(results[2].response.data[0]?.embedding).toHaveLength(TINY_DEFAULTS.embeddingLength);
+    expect(['stop', 'length']).toContain(results[3].completion.choices[0]?.finish_reason);
+  });
+
+  it('stops generating when the client goes away, and serves the next request', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${rt.base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      // EOS (token 2) banned, so only the client going away ends it before 450 tokens.
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'go on' }], max_tokens: 450, logit_bias: { '2': -100 }, stream: true }),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the role chunk
+    ac.abort();
+    const next = await client.chat({ model: 'tiny', messages: [{ role: 'user', content: 'next' }], max_tokens: 2 });
+    expect(next.usage!.completion_tokens).toBeLessThanOrEqual(2);
+    const stopped = /stopped after (\d+) token\(s\): the client went away/.exec(rt.log());
+    expect(stopped, rt.log()).not.toBeNull();
+    expect(Number(stopped![1])).toBeLessThan(450);
+  });
+
+  it('applies logit_bias: with EOS banned a completion runs to max_tokens', async () => {
+    const r = await client.completions({ model: 'tiny', prompt: 'x', max_tokens: 40, logit_bias: { '2': -100 } } as never);
+    expect(r.completion.choices[0]?.finish_reason).toBe('length');
+    expect(r.usage!.completion_tokens).toBe(40);
+    const bad = await fetch(`${rt.base}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'x', logit_bias: { '99999': 1 } }) });
+    expect(bad.status).toBe(400);
+  });
+
   it('rejects bad requests with an OpenAI error envelope', async () => {
     const post = (path: string, body: string) => fetch(`${rt.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const noMessages = await post('/v1/chat/completions', JSON.stringify({ model: 'tiny' }));

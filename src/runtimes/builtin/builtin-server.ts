@@ -32,6 +32,8 @@ const samplingSchema = {
   temperature: z.number().min(0).max(2).optional(),
   top_p: z.number().min(0).max(1).optional(),
   seed: z.number().int().optional(),
+  /** OpenAI's token id → bias added to its logit; -100 bans the token. */
+  logit_bias: z.record(z.string().regex(/^\d+$/), z.number().min(-100).max(100)).nullable().optional(),
   stream: z.boolean().optional(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).passthrough().nullable().optional(),
 };
@@ -132,6 +134,18 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
     sendJson(res, 200, { object: 'list', data, model: modelId, usage: { prompt_tokens: tokens, total_tokens: tokens } });
   }
 
+  async function logitBias(bias: Record<string, number>): Promise<import('node-llama-cpp').TokenBias> {
+    const { TokenBias } = await import('node-llama-cpp');
+    const tb = new TokenBias(model!.tokenizer);
+    const vocab = model!.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? Infinity;
+    for (const [id, value] of Object.entries(bias)) {
+      const token = Number(id);
+      if (token >= vocab) throw new HttpError(400, `logit_bias: token ${id} is not in the model's vocabulary of ${vocab} tokens`);
+      tb.set(token as import('node-llama-cpp').Token, value <= -100 ? 'never' : { logit: value });
+    }
+    return tb;
+  }
+
   async function generate(kind: 'chat', body: z.infer<typeof chatSchema>, req: IncomingMessage, res: ServerResponse): Promise<void>;
   async function generate(kind: 'completion', body: z.infer<typeof completionSchema>, req: IncomingMessage, res: ServerResponse): Promise<void>;
   async function generate(kind: 'chat' | 'completion', body: z.infer<typeof chatSchema> | z.infer<typeof completionSchema>, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -150,6 +164,7 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
         : { id, object: 'text_completion', created, model: modelId, choices: [{ index: 0, text: text ?? '', finish_reason: finish, logprobs: null }] };
     const onTextChunk = stream ? (text: string) => { if (text) sse(chunk(text, null)); } : undefined;
 
+    const tokenBias = body.logit_bias ? await logitBias(body.logit_bias) : undefined;
     const sampling = {
       maxTokens: body.max_tokens ?? body.max_completion_tokens ?? defaultMaxTokens,
       temperature: body.temperature ?? 1,
@@ -158,6 +173,7 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
       signal: abort.signal,
       stopOnAbortSignal: true,
     };
+    const withBias = tokenBias ? { ...sampling, tokenBias } : sampling;
     if (kind === 'chat') chatPrompt((body as z.infer<typeof chatSchema>).messages); // validate before streaming starts
 
     const result = await serial(async () => {
@@ -174,22 +190,26 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
           const { history, prompt } = chatPrompt((body as z.infer<typeof chatSchema>).messages);
           const session = new LlamaChatSession({ contextSequence: sequence, autoDisposeSequence: false });
           session.setChatHistory(history);
-          const r = await session.promptWithMeta(prompt, { ...sampling, ...(onTextChunk ? { onTextChunk } : {}) });
+          const r = await session.promptWithMeta(prompt, { ...withBias, ...(onTextChunk ? { onTextChunk } : {}) });
           text = r.responseText;
           stopReason = r.stopReason;
           session.dispose();
         } else {
           const p = (body as z.infer<typeof completionSchema>).prompt;
           const completion = new LlamaCompletion({ contextSequence: sequence });
-          const r = await completion.generateCompletionWithMeta(typeof p === 'string' ? p : p[0]!, { ...sampling, ...(onTextChunk ? { onTextChunk } : {}) });
+          const r = await completion.generateCompletionWithMeta(typeof p === 'string' ? p : p[0]!, { ...withBias, ...(onTextChunk ? { onTextChunk } : {}) });
           text = r.response;
           stopReason = r.metadata.stopReason;
           completion.dispose();
         }
         // The sequence's meter counts what was evaluated (prompt) and sampled (completion), including
-        // tokens that ended in an incomplete UTF-8 sequence and so produced no text.
-        const { usedInputTokens: promptTokens, usedOutputTokens: completionTokens } = sequence.tokenMeter.getState();
+        // tokens that ended in an incomplete UTF-8 sequence and so produced no text; it can count one
+        // token past maxTokens (sampled, then dropped), hence the cap.
+        const meter = sequence.tokenMeter.getState();
+        const promptTokens = meter.usedInputTokens;
+        const completionTokens = Math.min(meter.usedOutputTokens, sampling.maxTokens);
         const usage: Usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+        if (stopReason === 'abort') log(`builtin runtime: ${id} stopped after ${completionTokens} token(s): the client went away`);
         return { text, finish: (stopReason === 'maxTokens' ? 'length' : 'stop') as FinishReason, usage };
       } finally {
         await sequence.dispose();
