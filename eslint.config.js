@@ -29,6 +29,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'undici', message: 'call OpenAI-compatible upstreams through src/platform/openai/openai-client.ts' }] }] },
   },
   {
+    // A runtime runs alone in its child process: nothing of the control plane comes with it.
+    files: ['src/runtimes/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/server/**', '**/cli/**', '**/platform/sql/**', '**/platform/blob/**', 'kysely', 'better-sqlite3', 'pg', 'fastify'] }] },
+  },
+  {
     files: ['src/cli/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/sql/**', '**/platform/blob/**', 'kysely', 'better-sqlite3', 'pg'] }] },
   },
