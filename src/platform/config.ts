@@ -223,6 +223,8 @@ export function loadConfig(input: ConfigInput): Config {
     logLevel: env.STEWARD_LOG_LEVEL || undefined,
     logRequests: env.STEWARD_LOG_REQUESTS || undefined,
     slowRequestMs: env.STEWARD_SLOW_REQUEST_MS ? Number(env.STEWARD_SLOW_REQUEST_MS) : undefined,
+    deploymentRestartBaseMs: env.STEWARD_DEPLOYMENT_RESTART_BASE_MS ? Number(env.STEWARD_DEPLOYMENT_RESTART_BASE_MS) : undefined,
+    deploymentMaxRestarts: env.STEWARD_DEPLOYMENT_MAX_RESTARTS ? Number(env.STEWARD_DEPLOYMENT_MAX_RESTARTS) : undefined,
     dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,

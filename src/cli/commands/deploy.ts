@@ -44,6 +44,7 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
     .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
     .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
     .option('--readiness-path <path>', "readiness probe path (default: the runtime's)")
+    .option('--start-timeout <seconds>', 'a replica not ready by then is restarted (default 300)', int('--start-timeout'))
     .option('--no-wait', 'return at once instead of waiting until ready')
     .option('--timeout <seconds>', 'with waiting: give up after this long', int('--timeout'), 300)
     .option('--json', 'print JSON')
@@ -54,7 +55,7 @@ Examples:
   steward deploy acme/bot:1.0.0 --env development --arg llama-server --arg -m --arg '{model_dir}/model.gguf' --arg --port --arg '{port}'
   steward deploy acme/bot:1.0.0 --env production --runtime vllm --replicas 2`,
     )
-    .action(async (ref: string, o: { env: string; runtime: string; driver: string; endpoint?: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; wait: boolean; timeout: number } & GlobalOptions) => {
+    .action(async (ref: string, o: { env: string; runtime: string; driver: string; endpoint?: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; startTimeout?: number; wait: boolean; timeout: number } & GlobalOptions) => {
       const apiKey = process.env.STEWARD_ENDPOINT_API_KEY;
       const r = parseRef(ref);
       const env: Record<string, string> = {};
@@ -76,6 +77,7 @@ Examples:
           env,
           ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
           ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}) } } : {}),
+          ...(o.startTimeout !== undefined ? { health: { startTimeoutMs: Math.max(100, o.startTimeout * 1000) } } : {}),
         },
       });
       if (o.wait) {

@@ -71,6 +71,7 @@ export function createDeploymentsService(deps: {
 
   /** The executable a runtime needs, or a 412 naming what is missing and how to install it. */
   function requireInstalled(a: RuntimeAdapter, spec: Spec): void {
+    if (a.name === 'builtin') return;
     const cmd = a.binary ?? spec.args[0];
     if (!cmd) throw errors.invalid(`runtime ${a.name} needs its command line in args: ${a.install}`);
     if (!findExecutable(cmd)) throw errors.precondition(`runtime ${a.name} needs ${cmd}, which is not installed on this host (not found on PATH): ${a.install}`, { runtime: a.name, missing: cmd });

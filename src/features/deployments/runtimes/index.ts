@@ -1,5 +1,6 @@
-/** Every runtime the local driver can start, by name (`builtin` joins when the built-in server lands). */
+/** Every runtime the local driver can start, by name. */
 import type { Runtime } from '../../../contracts/deployments.js';
+import { builtin } from './builtin.js';
 import { llamacpp } from './llamacpp.js';
 import { ollama } from './ollama.js';
 import { openaiCompatible } from './openai-compatible.js';
@@ -9,6 +10,7 @@ import { torchserve } from './torchserve.js';
 import { vllm } from './vllm.js';
 
 export const RUNTIME_ADAPTERS: Partial<Record<Runtime, RuntimeAdapter>> = {
+  builtin,
   'openai-compatible': openaiCompatible,
   vllm,
   llamacpp,
