@@ -57,8 +57,13 @@ export const deploymentsModule = defineModule({
         while (!signal.aborted) {
           if (await service.reconcile(payload.id)) return;
           await new Promise<void>((resolve) => {
-            const t = setTimeout(resolve, config.deploymentReconcileMs);
-            signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+            const wake = () => {
+              clearTimeout(t);
+              signal.removeEventListener('abort', wake);
+              resolve();
+            };
+            const t = setTimeout(wake, config.deploymentReconcileMs);
+            signal.addEventListener('abort', wake, { once: true });
           });
         }
       },
