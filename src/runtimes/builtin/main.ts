@@ -2,8 +2,31 @@
 //   node dist/runtimes/builtin/main.js --model FILE.gguf --port N [--host 127.0.0.1]
 //        [--threads 1] [--context-size 512] [--model-name ID] [--max-tokens 256]
 // Exit codes: 0 after SIGTERM/SIGINT, 1 when the model fails to load, 2 on bad arguments.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startBuiltinServer } from './builtin-server.js';
+import { GGUF_MAGIC, readGguf } from './gguf.js';
+
+/**
+ * Refuses a file that is not a GGUF llama.cpp can read, before node-llama-cpp sees it: on some
+ * malformed headers it neither fails nor finishes (it read one such file for minutes, growing to
+ * gigabytes). The header of a file up to 64 MiB is parsed whole; of a larger one, magic and version.
+ */
+function checkGguf(file: string): void {
+  const LIMIT = 64 * 1024 * 1024;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.min(size, LIMIT));
+    fs.readSync(fd, buf, 0, buf.length, 0);
+    if (buf.length < 24 || buf.readUInt32LE(0) !== GGUF_MAGIC) throw new Error('not a GGUF file (bad magic)');
+    const version = buf.readUInt32LE(4);
+    if (version < 2 || version > 3) throw new Error(`unsupported GGUF version ${version} (2 and 3 are read)`);
+    if (size <= LIMIT) readGguf(buf);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +50,13 @@ const int = (name: string, v: string | undefined): number => {
 if (!values.model) {
   console.error('builtin runtime: --model FILE.gguf is required');
   process.exit(2);
+}
+
+try {
+  checkGguf(values.model);
+} catch (err) {
+  console.error(`builtin runtime: failed to load ${values.model}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
 }
 
 const rt = await startBuiltinServer({
