@@ -141,7 +141,15 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
     for (const [id, value] of Object.entries(bias)) {
       const token = Number(id);
       if (token >= vocab) throw new HttpError(400, `logit_bias: token ${id} is not in the model's vocabulary of ${vocab} tokens`);
-      tb.set(token as import('node-llama-cpp').Token, value <= -100 ? 'never' : { logit: value });
+      const logit = value <= -100 ? -Infinity : value;
+      if (model!.isEogToken(token as import('node-llama-cpp').Token)) {
+        // TokenBias.set skips end-of-generation tokens (node-llama-cpp 3.21 documents it), which
+        // would ignore the most common use of logit_bias (banning EOS) without a word; its bias
+        // map is what the sampler reads, so those go in there directly.
+        const biases = (tb as unknown as { _biases?: Map<number, number> })._biases;
+        if (!(biases instanceof Map)) throw new HttpError(400, `logit_bias: token ${id} ends generation and this runtime cannot bias it`);
+        biases.set(token, logit);
+      } else tb.set(token as import('node-llama-cpp').Token, { logit });
     }
     return tb;
   }
