@@ -267,13 +267,25 @@ describe('fake OpenAI server', () => {
     expect((JSON.parse(r.text) as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe(reply);
   });
 
+  it('answers embeddings deterministically, as floats or as the base64 the official client asks for', async () => {
+    const floats = JSON.parse((await call(`${fake.url}/embeddings`, { model: 'm', input: ['a b', 'c'] })).text);
+    expect(floats.data).toHaveLength(2);
+    expect(floats.usage).toEqual({ prompt_tokens: 3, total_tokens: 3 });
+    const v = floats.data[0].embedding as number[];
+    expect(Math.hypot(...v)).toBeCloseTo(1, 6);
+    const b64 = JSON.parse((await call(`${fake.url}/embeddings`, { model: 'm', input: 'a b', encoding_format: 'base64' })).text);
+    const raw = Buffer.from(b64.data[0].embedding as string, 'base64');
+    expect([...new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4)].map((x) => x.toFixed(5))).toEqual(v.map((x) => x.toFixed(5)));
+    expect((await call(`${fake.url}/embeddings`, { model: 'm', input: 3 })).status).toBe(400);
+  });
+
   it('rejects bodies that are not JSON, lack messages or a prompt, and unknown routes', async () => {
     const bad = await call(chatUrl, '{"messages": [');
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.text)).toMatchObject({ error: { type: 'invalid_request_error', code: 'invalid_json' } });
     expect((await call(chatUrl, { model: 'm' })).status).toBe(400);
     expect((await call(`${fake.url}/completions`, { prompt: 7 })).status).toBe(400);
-    const missing = await call(`${fake.url}/embeddings`, { input: 'x' });
+    const missing = await call(`${fake.url}/moderations`, { input: 'x' });
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.text)).toMatchObject({ error: { code: 'unknown_url' } });
   });

@@ -24,6 +24,11 @@
  *   [[slow:MS]]  wait MS ms before answering (after the server-wide delay of mode 'slow').
  *   [[hang]]     never answer; the request stays open until the client gives up or close().
  *   [[reset]]    destroy the socket without any response.
+ *   [[cut]]      streamed: send the head and half the token frames, then destroy the socket.
+ *   [[nostream]] answer plain JSON even when `stream: true` was asked.
+ * `POST /v1/embeddings` answers a deterministic unit vector (8 dimensions) per input string
+ * (float32 base64 with `encoding_format: "base64"`, as the official client asks), with
+ * prompt_tokens the word count of the inputs.
  * Server-wide `opts.mode` applies to every request after the API-key check: 'error500' (500
  * JSON), 'nonjson' (HTML), 'slow' (wait `opts.delayMs`, default 1000, then behave normally).
  * Order: API key, server mode, then the request itself (so a 'slow' server delays 400s too).
@@ -133,17 +138,19 @@ interface Controls {
   nonjson: boolean;
   hang: boolean;
   reset: boolean;
+  cut: boolean;
+  nostream: boolean;
   slowMs: number;
   judge: string | undefined;
   /** The content with every control removed, trimmed. */
   stripped: string;
 }
 
-const CONTROL_RE = /\[\[(?:(fail|429):(\d+)|(error|nonjson|hang|reset)|slow:(\d+))\]\]/g;
+const CONTROL_RE = /\[\[(?:(fail|429):(\d+)|(error|nonjson|hang|reset|cut|nostream)|slow:(\d+))\]\]/g;
 const JUDGE_OPEN = '[[judge:';
 
 function parseControls(content: string): Controls {
-  const c: Controls = { fail: 0, rate: 0, error: false, nonjson: false, hang: false, reset: false, slowMs: 0, judge: undefined, stripped: content };
+  const c: Controls = { fail: 0, rate: 0, error: false, nonjson: false, hang: false, reset: false, cut: false, nostream: false, slowMs: 0, judge: undefined, stripped: content };
   let rest = content;
   const open = content.indexOf(JUDGE_OPEN);
   const close = content.lastIndexOf(']]');
@@ -159,6 +166,8 @@ function parseControls(content: string): Controls {
       else if (flag === 'nonjson') c.nonjson = true;
       else if (flag === 'hang') c.hang = true;
       else if (flag === 'reset') c.reset = true;
+      else if (flag === 'cut') c.cut = true;
+      else if (flag === 'nostream') c.nostream = true;
       else if (slow !== undefined) c.slowMs = Number(slow);
       return '';
     })
@@ -166,7 +175,7 @@ function parseControls(content: string): Controls {
   return c;
 }
 
-const NO_CONTROLS: Controls = { fail: 0, rate: 0, error: false, nonjson: false, hang: false, reset: false, slowMs: 0, judge: undefined, stripped: '' };
+const NO_CONTROLS: Controls = { fail: 0, rate: 0, error: false, nonjson: false, hang: false, reset: false, cut: false, nostream: false, slowMs: 0, judge: undefined, stripped: '' };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -439,7 +448,24 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
     if (method === 'POST' && path === '/v1/chat/completions') endpoint = 'chat';
     else if (method === 'POST' && path === '/v1/completions') endpoint = 'completions';
     else if (method === 'GET' && path === '/v1/models') endpoint = 'models';
-    else {
+    else if (method === 'POST' && path === '/v1/embeddings') {
+      const input = isRecord(body) ? body.input : undefined;
+      const inputs = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((x) => typeof x === 'string') ? (input as string[]) : null;
+      if (!inputs) {
+        sendError(res, { status: 400, type: 'invalid_request_error', code: 'invalid_request', message: 'input must be a string or an array of strings' });
+        return;
+      }
+      const base64 = isRecord(body) && body.encoding_format === 'base64';
+      const data = inputs.map((text, index) => {
+        const v = Array.from({ length: 8 }, (_, k) => fakeLogprob(`${k}:${text}`));
+        const norm = Math.hypot(...v);
+        const unit = v.map((x) => x / norm);
+        return { object: 'embedding', index, embedding: base64 ? Buffer.from(new Float32Array(unit).buffer).toString('base64') : unit };
+      });
+      const tokens = inputs.reduce((n, t) => n + fakeWordCount(t), 0);
+      sendJson(res, 200, { object: 'list', data, model: isRecord(body) && typeof body.model === 'string' ? body.model : defaultModel, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+      return;
+    } else {
       sendError(res, { status: 404, type: 'invalid_request_error', code: 'unknown_url', message: `Unknown request URL: ${method} ${path}.` });
       return;
     }
@@ -482,7 +508,14 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       else if (outcome !== undefined) sendError(res, outcome);
       else {
         const answer = decideAnswer(g.content, controls, opts.answers);
-        if (g.stream) streamGeneration(res, g, answer, scheduler(res));
+        if (g.stream && controls.cut) {
+          const head = `data: ${JSON.stringify({ id: 'cut', object: 'chat.completion.chunk', created: 0, model: g.model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`;
+          const words = fakeTokens(answer);
+          const half = words.slice(0, Math.max(1, Math.floor(words.length / 2)));
+          res.writeHead(200, SSE_HEADERS);
+          res.write(head + half.map((t) => `data: ${JSON.stringify({ id: 'cut', object: 'chat.completion.chunk', created: 0, model: g.model, choices: [{ index: 0, delta: { content: t }, finish_reason: null }] })}\n\n`).join(''));
+          setTimeout(() => req.socket.destroy(), 20);
+        } else if (g.stream && !controls.nostream) streamGeneration(res, g, answer, scheduler(res));
         else {
           const n = firstTokenDelayMs > 0 || tokenDelayMs > 0 ? fakeWordCount(answer) : 0;
           const genMs = n > 0 ? firstTokenDelayMs + (n - 1) * tokenDelayMs : 0;
