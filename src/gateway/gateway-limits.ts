@@ -21,7 +21,7 @@ export interface Estimate {
 }
 
 export type Admission = { ok: true; key: string; reserved: Estimate; minute: number };
-export type Refusal = { ok: false; limit: 'rpm' | 'tpm' | 'budget'; message: string; retryAfterSeconds: number | null };
+export type Refusal = { ok: false; limit: 'rpm' | 'tpm' | 'budget' | 'unavailable'; message: string; retryAfterSeconds: number | null };
 
 export interface Limiter {
   admit(key: KeyEntry, est: Estimate, nowMs: number): Admission | Refusal | Promise<Admission | Refusal>;

@@ -118,6 +118,10 @@ export function createProxy(deps: {
 }) {
   const { limiter, meter, upstreams, cache, log, settings } = deps;
 
+  function settle(a: Admission, actual: { tokens: number; costUsd: number }): void {
+    Promise.resolve(limiter.settle(a, actual)).catch((err: unknown) => log.warn({ err: (err as Error).message, key: a.key }, 'gateway: settling a request against its key limits failed'));
+  }
+
   function authenticate(req: IncomingMessage, table: RouteTable, now: number): KeyEntry | null {
     const h = req.headers.authorization;
     if (!h) {
@@ -255,6 +259,7 @@ export function createProxy(deps: {
       if (!a.ok) {
         const headers: Record<string, string> = a.retryAfterSeconds !== null ? { 'retry-after': String(a.retryAfterSeconds) } : {};
         if (a.limit === 'budget') throw new GatewayError(429, 'insufficient_quota', 'insufficient_quota', a.message, null, headers);
+        if (a.limit === 'unavailable') throw new GatewayError(503, 'server_error', 'limits_unavailable', a.message, null, headers);
         throw new GatewayError(429, a.limit === 'rpm' ? 'requests' : 'tokens', 'rate_limit_exceeded', a.message, null, headers);
       }
       admission = a;
@@ -262,7 +267,7 @@ export function createProxy(deps: {
 
     const record = (r: Partial<UsageRecord> & { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null; cached?: boolean }): void => {
       const costUsd = pricing && !r.cached ? (r.input * pricing.inputPerMTok + r.output * pricing.outputPerMTok) / 1e6 : 0;
-      if (admission) void limiter.settle(admission, { tokens: r.input + r.output, costUsd });
+      if (admission) settle(admission, { tokens: r.input + r.output, costUsd });
       admission = null;
       meter.record({
         at: new Date(c.now).toISOString(),
@@ -351,7 +356,7 @@ export function createProxy(deps: {
       for (const fb of route.fallbacks) {
         const r = c.table.resolve(fb, key);
         if (!('route' in r)) continue;
-        if (admission) void limiter.settle(admission, { tokens: 0, costUsd: 0 });
+        if (admission) settle(admission, { tokens: 0, costUsd: 0 });
         admission = null;
         try {
           await serve(req, res, { ...c, route: r.route, depth: 1 });

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../platform/log.js';
 import { createGateway, type Gateway, type GatewaySettings, type SnapshotSource } from './gateway.js';
+import type { Limiter } from './gateway-limits.js';
 import type { UsageSink } from './gateway-meter.js';
 
 export interface RunningGateway {
@@ -25,6 +26,7 @@ export async function startGatewayServer(opts: {
   gatewayId: string;
   log: Logger;
   settings?: Partial<GatewaySettings>;
+  limiter?: Limiter;
 }): Promise<RunningGateway> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'steward_gateway_process_' });

@@ -28,6 +28,8 @@ The gateway follows the control plane at --server / STEWARD_URL with a token of 
 (STEWARD_GATEWAY_TOKEN, else --token / STEWARD_TOKEN):
   steward token create --name gw-1 --role gateway --expires never
   STEWARD_URL=https://steward.internal STEWARD_GATEWAY_TOKEN=stw_… steward gateway --port 8081
+Several gateways share key limits and budgets exactly through Redis: STEWARD_GATEWAY_REDIS_URL=redis://host:6379
+(without it, each gateway holds limits on its own).
 Applications then call http://HOST:8081/v1 with a gateway key (steward keys create).
 It serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, and /healthz,
 /readyz (200 once it has a route table; says whether the control plane is reachable), /metrics.`,
@@ -49,7 +51,15 @@ It serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, and
         source = sources.httpSnapshotSource({ url: conn.url, token });
         sink = sources.httpUsageSink({ url: conn.url, token });
       }
+      const redisUrl = env('STEWARD_GATEWAY_REDIS_URL');
+      const limiter = redisUrl
+        ? (await import('../../gateway/gateway-limits-redis.js')).createRedisLimiter({
+            url: redisUrl,
+            onFallback: (err) => log.warn({ err: err.message }, 'gateway: Redis cannot be reached; key limits hold per gateway until it answers'),
+          })
+        : undefined;
       const gw = await startGatewayServer({
+        ...(limiter ? { limiter } : {}),
         host: o.host ?? env('STEWARD_GATEWAY_HOST') ?? '127.0.0.1',
         port: o.port ?? Number(env('STEWARD_GATEWAY_PORT') ?? 8081),
         source,
