@@ -1,6 +1,6 @@
 /** Deployments: deploy, deployments ls|show|logs|stop|scale. */
 import type { Command } from 'commander';
-import type { DeploymentResponse } from '../../contracts/deployments.js';
+import type { DeploymentDryRun, DeploymentResponse } from '../../contracts/deployments.js';
 import { clientFor, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
@@ -27,6 +27,14 @@ function printDeployment(d: DeploymentResponse): void {
     lines.push(`  replica ${r.index}  ${r.state.padEnd(10)} ${r.url ?? '-'}  pid ${r.pid ?? '-'}  restarts ${r.restarts}${r.lastError && r.state !== 'ready' ? `  (${r.lastError.split('\n')[0]})` : ''}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** `--dry-run`: the manifests as multi-document YAML (driver kubernetes), else the validated spec. */
+async function printDryRun(r: DeploymentDryRun, json: boolean): Promise<void> {
+  if (json) return printJson(r);
+  const { stringify } = await import('yaml');
+  const docs = r.manifests.length ? r.manifests : [r.spec];
+  process.stdout.write(docs.map((m) => stringify(m, { lineWidth: 0 })).join('---\n'));
 }
 
 export function registerDeployments(program: Command, globals: () => GlobalOptions): void {
@@ -66,7 +74,7 @@ Examples:
       }
       const client = clientFor(g(o));
       const t0 = performance.now();
-      let d = await client.api((t) => t.deployments.createDeployment)({
+      const created = await client.api((t) => t.deployments.createDeployment)({
         body: {
           model: `${r.name}:${r.ref}`,
           environment: o.env,
@@ -80,6 +88,8 @@ Examples:
           ...(o.startTimeout !== undefined ? { health: { startTimeoutMs: Math.max(100, o.startTimeout * 1000) } } : {}),
         },
       });
+      if ('dryRun' in created) return printDryRun(created, Boolean(o.json));
+      let d = created;
       if (o.wait) {
         const end = Date.now() + o.timeout * 1000;
         while (!AT_REST.has(d.state)) {

@@ -27,6 +27,7 @@ import type { PromotionsService } from '../promotions/promotions-service.js';
 import { findExecutable, freePort, isAlive, type LocalDriver } from './deployments-local.js';
 import { materialise } from './deployments-materialise.js';
 import type { DeploymentRow, DeploymentsRepo, ReplicaRow } from './deployments-repo.js';
+import { objectName } from './kubernetes/k8s-manifests.js';
 import { RUNTIME_ADAPTERS } from './runtimes/index.js';
 import { fill, type RuntimeAdapter } from './runtimes/runtime.js';
 
@@ -94,6 +95,10 @@ export function createDeploymentsService(deps: {
       args: spec.args,
       endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey) } : null,
       envKeys: Object.keys(spec.env).sort(),
+      kubernetes:
+        spec.driver === 'kubernetes'
+          ? { namespace: spec.kubernetes?.namespace ?? 'default', flavour: spec.kubernetes?.flavour ?? 'deployment', name: objectName(d.model, d.environment), autoscaling: spec.autoscaling ?? null }
+          : null,
       createdAt: d.created_at,
       createdBy: d.created_by,
       updatedAt: d.updated_at,
