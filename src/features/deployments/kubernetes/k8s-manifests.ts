@@ -26,7 +26,7 @@ export type K8sObject = { apiVersion: string; kind: string; metadata: { name: st
 export interface RenderInput {
   /** The deployment's id (`dep_…`), or `dry-run` before one exists. */
   id: string;
-  spec: CreateDeploymentBody & { replicas: number };
+  spec: Omit<CreateDeploymentBody, 'dryRun'> & { replicas: number };
   environment: string;
   version: { name: string; version: string; digest: string; files: readonly { path: string; size: number; sha256: string }[] };
   nodeSelector: Readonly<Record<string, string>>;
