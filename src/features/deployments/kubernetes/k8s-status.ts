@@ -48,7 +48,7 @@ export function observe(flavour: K8sFlavour, primary: Obj, want: { replicas: num
   if (observed && updated === desired && ready === desired && num(status.replicas) <= desired) return { desired, ready, updated, state: 'ready', reason: null };
   // A rollout under way (old replicas serving until the new ones are ready) is starting, as on the local driver.
   if (reason) return { desired, ready, updated, state: 'degraded', reason };
-  if (updated < desired) return { desired, ready, updated, state: 'starting', reason: null };
+  if (updated < desired || num(status.replicas) > desired) return { desired, ready, updated, state: 'starting', reason: null };
   return { desired, ready, updated, state: ready > 0 ? 'degraded' : 'starting', reason: null };
 }
 
