@@ -315,7 +315,7 @@ export function createDeploymentsService(deps: {
   async function renderFor(d: Pick<DeploymentRow, 'id' | 'model' | 'version' | 'environment' | 'replicas'>, spec: Spec): Promise<Rendered> {
     const v = await deps.assets.getVersion('model', d.model, d.version, { files: true });
     const env = await deps.promotions.getEnvironment(d.environment, undefined);
-    return render({
+    const input = {
       id: d.id,
       spec: { ...spec, replicas: d.replicas },
       environment: d.environment,
@@ -324,7 +324,13 @@ export function createDeploymentsService(deps: {
       adapter: adapterFor(spec),
       s3: deps.s3,
       pullImage: settings.kubernetesPullImage,
-    });
+    };
+    try {
+      return render(input);
+    } catch (err) {
+      // The spec cannot be rendered (no image, no weights file the runtime needs): the caller's error, not a transient one.
+      throw errors.invalid(`the manifests could not be rendered: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -369,8 +375,9 @@ export function createDeploymentsService(deps: {
     try {
       r = await renderFor(d, spec);
     } catch (err) {
-      if (!(err instanceof AppError) && !(err instanceof Error)) throw err;
-      await setState(d, 'failed', `the manifests could not be rendered: ${err.message}`);
+      // The version or environment is gone, or the spec cannot be rendered: nothing to retry (a database blip is retried by the job).
+      if (!(err instanceof AppError)) throw err;
+      await setState(d, 'failed', err.message);
       return true;
     }
     let primary: Awaited<ReturnType<KubeApi['read']>>;
