@@ -208,7 +208,7 @@ describe.each(BACKENDS)('deployments on %s', (backend) => {
     expect(missing.message).toMatch(/needs vllm, which is not installed/);
     expectError(await api.post('/api/v1/deployments', { ...body, args: [] }), 400, 'invalid_argument');
     expectError(await api.post('/api/v1/deployments', { ...body, args: ['/nonexistent/server', '--port', '{port}'] }), 412, 'failed_precondition');
-    expectError(await api.post('/api/v1/deployments', { ...body, driver: 'kubernetes' }), 412, 'failed_precondition');
+    expectError(await api.post('/api/v1/deployments', { ...body, kubernetes: { namespace: 'llm' } }), 400, 'invalid_argument');
     expectError(await api.post('/api/v1/deployments', { ...body, environment: 'nowhere' }), 404, 'not_found');
     expectError(await api.post('/api/v1/deployments', { ...body, model: `${model}:9.9.9` }), 404, 'not_found');
     expectError(await api.post('/api/v1/deployments', { ...body, replicas: -1 }), 400, 'invalid_argument');

@@ -6,6 +6,7 @@
 import { namespaceOfRef } from './asset-names.js';
 import {
   CreateDeploymentBody,
+  DeploymentDryRun,
   DeploymentLogs,
   DeploymentPage,
   DeploymentParams,
@@ -21,8 +22,8 @@ const tags = ['deployments'];
 
 export const deploymentsEndpoints = {
   createDeployment: endpoint({
-    method: 'POST', url: base, summary: 'Deploy a ready model version: materialise its files, start its replicas, probe them', tags,
-    permission: 'asset:write', scope: ({ body }) => [namespaceOfRef(body.model)], body: CreateDeploymentBody, responses: { 201: DeploymentResponse },
+    method: 'POST', url: base, summary: 'Deploy a ready model version: materialise its files, start its replicas, probe them (dryRun: validate and render only, 200)', tags,
+    permission: 'asset:write', scope: ({ body }) => [namespaceOfRef(body.model)], body: CreateDeploymentBody, responses: { 201: DeploymentResponse, 200: DeploymentDryRun },
   }),
   listDeployments: endpoint({
     method: 'GET', url: base, summary: 'Deployments, newest first (filter by model, environment, state)', tags,

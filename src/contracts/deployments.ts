@@ -21,6 +21,27 @@ export type DeploymentState = z.infer<typeof DeploymentState>;
 export const ReplicaState = z.enum(['starting', 'ready', 'unhealthy', 'restarting', 'stopped', 'failed']);
 export type ReplicaState = z.infer<typeof ReplicaState>;
 
+export const K8S_FLAVOURS = ['deployment', 'kserve', 'inference-pool'] as const;
+export const K8sFlavour = z.enum(K8S_FLAVOURS);
+export type K8sFlavour = z.infer<typeof K8sFlavour>;
+/** A Kubernetes object name: a DNS-1123 label (namespaces, Secrets, service accounts). */
+const DnsLabel = z.string().max(63).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63');
+const DnsSubdomain = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'a DNS-1123 subdomain: lower-case letters, digits, "-" and "."');
+/** A Kubernetes resource quantity (`16Gi`, `512M`, `1e9`). */
+export const QUANTITY_RE = /^[+]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+
+/** Driver `kubernetes`: where and how the manifests run (see features/deployments/kubernetes). */
+export const KubernetesSpec = z
+  .object({
+    namespace: DnsLabel.default('default'),
+    flavour: K8sFlavour.default('deployment').describe('deployment: Deployment + Service + HorizontalPodAutoscaler; kserve: an InferenceService; inference-pool: a Deployment + Service + a Gateway API Inference Extension InferencePool'),
+    image: z.string().min(1).max(512).regex(/^[^\s]+$/, 'an image reference without spaces').optional().describe("the model server's image (default: the runtime's)"),
+    registrySecret: DnsSubdomain.optional().describe('Secret with keys url and token the init container pulls the version with (default steward-registry)'),
+    serviceAccount: DnsSubdomain.optional(),
+  })
+  .strict();
+export type KubernetesSpec = z.output<typeof KubernetesSpec>;
+
 const EnvVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'environment variable names are letters, digits and "_"');
 
 export const CreateDeploymentBody = z
@@ -64,9 +85,22 @@ export const CreateDeploymentBody = z
       })
       .strict()
       .default({ intervalMs: 5000, timeoutMs: 2000, failureThreshold: 3, startTimeoutMs: 300_000 }),
+    kubernetes: KubernetesSpec.optional().describe('driver kubernetes only'),
+    /** Driver kubernetes: the HorizontalPodAutoscaler's bounds (absent: min = max = replicas, no autoscaler). */
+    autoscaling: z.object({ min: z.number().int().min(0).max(1000), max: z.number().int().min(1).max(1000) }).strict().optional(),
+    /** Validate and render without recording anything: answers 200 with the spec and, for driver kubernetes, the manifests. */
+    dryRun: z.boolean().default(false),
   })
   .strict()
   .superRefine((b, ctx) => {
+    if (b.driver !== 'kubernetes') {
+      if (b.kubernetes) ctx.addIssue({ code: 'custom', path: ['kubernetes'], message: 'kubernetes is for driver kubernetes' });
+      if (b.autoscaling) ctx.addIssue({ code: 'custom', path: ['autoscaling'], message: 'autoscaling is for driver kubernetes (the local driver runs exactly replicas)' });
+    }
+    if (b.autoscaling && b.autoscaling.min > b.autoscaling.max) ctx.addIssue({ code: 'custom', path: ['autoscaling', 'min'], message: `autoscaling.min (${b.autoscaling.min}) must not exceed autoscaling.max (${b.autoscaling.max})` });
+    if (b.driver === 'kubernetes' && b.resources.memory !== null && !QUANTITY_RE.test(b.resources.memory)) {
+      ctx.addIssue({ code: 'custom', path: ['resources', 'memory'], message: `resources.memory ${JSON.stringify(b.resources.memory)} is not a Kubernetes quantity such as 16Gi or 512Mi` });
+    }
     if (b.driver === 'external' && !b.endpoint) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'driver external needs endpoint.url (and endpoint.apiKey if it asks for one)' });
     if (b.driver !== 'external' && b.endpoint) ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'endpoint is for driver external' });
   });
@@ -100,6 +134,11 @@ export const DeploymentResponse = z
     args: z.array(z.string()),
     endpoint: z.object({ url: z.string(), auth: z.boolean() }).strict().nullable().describe('driver external: where it serves (the key is never shown)'),
     envKeys: z.array(z.string()).describe('names of the environment variables set (values are not shown)'),
+    kubernetes: z
+      .object({ namespace: z.string(), flavour: K8sFlavour, name: z.string(), autoscaling: z.object({ min: z.number().int(), max: z.number().int() }).strict().nullable() })
+      .strict()
+      .nullable()
+      .describe('driver kubernetes: where its objects are'),
     createdAt: Timestamp,
     createdBy: z.string(),
     updatedAt: Timestamp,
@@ -107,6 +146,16 @@ export const DeploymentResponse = z
   .strict();
 export type DeploymentResponse = z.infer<typeof DeploymentResponse>;
 export const DeploymentPage = page(DeploymentResponse);
+
+/** `dryRun: true`: what would be deployed; nothing is recorded. */
+export const DeploymentDryRun = z
+  .object({
+    dryRun: z.literal(true),
+    spec: z.record(z.string(), z.unknown()).describe('the validated spec, defaults filled (endpoint keys and env values hidden)'),
+    manifests: z.array(z.record(z.string(), z.unknown())).describe('driver kubernetes: the objects it would apply, in order; empty for other drivers'),
+  })
+  .strict();
+export type DeploymentDryRun = z.infer<typeof DeploymentDryRun>;
 
 export const DeploymentParams = z.object({ id: z.string().min(1).max(64) }).strict();
 export const ListDeploymentsQuery = z

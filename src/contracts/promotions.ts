@@ -56,9 +56,16 @@ export const EnvironmentPolicy = z
       .default({ count: 0, role: 'approver' }),
     approvalTimeout: DurationOrSeconds.default(7 * 86400).describe('a request waiting for approval expires after this'),
     deploy: z
-      .object({ replicas: z.number().int().min(0).max(1000).default(1), runtime: z.string().max(64).nullable().default(null) })
+      .object({
+        replicas: z.number().int().min(0).max(1000).default(1),
+        runtime: z.string().max(64).nullable().default(null),
+        nodeSelector: z
+          .record(z.string().min(1).max(317).regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a Kubernetes label key such as nvidia.com/gpu.product'), z.string().max(63).regex(/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/, 'a Kubernetes label value'))
+          .default({})
+          .describe('driver kubernetes: the node labels its pods must land on (e.g. a GPU pool)'),
+      })
       .strict()
-      .default({ replicas: 1, runtime: null }),
+      .default({ replicas: 1, runtime: null, nodeSelector: {} }),
     allowDangerousFindings: z.boolean().default(false).describe('whether versions with dangerous supply-chain scan findings may enter'),
   })
   .strict();

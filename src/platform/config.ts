@@ -127,6 +127,10 @@ export const ConfigSchema = z.object({
   deploymentMaxRestarts: z.number().int().nonnegative().default(5),
   /** How long a stopped replica gets between SIGTERM and SIGKILL. */
   deploymentStopGraceMs: z.number().int().nonnegative().default(10_000),
+  /** Driver kubernetes: the kubeconfig file (STEWARD_KUBECONFIG); unset: the default loading (KUBECONFIG, ~/.kube/config, or in-cluster). */
+  kubeconfig: z.string().min(1).optional(),
+  /** Driver kubernetes: the image of the init container that runs `steward pull` (STEWARD_K8S_PULL_IMAGE): any image with this CLI on its PATH. */
+  kubernetesPullImage: z.string().min(1).default('steward/steward:0.1.0'),
   /** Signed checkpoints of the audit chain's head (STEWARD_AUDIT_CHECKPOINT_URL, `file:PATH` or `s3://bucket/prefix`); default DATA/audit-checkpoints.jsonl. */
   auditCheckpoints: CheckpointConfig,
   /**
@@ -225,6 +229,8 @@ export function loadConfig(input: ConfigInput): Config {
     slowRequestMs: env.STEWARD_SLOW_REQUEST_MS ? Number(env.STEWARD_SLOW_REQUEST_MS) : undefined,
     deploymentRestartBaseMs: env.STEWARD_DEPLOYMENT_RESTART_BASE_MS ? Number(env.STEWARD_DEPLOYMENT_RESTART_BASE_MS) : undefined,
     deploymentMaxRestarts: env.STEWARD_DEPLOYMENT_MAX_RESTARTS ? Number(env.STEWARD_DEPLOYMENT_MAX_RESTARTS) : undefined,
+    kubeconfig: env.STEWARD_KUBECONFIG ? path.resolve(env.STEWARD_KUBECONFIG) : undefined,
+    kubernetesPullImage: env.STEWARD_K8S_PULL_IMAGE || undefined,
     dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,

@@ -1,6 +1,6 @@
 /** Deployments: deploy, deployments ls|show|logs|stop|scale. */
 import type { Command } from 'commander';
-import type { DeploymentResponse } from '../../contracts/deployments.js';
+import type { DeploymentDryRun, DeploymentResponse } from '../../contracts/deployments.js';
 import { clientFor, printJson, printTable, type GlobalOptions } from '../cli-context.js';
 import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
@@ -22,11 +22,69 @@ function printDeployment(d: DeploymentResponse): void {
     `runtime    ${d.runtime} (${d.driver}), ${d.replicas} replica(s)${d.args.length ? `: ${d.args.join(' ')}` : ''}`,
     `created    ${d.createdAt} by ${d.createdBy}`,
   ];
+  if (d.kubernetes) {
+    const k = d.kubernetes;
+    lines.push(`kubernetes ${k.flavour} ${k.namespace}/${k.name}${k.autoscaling ? `, autoscaled ${k.autoscaling.min}-${k.autoscaling.max}` : ''}`);
+  }
   if (d.error) lines.push(`error      ${d.error}`);
   for (const r of d.replicaStatus) {
     lines.push(`  replica ${r.index}  ${r.state.padEnd(10)} ${r.url ?? '-'}  pid ${r.pid ?? '-'}  restarts ${r.restarts}${r.lastError && r.state !== 'ready' ? `  (${r.lastError.split('\n')[0]})` : ''}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+interface DeployOptions {
+  env: string;
+  runtime: string;
+  driver: string;
+  endpoint?: string;
+  replicas?: number;
+  arg?: string[];
+  setEnv?: string[];
+  readinessPath?: string;
+  startTimeout?: number;
+  k8sNamespace?: string;
+  flavour?: string;
+  image?: string;
+  registrySecret?: string;
+  serviceAccount?: string;
+  minReplicas?: number;
+  maxReplicas?: number;
+  gpus?: number;
+  gpuType?: string;
+  memory?: string;
+  dryRun?: boolean;
+  wait: boolean;
+  timeout: number;
+}
+
+const FLAVOURS = ['deployment', 'kserve', 'inference-pool'];
+
+/** The kubernetes, autoscaling and resources parts of the body (the server refuses kubernetes fields with another driver). */
+function kubernetesFields(o: DeployOptions) {
+  if (o.flavour !== undefined && !FLAVOURS.includes(o.flavour)) throw new UsageError(`--flavour ${JSON.stringify(o.flavour)} must be one of ${FLAVOURS.join(', ')}`);
+  if ((o.minReplicas === undefined) !== (o.maxReplicas === undefined)) throw new UsageError('--min-replicas and --max-replicas go together');
+  const k8s = {
+    ...(o.k8sNamespace ? { namespace: o.k8sNamespace } : {}),
+    ...(o.flavour ? { flavour: o.flavour as 'deployment' } : {}),
+    ...(o.image ? { image: o.image } : {}),
+    ...(o.registrySecret ? { registrySecret: o.registrySecret } : {}),
+    ...(o.serviceAccount ? { serviceAccount: o.serviceAccount } : {}),
+  };
+  const resources = o.gpus !== undefined || o.gpuType || o.memory ? { resources: { gpus: o.gpus ?? 0, gpuType: o.gpuType ?? null, memory: o.memory ?? null } } : {};
+  return {
+    ...(Object.keys(k8s).length ? { kubernetes: k8s } : {}),
+    ...(o.minReplicas !== undefined && o.maxReplicas !== undefined ? { autoscaling: { min: o.minReplicas, max: o.maxReplicas } } : {}),
+    ...resources,
+  };
+}
+
+/** `--dry-run`: the manifests as multi-document YAML (driver kubernetes), else the validated spec. */
+async function printDryRun(r: DeploymentDryRun, json: boolean): Promise<void> {
+  if (json) return printJson(r);
+  const { stringify } = await import('yaml');
+  const docs = r.manifests.length ? r.manifests : [r.spec];
+  process.stdout.write(docs.map((m) => stringify(m, { lineWidth: 0 })).join('---\n'));
 }
 
 export function registerDeployments(program: Command, globals: () => GlobalOptions): void {
@@ -38,13 +96,24 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
     .argument('<name:version>', 'model NAME:VERSION')
     .requiredOption('--env <env>', 'environment (its policy gives the default replica count)')
     .option('--runtime <runtime>', 'openai-compatible, vllm, llamacpp, tgi, ollama, torchserve', 'openai-compatible')
-    .option('--driver <driver>', 'local, or external (a server that already serves it: --endpoint; kubernetes: not yet)', 'local')
+    .option('--driver <driver>', 'local, kubernetes (objects applied through the API of STEWARD_KUBECONFIG on the server), or external (a server that already serves it: --endpoint)', 'local')
     .option('--endpoint <url>', 'driver external: its OpenAI-compatible base URL (a key, if it needs one, from STEWARD_ENDPOINT_API_KEY)')
     .option('--replicas <n>', 'replicas (default: the environment policy)', int('--replicas'))
     .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
     .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
     .option('--readiness-path <path>', "readiness probe path (default: the runtime's)")
     .option('--start-timeout <seconds>', 'a replica not ready by then is restarted (default 300)', int('--start-timeout'))
+    .option('--k8s-namespace <ns>', 'kubernetes: the namespace of its objects (default: default)')
+    .option('--flavour <flavour>', 'kubernetes: deployment (Deployment+Service+HPA), kserve (InferenceService) or inference-pool (Deployment+Service+InferencePool)')
+    .option('--image <image>', "kubernetes: the model server's image (default: the runtime's)")
+    .option('--registry-secret <name>', 'kubernetes: Secret with keys url and token the pods pull the version with (default: steward-registry)')
+    .option('--service-account <name>', 'kubernetes: the pods\' service account')
+    .option('--min-replicas <n>', 'kubernetes: autoscaling lower bound (with --max-replicas)', int('--min-replicas'))
+    .option('--max-replicas <n>', 'kubernetes: autoscaling upper bound (an HorizontalPodAutoscaler when it differs from the lower one)', int('--max-replicas'))
+    .option('--gpus <n>', 'GPUs per replica (kubernetes: nvidia.com/gpu limits)', int('--gpus'))
+    .option('--gpu-type <type>', 'GPU product (kubernetes: node selector nvidia.com/gpu.product)')
+    .option('--memory <quantity>', 'memory per replica, e.g. 24Gi')
+    .option('--dry-run', 'validate and print what would be deployed, recording nothing: driver kubernetes prints the manifests as YAML, the others the spec')
     .option('--no-wait', 'return at once instead of waiting until ready')
     .option('--timeout <seconds>', 'with waiting: give up after this long', int('--timeout'), 300)
     .option('--json', 'print JSON')
@@ -53,9 +122,10 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
       `
 Examples:
   steward deploy acme/bot:1.0.0 --env development --arg llama-server --arg -m --arg '{model_dir}/model.gguf' --arg --port --arg '{port}'
-  steward deploy acme/bot:1.0.0 --env production --runtime vllm --replicas 2`,
+  steward deploy acme/bot:1.0.0 --env production --runtime vllm --replicas 2
+  steward deploy acme/bot:1.0.0 --env production --runtime vllm --driver kubernetes --k8s-namespace llm --gpus 1 --min-replicas 1 --max-replicas 4 --dry-run`,
     )
-    .action(async (ref: string, o: { env: string; runtime: string; driver: string; endpoint?: string; replicas?: number; arg?: string[]; setEnv?: string[]; readinessPath?: string; startTimeout?: number; wait: boolean; timeout: number } & GlobalOptions) => {
+    .action(async (ref: string, o: DeployOptions & GlobalOptions) => {
       const apiKey = process.env.STEWARD_ENDPOINT_API_KEY;
       const r = parseRef(ref);
       const env: Record<string, string> = {};
@@ -66,7 +136,7 @@ Examples:
       }
       const client = clientFor(g(o));
       const t0 = performance.now();
-      let d = await client.api((t) => t.deployments.createDeployment)({
+      const created = await client.api((t) => t.deployments.createDeployment)({
         body: {
           model: `${r.name}:${r.ref}`,
           environment: o.env,
@@ -78,8 +148,12 @@ Examples:
           ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
           ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}) } } : {}),
           ...(o.startTimeout !== undefined ? { health: { startTimeoutMs: Math.max(100, o.startTimeout * 1000) } } : {}),
+          ...kubernetesFields(o),
+          ...(o.dryRun ? { dryRun: true } : {}),
         },
       });
+      if ('dryRun' in created) return printDryRun(created, Boolean(o.json));
+      let d = created;
       if (o.wait) {
         const end = Date.now() + o.timeout * 1000;
         while (!AT_REST.has(d.state)) {

@@ -5,7 +5,11 @@ import type { DeploymentsService } from './deployments-service.js';
 
 export function deploymentsRoutes(svc: DeploymentsService): RouteDef[] {
   return [
-    route(E.createDeployment, async ({ body, actor }) => svc.create(body, actor)),
+    route(E.createDeployment, async ({ body, actor, reply }) => {
+      const res = await svc.create(body, actor);
+      reply.code('dryRun' in res ? 200 : 201);
+      return res;
+    }),
     route(E.listDeployments, async ({ query, actor }) => svc.list(query, actor)),
     route(E.getDeployment, async ({ params, actor }) => svc.get(params.id, actor)),
     route(E.stopDeployment, async ({ params, actor }) => svc.stop(params.id, actor)),

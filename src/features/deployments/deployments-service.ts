@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
-import type { CreateDeploymentBody, DeploymentResponse, DeploymentState, ListDeploymentsQuery, ReplicaState } from '../../contracts/deployments.js';
+import { KubernetesSpec, type CreateDeploymentBody, type DeploymentDryRun, type DeploymentResponse, type DeploymentState, type ListDeploymentsQuery, type ReplicaState } from '../../contracts/deployments.js';
 import type { BlobStore } from '../../platform/blob/blob-store.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
@@ -27,6 +27,9 @@ import type { PromotionsService } from '../promotions/promotions-service.js';
 import { findExecutable, freePort, isAlive, type LocalDriver } from './deployments-local.js';
 import { materialise } from './deployments-materialise.js';
 import type { DeploymentRow, DeploymentsRepo, ReplicaRow } from './deployments-repo.js';
+import { KubeError, toKubeError, type KubeApi } from './kubernetes/k8s-client.js';
+import { HASH_ANNOTATION, objectName, render, type Rendered } from './kubernetes/k8s-manifests.js';
+import { observe, ownedRefs } from './kubernetes/k8s-status.js';
 import { RUNTIME_ADAPTERS } from './runtimes/index.js';
 import { fill, type RuntimeAdapter } from './runtimes/runtime.js';
 
@@ -41,9 +44,12 @@ export interface DeploymentsSettings {
   restartBaseMs: number;
   maxRestarts: number;
   stopGraceMs: number;
+  /** Driver kubernetes: the image of the init container running `steward pull`. */
+  kubernetesPullImage: string;
 }
 
-type Spec = CreateDeploymentBody;
+/** The stored spec: the request without `dryRun`. */
+type Spec = Omit<CreateDeploymentBody, 'dryRun'>;
 
 export function createDeploymentsService(deps: {
   /** The root handle: periodic reconciliations are enqueued outside any transaction. */
@@ -56,6 +62,10 @@ export function createDeploymentsService(deps: {
   jobs: Pick<JobsService, 'enqueue' | 'poke'>;
   store: BlobStore;
   driver: LocalDriver;
+  /** Driver kubernetes: the API client, made on first use (a bad kubeconfig is a deployment's error, not the server's). */
+  kube: () => KubeApi;
+  /** The blob store's bucket when it is S3 (KServe storage URIs). */
+  s3: { bucket: string; prefix: string } | null;
   clock: Clock;
   log: Logger;
   settings: DeploymentsSettings;
@@ -63,7 +73,6 @@ export function createDeploymentsService(deps: {
   const { repo, driver, clock, settings } = deps;
 
   function adapterFor(spec: Spec): RuntimeAdapter {
-    if (spec.driver === 'kubernetes') throw errors.precondition(`driver kubernetes is not built yet; deploy with --driver local or external`, { driver: spec.driver });
     const a = RUNTIME_ADAPTERS[spec.runtime];
     if (!a) throw errors.precondition(`runtime ${spec.runtime} is not available in this build; use openai-compatible with the server's command line`, { runtime: spec.runtime });
     return a;
@@ -94,6 +103,10 @@ export function createDeploymentsService(deps: {
       args: spec.args,
       endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey) } : null,
       envKeys: Object.keys(spec.env).sort(),
+      kubernetes:
+        spec.driver === 'kubernetes'
+          ? { namespace: spec.kubernetes?.namespace ?? 'default', flavour: spec.kubernetes?.flavour ?? 'deployment', name: objectName(d.model, d.environment), autoscaling: spec.autoscaling ?? null }
+          : null,
       createdAt: d.created_at,
       createdBy: d.created_by,
       updatedAt: d.updated_at,
@@ -170,6 +183,7 @@ export function createDeploymentsService(deps: {
     const d = await repo.get(id);
     if (!d) return true;
     const spec = JSON.parse(d.spec) as Spec;
+    if (spec.driver === 'kubernetes') return reconcileKubernetes(d, spec);
     let reps = await repo.replicas([id]);
     const now = clock.now().getTime();
 
@@ -296,6 +310,122 @@ export function createDeploymentsService(deps: {
     return next === 'failed';
   }
 
+
+  /** The manifests of a kubernetes deployment at its current version and replica count. */
+  async function renderFor(d: Pick<DeploymentRow, 'id' | 'model' | 'version' | 'environment' | 'replicas'>, spec: Spec): Promise<Rendered> {
+    const v = await deps.assets.getVersion('model', d.model, d.version, { files: true });
+    const env = await deps.promotions.getEnvironment(d.environment, undefined);
+    const input = {
+      id: d.id,
+      spec: { ...spec, replicas: d.replicas },
+      environment: d.environment,
+      version: { name: v.name, version: v.version, digest: v.digest, files: (v.files ?? []).map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })) },
+      nodeSelector: env.policy.deploy.nodeSelector,
+      adapter: adapterFor(spec),
+      s3: deps.s3,
+      pullImage: settings.kubernetesPullImage,
+    };
+    try {
+      return render(input);
+    } catch (err) {
+      // The spec cannot be rendered (no image, no weights file the runtime needs): the caller's error, not a transient one.
+      throw errors.invalid(`the manifests could not be rendered: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Driver kubernetes: the cluster runs the replicas; this applies the rendered objects when they
+   * changed or are missing (server-side apply: the same objects roll to a new version), reads the
+   * primary object's status into one replica row per desired replica, and deletes the objects on
+   * stop. An API server that cannot be reached leaves the deployment starting/degraded with the
+   * error, retried next pass; a refusal (a CRD not installed, a permission missing) fails it.
+   */
+  async function reconcileKubernetes(d: DeploymentRow, spec: Spec): Promise<boolean> {
+    const k8s = spec.kubernetes ?? KubernetesSpec.parse({});
+    const name = objectName(d.model, d.environment);
+    const reps = await repo.replicas([d.id]);
+    const unavailable = async (err: KubeError): Promise<boolean> => {
+      if (err.transient) {
+        await setState(d, d.state === 'ready' || d.state === 'degraded' ? 'degraded' : d.stop_requested ? (d.state as DeploymentState) : 'starting', err.message);
+        return false;
+      }
+      await setState(d, 'failed', err.message);
+      for (const r of reps) await repo.putReplica({ ...r, state: 'failed', last_error: err.message, since: iso(clock.now()) });
+      return true;
+    };
+    let api: KubeApi;
+    try {
+      api = deps.kube();
+    } catch (err) {
+      return unavailable(new KubeError(`the kubeconfig could not be loaded: ${(err as Error).message}`, null));
+    }
+
+    if (d.stop_requested) {
+      try {
+        for (const ref of ownedRefs(k8s.flavour, k8s.namespace, name)) await api.remove(ref);
+      } catch (err) {
+        return unavailable(toKubeError(err, { apiVersion: '', kind: 'objects', namespace: k8s.namespace, name }, api.server));
+      }
+      for (const r of reps) if (r.state !== 'stopped') await repo.putReplica({ ...r, state: 'stopped', since: iso(clock.now()) });
+      await setState(d, 'stopped', null);
+      return true;
+    }
+
+    let r: Rendered;
+    try {
+      r = await renderFor(d, spec);
+    } catch (err) {
+      // The version or environment is gone, or the spec cannot be rendered: nothing to retry (a database blip is retried by the job).
+      if (!(err instanceof AppError)) throw err;
+      await setState(d, 'failed', err.message);
+      return true;
+    }
+    let primary: Awaited<ReturnType<KubeApi['read']>>;
+    try {
+      const applied: string[] = [];
+      for (const o of r.objects) {
+        const ref = { apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
+        const cur = await api.read(ref);
+        if (cur && cur.metadata?.annotations?.[HASH_ANNOTATION] === r.hash) continue;
+        await api.apply(o);
+        applied.push(o.kind);
+      }
+      if (applied.length) {
+        // An autoscaler no longer rendered (its bounds became equal) goes.
+        if (r.flavour !== 'kserve' && !r.objects.some((o) => o.kind === 'HorizontalPodAutoscaler')) await api.remove({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', namespace: r.namespace, name: r.name });
+        await repo.transaction(async (_r, trx) => {
+          await deps.audit.record(trx as unknown as AnyDb, SYSTEM_ACTOR, {
+            action: 'deployment.apply',
+            target: `deployment:${d.id}`,
+            change: { server: api.server, namespace: r.namespace, name: r.name, objects: applied, version: d.version, hash: r.hash },
+          });
+        });
+      }
+      primary = await api.read({ ...r.primary, namespace: r.namespace, name: r.name });
+    } catch (err) {
+      return unavailable(toKubeError(err, { ...r.primary, namespace: r.namespace, name: r.name }, api.server));
+    }
+    const digest = r.objects[0]?.metadata.annotations['steward.dev/digest'];
+    if (digest && digest !== d.digest) await repo.update(d.id, { digest });
+
+    const seen = observe(r.flavour, primary, { replicas: d.replicas, autoscaled: r.autoscaling.min !== r.autoscaling.max });
+    const now = iso(clock.now());
+    for (let idx = 0; idx < seen.desired; idx++) {
+      const prev = reps.find((x) => x.idx === idx);
+      const state: ReplicaState = idx < seen.ready ? 'ready' : prev?.state === 'ready' || prev?.state === 'unhealthy' ? 'unhealthy' : 'starting';
+      // During a rollout the first `updated` replicas run the new version; the others keep the one they had.
+      const version = idx < seen.updated || !prev ? d.version : prev.version;
+      const lastError = state === 'ready' ? (prev?.last_error ?? null) : (seen.reason ?? prev?.last_error ?? null);
+      if (prev && prev.state === state && prev.version === version && prev.url === r.url && prev.last_error === lastError) continue;
+      await repo.putReplica({ deployment_id: d.id, idx, state, pid: null, port: null, url: r.url, restarts: 0, failures: 0, last_error: lastError, version, started_at: prev?.started_at ?? now, since: prev?.state === state ? prev.since : now });
+      if (prev?.state === 'ready' && state === 'unhealthy') await healthChanged(d, idx, false, seen.reason ?? 'the pod is not ready');
+      if (prev?.state === 'unhealthy' && state === 'ready') await healthChanged(d, idx, true, null);
+    }
+    for (const x of reps.filter((x) => x.idx >= seen.desired)) await repo.deleteReplica(d.id, x.idx);
+    await setState(d, seen.state, seen.state === 'degraded' ? seen.reason : null);
+    return false;
+  }
+
   /** An external endpoint: nothing to start or stop, only its health to watch (one "replica": the endpoint). */
   async function reconcileExternal(d: DeploymentRow, spec: Spec, r: ReplicaRow | undefined): Promise<boolean> {
     const ep = spec.endpoint!;
@@ -334,7 +464,10 @@ export function createDeploymentsService(deps: {
       if (ids.length) deps.jobs.poke();
     },
 
-    async create(body: z.output<typeof CreateDeploymentBody>, actor: Actor): Promise<DeploymentResponse> {
+    async create(input: z.output<typeof CreateDeploymentBody>, actor: Actor): Promise<DeploymentResponse | DeploymentDryRun> {
+      const { dryRun, ...rest } = input;
+      // Driver kubernetes: its defaults written out, so the stored spec says where the objects are.
+      const body: Spec = rest.driver === 'kubernetes' ? { ...rest, kubernetes: rest.kubernetes ?? KubernetesSpec.parse({}) } : rest;
       const ref = parseAssetRef(body.model.trim(), { requireRef: true });
       if (typeof ref === 'string') throw errors.invalid(`${ref}: name the version to deploy`);
       const v = await deps.assets.getVersion('model', ref.name, ref.ref!);
@@ -342,8 +475,25 @@ export function createDeploymentsService(deps: {
       if (v.state === 'pending') throw errors.precondition(`${label} is still pending; finish its push before deploying it`, { state: v.state });
       if (v.state === 'archived') throw errors.precondition(`${label} is archived and cannot be deployed`, { state: v.state });
       const env = await deps.promotions.getEnvironment(body.environment, undefined);
-      if (body.driver !== 'external') requireInstalled(adapterFor(body), body);
-      const replicas = body.driver === 'external' ? 1 : (body.replicas ?? env.policy.deploy.replicas);
+      if (body.driver === 'local') requireInstalled(adapterFor(body), body);
+      if (body.driver === 'kubernetes') {
+        const a = adapterFor(body);
+        if (!body.kubernetes?.image && !a.container.image) throw errors.invalid(`runtime ${a.name} has no container image: give the model server's image with kubernetes.image (--image)`, { runtime: a.name });
+        if (a.name === 'openai-compatible' && !body.args.length) throw errors.invalid(`runtime openai-compatible needs its command line in args`);
+        // One set of objects per model, environment and namespace: a second deployment would fight over them.
+        const clash = (await repo.following(v.name, body.environment)).find((x) => {
+          const other = JSON.parse(x.spec) as Spec;
+          return other.driver === 'kubernetes' && (other.kubernetes?.namespace ?? 'default') === body.kubernetes!.namespace;
+        });
+        if (clash) throw errors.conflict(`deployment ${clash.id} already runs ${v.name} in ${body.environment} on kubernetes namespace ${body.kubernetes!.namespace} (objects ${objectName(v.name, body.environment)}); stop it first, or scale it`, { deployment: clash.id });
+      }
+      const replicas = body.driver === 'external' ? 1 : (body.replicas ?? body.autoscaling?.min ?? env.policy.deploy.replicas);
+      if (dryRun) {
+        const manifests = body.driver === 'kubernetes' ? (await renderFor({ id: 'dry-run', model: v.name, version: v.version, environment: body.environment, replicas }, { ...body, model: label })).objects : [];
+        // Secrets stay out of a dry run as out of every response: env values and the endpoint key.
+        const spec = { ...body, model: label, replicas, env: Object.fromEntries(Object.keys(body.env).map((k) => [k, '(hidden)'])), ...(body.endpoint ? { endpoint: { url: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } } : {}) };
+        return { dryRun: true, spec, manifests: body.driver === 'kubernetes' ? manifests.map((m) => redactEnv(m)) : [] };
+      }
       const now = iso(clock.now());
       const row: DeploymentRow = {
         id: `dep_${randomBytes(9).toString('base64url')}`,
@@ -370,7 +520,17 @@ export function createDeploymentsService(deps: {
         await deps.audit.record(tx, actor, {
           action: 'deployment.create',
           target: `deployment:${row.id}`,
-          change: { model: label, environment: row.environment, runtime: row.runtime, driver: row.driver, replicas, args: body.args, env: Object.keys(body.env), ...(body.endpoint ? { endpoint: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } : {}) },
+          change: {
+            model: label,
+            environment: row.environment,
+            runtime: row.runtime,
+            driver: row.driver,
+            replicas,
+            args: body.args,
+            env: Object.keys(body.env),
+            ...(body.endpoint ? { endpoint: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } : {}),
+            ...(body.kubernetes ? { kubernetes: body.kubernetes, ...(body.autoscaling ? { autoscaling: body.autoscaling } : {}) } : {}),
+          },
         });
         await deps.events.emit(tx, { type: 'deployment.state.changed', subject: `deployment:${row.id}`, namespace: row.namespace, data: { id: row.id, model: { name: v.name, version: v.version }, environment: row.environment, from: null, to: 'pending', error: null } });
         await enqueue(tx, row.id);
@@ -436,6 +596,10 @@ export function createDeploymentsService(deps: {
     async scale(id: string, replicas: number, actor: Actor): Promise<DeploymentResponse> {
       const d = await get(id, actor.namespaces);
       if (d.stop_requested) throw errors.conflict(`deployment ${id} is stopped; deploy the version again`, { state: d.state });
+      const spec = JSON.parse(d.spec) as Spec;
+      if (spec.autoscaling && spec.autoscaling.min !== spec.autoscaling.max) {
+        throw errors.precondition(`deployment ${id} is autoscaled between ${spec.autoscaling.min} and ${spec.autoscaling.max} replicas by its HorizontalPodAutoscaler; deploy again with other bounds`, { autoscaling: spec.autoscaling });
+      }
       await repo.transaction(async (r, trx) => {
         await r.update(id, { replicas, updated_at: iso(clock.now()) });
         await deps.audit.record(trx as unknown as AnyDb, actor, { action: 'deployment.scale', target: `deployment:${id}`, change: { from: d.replicas, to: replicas } });
@@ -453,3 +617,14 @@ export function createDeploymentsService(deps: {
 }
 
 export type DeploymentsService = ReturnType<typeof createDeploymentsService>;
+
+/** A rendered object with the values of plain `env` entries hidden (they may be secrets; secretKeyRefs stay). */
+function redactEnv<T>(o: T): T {
+  if (Array.isArray(o)) return o.map(redactEnv) as T;
+  if (!o || typeof o !== 'object') return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    out[k] = k === 'env' && Array.isArray(v) ? v.map((e: { name: string; value?: string }) => (e.value !== undefined ? { ...e, value: '(hidden)' } : e)) : redactEnv(v);
+  }
+  return out as T;
+}

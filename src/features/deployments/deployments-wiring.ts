@@ -1,6 +1,6 @@
 /**
  * The deployments module: deployments of ready model versions on the local driver (replicas as
- * child processes), reconciled by `deployment.reconcile` jobs, on every change and every
+ * child processes), on Kubernetes (objects applied through its API) or external, reconciled by `deployment.reconcile` jobs, on every change and every
  * `deploymentReconcileMs`. Files are materialised under DATA/deployments/cache, logs kept under
  * DATA/deployments/logs.
  */
@@ -10,6 +10,7 @@ import { createLocalDriver } from './deployments-local.js';
 import { deploymentsMigrations } from './deployments-migrations.js';
 import { createDeploymentsRepo } from './deployments-repo.js';
 import { deploymentsRoutes } from './deployments-routes.js';
+import { createKubeClient, loadKubeConfig, type KubeApi } from './kubernetes/k8s-client.js';
 import { createDeploymentsService, DEPLOYMENT_RECONCILE_JOB, type DeploymentsService } from './deployments-service.js';
 
 declare module '../../platform/module.js' {
@@ -25,6 +26,7 @@ export const deploymentsModule = defineModule({
   setup({ sql, store, clock, config, log, need }) {
     const jobs = need('jobs');
     const root = path.join(config.dataDir, 'deployments');
+    let kube: KubeApi | undefined;
     const service = createDeploymentsService({
       db: sql.db,
       repo: createDeploymentsRepo(sql.db),
@@ -35,6 +37,8 @@ export const deploymentsModule = defineModule({
       jobs,
       store,
       driver: createLocalDriver({ logRoot: path.join(root, 'logs') }),
+      kube: () => (kube ??= createKubeClient(loadKubeConfig(config.kubeconfig))),
+      s3: config.blobs.kind === 's3' ? { bucket: config.blobs.bucket, prefix: config.blobs.prefix } : null,
       clock,
       log,
       settings: {
@@ -42,6 +46,7 @@ export const deploymentsModule = defineModule({
         restartBaseMs: config.deploymentRestartBaseMs,
         maxRestarts: config.deploymentMaxRestarts,
         stopGraceMs: config.deploymentStopGraceMs,
+        kubernetesPullImage: config.kubernetesPullImage,
       },
     });
     // One long-lived job per deployment: it reconciles every `deploymentReconcileMs` until the

@@ -15,4 +15,5 @@ export const builtin: RuntimeAdapter = {
   readinessPath: '/health',
   livenessPath: '/health',
   metricsPath: null,
+  container: { image: null },
 };

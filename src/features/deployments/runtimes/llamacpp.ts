@@ -13,4 +13,5 @@ export const llamacpp: RuntimeAdapter = {
   readinessPath: '/health',
   livenessPath: '/health',
   metricsPath: '/metrics',
+  container: { image: 'ghcr.io/ggml-org/llama.cpp:server', executable: '/app/llama-server' },
 };

@@ -9,4 +9,5 @@ export const ollama: RuntimeAdapter = {
   readinessPath: '/api/tags',
   livenessPath: '/api/tags',
   metricsPath: null,
+  container: { image: 'ollama/ollama:0.12.3', executable: '/bin/ollama' },
 };

@@ -13,4 +13,5 @@ export const openaiCompatible: RuntimeAdapter = {
   readinessPath: '/v1/models',
   livenessPath: '/v1/models',
   metricsPath: null,
+  container: { image: null },
 };

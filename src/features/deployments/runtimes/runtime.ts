@@ -28,6 +28,11 @@ export interface RuntimeAdapter {
   readinessPath: string;
   livenessPath: string;
   metricsPath: string | null;
+  /**
+   * Driver kubernetes: the container image (pinned) whose PATH has `command`'s executable, or
+   * `executable` when the image keeps it elsewhere; null: the deployment must name an image.
+   */
+  container: { image: string | null; executable?: string };
 }
 
 /** `{port}`, `{host}`, `{model_dir}`, `{model}` in an argument, replaced. */

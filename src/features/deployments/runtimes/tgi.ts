@@ -9,4 +9,5 @@ export const tgi: RuntimeAdapter = {
   readinessPath: '/health',
   livenessPath: '/health',
   metricsPath: '/metrics',
+  container: { image: 'ghcr.io/huggingface/text-generation-inference:3.3.2' },
 };

@@ -13,4 +13,5 @@ export const torchserve: RuntimeAdapter = {
   readinessPath: '/ping',
   livenessPath: '/ping',
   metricsPath: null,
+  container: { image: 'pytorch/torchserve:0.12.0-cpu' },
 };

@@ -9,4 +9,5 @@ export const vllm: RuntimeAdapter = {
   readinessPath: '/health',
   livenessPath: '/health',
   metricsPath: '/metrics',
+  container: { image: 'vllm/vllm-openai:v0.11.0' },
 };
