@@ -82,12 +82,8 @@ describe('built-in runtime (child process, tiny GGUF)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('serves a first token soon after it is spawned (figure printed above)', () => {
-    // The issue's budget is 3 s from `steward deploy` to the first token; from source (tsx hooks
-    // every module node-llama-cpp imports) the runtime alone takes about 2.5 s on an idle machine,
-    // compiled about 1.3 s, so this bound only catches a runtime that is badly off, not a busy CI.
+  it('serves a first token after it is spawned (the figure is printed above, not asserted: tests are not timed)', () => {
     expect(spawnToFirstTokenMs).toBeGreaterThan(0);
-    expect(spawnToFirstTokenMs).toBeLessThan(10_000);
   });
 
   it('lists the model and reports health', async () => {
