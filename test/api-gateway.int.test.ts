@@ -327,6 +327,16 @@ describe.each(BACKENDS)('gateway control plane on %s', (backend) => {
       expectError(await api.get('/api/v1/usage?since=yesterday'), 400, 'invalid_argument');
     });
 
+    it('counts a batch sent several times at once exactly once', async () => {
+      const k = await createKey({ name: 'u4' });
+      const batch = { gateway: `gw-${uid()}`, batch: 3, records: [rec({ keyId: k.id }), rec({ keyId: k.id })] };
+      const answers = await Promise.all(Array.from({ length: 6 }, () => api.post('/api/v1/gateway/usage', batch, { token: gatewayToken })));
+      const bodies = answers.map((a) => expectBody(a, 200, UsageIngestResponse));
+      expect(bodies.filter((b) => !b.duplicate)).toEqual([{ accepted: 2, duplicate: false }]);
+      expect(expectBody(await api.get(`/api/v1/keys/${k.id}`), 200, KeyResponse).spentUsd).toBeCloseTo(0.5, 10);
+      expect((await api.get(`/api/v1/usage?groupBy=key&key=${k.id}`)).body).toMatchObject({ items: [{ group: k.id, requests: 2 }] });
+    });
+
     it('refuses a bad batch whole: nothing stored, the batch may be sent again', async () => {
       const k = await createKey({ name: 'u3' });
       const gw = `gw-${uid()}`;
