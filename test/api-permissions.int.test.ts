@@ -95,6 +95,13 @@ describe('permission matrix over the route table', () => {
     expect(protectedRoutes().length).toBeGreaterThan(30);
   });
 
+  it('gives the gateway role the snapshot and usage ingestion (gateway:sync) and no asset, key or token route; admin holds gateway:sync too', () => {
+    const allowed = protectedRoutes().filter((r) => roleAllows('gateway', r.permission) && r.permission !== 'authenticated');
+    expect(allowed.map((r) => `${r.method} ${r.url}`).sort()).toEqual(['GET /api/v1/gateway/snapshot', 'POST /api/v1/gateway/usage']);
+    expect(roleAllows('admin', 'gateway:sync')).toBe(true);
+    for (const role of ['viewer', 'developer', 'approver'] as const) expect(roleAllows(role, 'gateway:sync')).toBe(false);
+  });
+
   it('answers 401 to every protected route without a token', async () => {
     for (const r of protectedRoutes()) expect([r.method, r.url, await send(r, 'team-a/m')]).toEqual([r.method, r.url, 401]);
   });

@@ -11,6 +11,7 @@ import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerContext } from './commands/context.js';
 import { registerDeployments } from './commands/deploy.js';
 import { registerGateway } from './commands/gateway.js';
+import { registerKeys } from './commands/keys.js';
 import { registerLineage } from './commands/lineage.js';
 import { registerPromotions } from './commands/promote.js';
 import { registerPull } from './commands/pull.js';
@@ -55,6 +56,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerPromotions(program, globals);
   registerDeployments(program, globals);
   registerGateway(program, globals);
+  registerKeys(program, globals);
   const args = argv.slice(2);
   const core = new Set(program.commands.map((c) => c.name()));
   const named = Object.keys(LAZY).filter((name) => args.includes(name));

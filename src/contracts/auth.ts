@@ -2,7 +2,8 @@
 import { z } from 'zod';
 import { Timestamp } from './common.js';
 
-export const ROLES = ['viewer', 'developer', 'approver', 'admin'] as const;
+/** `gateway`: a data-plane replica's token (reads the route-table snapshot, reports usage; nothing else). */
+export const ROLES = ['viewer', 'developer', 'approver', 'admin', 'gateway'] as const;
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 

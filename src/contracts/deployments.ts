@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { Cursor, Limit, page, Timestamp } from './common.js';
 import { endpointUrlCredential } from './evals.js';
+import { Pricing } from './gateway.js';
 import { EnvironmentName } from './promotions.js';
 
 export const RUNTIMES = ['builtin', 'vllm', 'ollama', 'tgi', 'llamacpp', 'torchserve', 'openai-compatible'] as const;
@@ -67,10 +68,14 @@ export const CreateDeploymentBody = z
             if (what) ctx.addIssue({ code: 'custom', message: `the URL holds a credential (${what}); put the key in endpoint.apiKey, which is never shown` });
           }),
         apiKey: z.string().min(1).max(4096).optional(),
+        /** The model name that server expects in requests (default: the registry's model name). */
+        model: z.string().min(1).max(256).optional(),
       })
       .strict()
       .optional(),
     env: z.record(EnvVarName, z.string().max(8192)).default({}),
+    /** What the gateway charges per request served by this deployment (USD per million tokens). */
+    pricing: Pricing.optional(),
     readinessPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'a path starting with "/"').max(512).optional(),
     resources: z
       .object({ gpus: z.number().int().min(0).max(64).default(0), gpuType: z.string().max(64).nullable().default(null), memory: z.string().max(32).nullable().default(null) })
@@ -132,7 +137,12 @@ export const DeploymentResponse = z
     error: z.string().nullable(),
     replicaStatus: z.array(ReplicaStatus),
     args: z.array(z.string()),
-    endpoint: z.object({ url: z.string(), auth: z.boolean() }).strict().nullable().describe('driver external: where it serves (the key is never shown)'),
+    endpoint: z
+      .object({ url: z.string(), auth: z.boolean(), model: z.string().optional() })
+      .strict()
+      .nullable()
+      .describe('driver external: where it serves, and the model name it expects (the key is never shown)'),
+    pricing: Pricing.nullable().describe('USD per million tokens, as the gateway charges it (null: free)'),
     envKeys: z.array(z.string()).describe('names of the environment variables set (values are not shown)'),
     kubernetes: z
       .object({ namespace: z.string(), flavour: K8sFlavour, name: z.string(), autoscaling: z.object({ min: z.number().int(), max: z.number().int() }).strict().nullable() })

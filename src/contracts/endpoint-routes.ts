@@ -132,4 +132,17 @@ export const ENDPOINT_ROUTES = {
     scaleDeployment: { method: 'POST', url: '/api/v1/deployments/:id/scale' },
     deploymentLogs: { method: 'GET', url: '/api/v1/deployments/:id/logs' },
   },
+  gateway: {
+    createKey: { method: 'POST', url: '/api/v1/keys' },
+    listKeys: { method: 'GET', url: '/api/v1/keys' },
+    getKey: { method: 'GET', url: '/api/v1/keys/:id' },
+    revokeKey: { method: 'POST', url: '/api/v1/keys/:id/revoke' },
+    getTraffic: { method: 'GET', url: '/api/v1/traffic/:name/:environment' },
+    putTraffic: { method: 'PUT', url: '/api/v1/traffic/:name/:environment' },
+    deleteTraffic: { method: 'DELETE', url: '/api/v1/traffic/:name/:environment' },
+    putModelSettings: { method: 'PUT', url: '/api/v1/gateway/models/:name' },
+    snapshot: { method: 'GET', url: '/api/v1/gateway/snapshot' },
+    ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
+    usage: { method: 'GET', url: '/api/v1/usage' },
+  },
 } as const;

@@ -17,7 +17,9 @@ export type Permission =
   | 'promotion:approve'
   | 'token:admin'
   | 'audit:read'
-  | 'system:admin';
+  | 'system:admin'
+  /** What a gateway replica needs: read the route-table snapshot, report usage. */
+  | 'gateway:sync';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

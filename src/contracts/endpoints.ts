@@ -9,6 +9,7 @@ import { authEndpoints } from './auth-endpoints.js';
 import { deploymentsEndpoints } from './deployments-endpoints.js';
 import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
+import { gatewayEndpoints } from './gateway-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
 import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
@@ -27,5 +28,6 @@ export const ENDPOINTS = {
   jobs: jobsEndpoints,
   promotions: promotionsEndpoints,
   deployments: deploymentsEndpoints,
+  gateway: gatewayEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

@@ -67,6 +67,12 @@ export const EVENT_DATA = {
   'deployment.health.changed': z
     .object({ id: z.string(), replica: z.number().int(), healthy: z.boolean(), reason: z.string().nullable() })
     .strict(),
+  /** A gateway key was created or revoked: gateways refresh their snapshot. */
+  'gateway.key.changed': z.object({ id: z.string(), namespace: z.string().nullable(), revoked: z.boolean() }).strict(),
+  /** A model's traffic split in an environment was set or cleared. */
+  'gateway.traffic.changed': z.object({ model: z.string(), environment: z.string() }).strict(),
+  /** A model's gateway settings (response cache) changed. */
+  'gateway.model.changed': z.object({ model: z.string() }).strict(),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

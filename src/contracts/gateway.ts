@@ -214,3 +214,15 @@ export const SnapshotQuery = z
     wait: z.coerce.number().int().min(0).max(60).default(0).describe('seconds to wait for a newer one (long poll); 204 when none came'),
   })
   .strict();
+
+// ---------------------------------------------------------------------------------------------
+// Control-plane endpoints around the snapshot: a model's gateway settings, usage ingestion.
+
+export const ModelCache = SnapshotModel.shape.cache;
+export const GatewayModelParams = z.object({ name: z.string().min(1).max(200) }).strict();
+export const GatewayModelBody = z.object({ cache: ModelCache.describe('opt-in response cache for deterministic requests; null turns it off') }).strict();
+export const GatewayModelResponse = z.object({ model: z.string(), cache: ModelCache, updatedAt: Timestamp, updatedBy: z.string() }).strict();
+export const UsageIngestResponse = z
+  .object({ accepted: z.number().int().describe('records stored'), duplicate: z.boolean().describe('this (gateway, batch) was stored before: nothing added') })
+  .strict();
+export type UsageIngestResponse = z.infer<typeof UsageIngestResponse>;

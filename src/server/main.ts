@@ -15,6 +15,7 @@ import { ADMIN_TOKEN_FILE } from '../features/auth/auth-service.js';
 import { authModule } from '../features/auth/auth-wiring.js';
 import { deploymentsModule } from '../features/deployments/deployments-wiring.js';
 import { evalsModule } from '../features/evals/evals-wiring.js';
+import { gatewayModule } from '../features/gateway/gateway-wiring.js';
 import { eventsModule } from '../features/events/events-wiring.js';
 import { jobsModule } from '../features/jobs/jobs-wiring.js';
 import { promotionsModule } from '../features/promotions/promotions-wiring.js';
@@ -32,7 +33,7 @@ import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
-export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule];
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule];
 export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);

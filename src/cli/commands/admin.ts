@@ -98,7 +98,7 @@ Environment:
     .command('create')
     .description('Create a token; its secret is printed once and never again')
     .requiredOption('--name <name>', 'who or what uses it, e.g. ci-pipeline')
-    .requiredOption('--role <role>', 'viewer, developer, approver or admin')
+    .requiredOption('--role <role>', 'viewer, developer, approver, admin, or gateway (a gateway replica: route table and usage only)')
     .option('--namespace <ns>', 'limit to a namespace (repeatable)', collect)
     .option('--expires <duration>', 'lifetime: 90m, 12h, 30d, 2w (at most 3650d), or never (default 90d)')
     .option('--json', 'print JSON')

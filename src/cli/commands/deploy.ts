@@ -16,6 +16,14 @@ function int(flag: string) {
   };
 }
 
+function price(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!v.trim() || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} ${JSON.stringify(v)} must be a price ≥ 0 (USD per million tokens)`);
+    return n;
+  };
+}
+
 function printDeployment(d: DeploymentResponse): void {
   const lines = [
     `${d.id}  ${d.model.name}:${d.model.version} in ${d.environment}  ${d.state.toUpperCase()}`,
@@ -26,6 +34,8 @@ function printDeployment(d: DeploymentResponse): void {
     const k = d.kubernetes;
     lines.push(`kubernetes ${k.flavour} ${k.namespace}/${k.name}${k.autoscaling ? `, autoscaled ${k.autoscaling.min}-${k.autoscaling.max}` : ''}`);
   }
+  if (d.endpoint) lines.push(`endpoint   ${d.endpoint.url}${d.endpoint.model ? ` (model ${d.endpoint.model})` : ''}${d.endpoint.auth ? ', with a key' : ''}`);
+  if (d.pricing) lines.push(`pricing    $${d.pricing.inputPerMTok} in / $${d.pricing.outputPerMTok} out per million tokens`);
   if (d.error) lines.push(`error      ${d.error}`);
   for (const r of d.replicaStatus) {
     lines.push(`  replica ${r.index}  ${r.state.padEnd(10)} ${r.url ?? '-'}  pid ${r.pid ?? '-'}  restarts ${r.restarts}${r.lastError && r.state !== 'ready' ? `  (${r.lastError.split('\n')[0]})` : ''}`);
@@ -38,6 +48,9 @@ interface DeployOptions {
   runtime: string;
   driver: string;
   endpoint?: string;
+  endpointModel?: string;
+  priceIn?: number;
+  priceOut?: number;
   replicas?: number;
   arg?: string[];
   setEnv?: string[];
@@ -98,6 +111,9 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
     .option('--runtime <runtime>', 'openai-compatible, vllm, llamacpp, tgi, ollama, torchserve', 'openai-compatible')
     .option('--driver <driver>', 'local, kubernetes (objects applied through the API of STEWARD_KUBECONFIG on the server), or external (a server that already serves it: --endpoint)', 'local')
     .option('--endpoint <url>', 'driver external: its OpenAI-compatible base URL (a key, if it needs one, from STEWARD_ENDPOINT_API_KEY)')
+    .option('--endpoint-model <name>', "driver external: the model name that server expects (default: the registry's model name)")
+    .option('--price-in <usd>', 'what the gateway charges per million input tokens, in USD', price('--price-in'))
+    .option('--price-out <usd>', 'what the gateway charges per million output tokens, in USD', price('--price-out'))
     .option('--replicas <n>', 'replicas (default: the environment policy)', int('--replicas'))
     .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
     .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
@@ -128,6 +144,8 @@ Examples:
     .action(async (ref: string, o: DeployOptions & GlobalOptions) => {
       const apiKey = process.env.STEWARD_ENDPOINT_API_KEY;
       const r = parseRef(ref);
+      if (o.endpointModel && !o.endpoint) throw new UsageError('--endpoint-model goes with --driver external --endpoint URL');
+      if ((o.priceIn === undefined) !== (o.priceOut === undefined)) throw new UsageError('give both --price-in and --price-out (USD per million tokens; 0 for free)');
       const env: Record<string, string> = {};
       for (const kv of o.setEnv ?? []) {
         const eq = kv.indexOf('=');
@@ -146,7 +164,8 @@ Examples:
           args: o.arg ?? [],
           env,
           ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
-          ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}) } } : {}),
+          ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}), ...(o.endpointModel ? { model: o.endpointModel } : {}) } } : {}),
+          ...(o.priceIn !== undefined && o.priceOut !== undefined ? { pricing: { inputPerMTok: o.priceIn, outputPerMTok: o.priceOut } } : {}),
           ...(o.startTimeout !== undefined ? { health: { startTimeoutMs: Math.max(100, o.startTimeout * 1000) } } : {}),
           ...kubernetesFields(o),
           ...(o.dryRun ? { dryRun: true } : {}),

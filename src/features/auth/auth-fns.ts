@@ -11,7 +11,8 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(['authenticated', 'asset:read']),
   developer: new Set(['authenticated', 'asset:read', 'asset:write']),
   approver: new Set(['authenticated', 'asset:read', 'audit:read', 'promotion:approve']),
-  admin: new Set(['authenticated', 'asset:read', 'asset:write', 'asset:admin', 'promotion:approve', 'token:admin', 'audit:read', 'system:admin']),
+  admin: new Set(['authenticated', 'asset:read', 'asset:write', 'asset:admin', 'promotion:approve', 'token:admin', 'audit:read', 'system:admin', 'gateway:sync']),
+  gateway: new Set(['authenticated', 'gateway:sync']),
 };
 
 export function roleAllows(role: string, permission: Permission): boolean {

@@ -56,6 +56,10 @@ export function createDeploymentsRepo(root: AnyDb) {
     async active(): Promise<DeploymentRow[]> {
       return db.selectFrom('deployments').selectAll().where((eb) => eb.or([eb('state', 'not in', ['stopped', 'failed']), eb('stop_requested', '=', 1)])).execute();
     },
+    /** Deployments that may serve (not stopped, failed, or being stopped): the gateway's route table. */
+    async routable(): Promise<DeploymentRow[]> {
+      return db.selectFrom('deployments').selectAll().where('state', 'not in', ['stopped', 'failed']).where('stop_requested', '=', 0).orderBy('created_at').orderBy('id').execute();
+    },
     async list(q: { model?: string; environment?: string; state?: string; namespaces: readonly string[] | null; after?: [string, string]; limit: number }): Promise<DeploymentRow[]> {
       let s = db.selectFrom('deployments').selectAll();
       if (q.model) s = s.where('model', '=', q.model);

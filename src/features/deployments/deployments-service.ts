@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { namespaceOf, parseAssetRef } from '../../contracts/asset-names.js';
 import { KubernetesSpec, type CreateDeploymentBody, type DeploymentDryRun, type DeploymentResponse, type DeploymentState, type ListDeploymentsQuery, type ReplicaState } from '../../contracts/deployments.js';
+import type { SnapshotDeployment } from '../../contracts/gateway.js';
 import type { BlobStore } from '../../platform/blob/blob-store.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
@@ -101,7 +102,8 @@ export function createDeploymentsService(deps: {
         .filter((r) => r.deployment_id === d.id)
         .map((r) => ({ index: r.idx, state: r.state as ReplicaState, version: r.version, url: r.url, pid: r.pid, restarts: r.restarts, lastError: r.last_error, since: r.since })),
       args: spec.args,
-      endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey) } : null,
+      endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey), ...(spec.endpoint.model ? { model: spec.endpoint.model } : {}) } : null,
+      pricing: spec.pricing ?? null,
       envKeys: Object.keys(spec.env).sort(),
       kubernetes:
         spec.driver === 'kubernetes'
@@ -530,6 +532,7 @@ export function createDeploymentsService(deps: {
             env: Object.keys(body.env),
             ...(body.endpoint ? { endpoint: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } : {}),
             ...(body.kubernetes ? { kubernetes: body.kubernetes, ...(body.autoscaling ? { autoscaling: body.autoscaling } : {}) } : {}),
+            ...(body.pricing ? { pricing: body.pricing } : {}),
           },
         });
         await deps.events.emit(tx, { type: 'deployment.state.changed', subject: `deployment:${row.id}`, namespace: row.namespace, data: { id: row.id, model: { name: v.name, version: v.version }, environment: row.environment, from: null, to: 'pending', error: null } });
@@ -558,6 +561,34 @@ export function createDeploymentsService(deps: {
         }
         await enqueue(tx, d.id);
       }
+    },
+
+    /**
+     * What the gateway routes to: deployments not at rest, each with its ready replicas as
+     * targets (a local replica's OpenAI-compatible API under `/v1`; an external endpoint's URL as
+     * given), the model name the runtime expects, the upstream key and prices.
+     */
+    async routable(): Promise<SnapshotDeployment[]> {
+      const rows = await repo.routable();
+      const reps = await repo.replicas(rows.map((d) => d.id));
+      return rows.map((d) => {
+        const spec = JSON.parse(d.spec) as Spec;
+        const ready = reps.filter((r) => r.deployment_id === d.id && r.state === 'ready' && r.url && r.idx < SURGE);
+        return {
+          id: d.id,
+          model: d.model,
+          version: d.version,
+          environment: d.environment,
+          upstreamModel: spec.endpoint?.model ?? d.model,
+          apiKey: spec.endpoint?.apiKey ?? null,
+          pricing: spec.pricing ?? null,
+          targets: ready.map((r) => ({
+            baseUrl: spec.driver === 'external' ? spec.endpoint!.url : `${r.url!.replace(/\/+$/, '')}/v1`,
+            replica: r.idx,
+            version: r.version ?? d.version,
+          })),
+        };
+      });
     },
 
     async get(id: string, actor: Actor): Promise<DeploymentResponse> {

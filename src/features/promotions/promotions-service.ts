@@ -311,6 +311,11 @@ export function createPromotionsService(deps: PromotionsDeps) {
       return { items: rows.map((p) => ({ model: p.model, environment: p.environment, version: p.version, since: p.since, by: p.moved_by, promotion: p.promotion_id })) };
     },
 
+    /** Every model's environment pointers, for the gateway's route table. */
+    async allPointers(): Promise<{ model: string; environment: string; version: string }[]> {
+      return (await repo.allPointers()).map((p) => ({ model: p.model, environment: p.environment, version: p.version }));
+    },
+
     async history(model: string, environment: string | undefined, limit: number) {
       return { items: (await repo.moves(modelName(model), environment, limit)).map(moveView) };
     },

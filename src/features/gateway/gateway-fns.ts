@@ -1,0 +1,83 @@
+/**
+ * Pure rules of the gateway's control-plane side: what a key's secret looks like and how it is
+ * hashed (32 random bytes: a fast hash is right, there is nothing to brute-force), how rows read
+ * as responses, and what a usage record becomes as a row.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { GATEWAY_KEY_PREFIX, type KeyResponse, type SnapshotKey, type UsageRecord } from '../../contracts/gateway.js';
+import type { KeyRow, UsageRow } from './gateway-repo.js';
+
+/** Characters of the secret kept to recognise it: the prefix and five of the random part. */
+const SHOWN = GATEWAY_KEY_PREFIX.length + 5;
+
+export function newKeySecret(): { secret: string; hash: string; prefix: string } {
+  const secret = `${GATEWAY_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  return { secret, hash: keyHash(secret), prefix: secret.slice(0, SHOWN) };
+}
+
+/** sha256 (hex) of a key's secret: what the table and the snapshot hold. */
+export function keyHash(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function keyView(r: KeyRow): KeyResponse {
+  return {
+    id: r.id,
+    name: r.name,
+    namespace: r.namespace,
+    models: r.models ? (JSON.parse(r.models) as string[]) : null,
+    defaultEnvironment: r.default_environment,
+    rpm: r.rpm === null ? null : Number(r.rpm),
+    tpm: r.tpm === null ? null : Number(r.tpm),
+    budgetUsd: r.budget_usd === null ? null : Number(r.budget_usd),
+    spentUsd: Number(r.spent_usd),
+    prefix: r.prefix,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+export function snapshotKey(r: KeyRow): SnapshotKey {
+  const v = keyView(r);
+  return { id: v.id, hash: r.hash, namespace: v.namespace, models: v.models, defaultEnvironment: v.defaultEnvironment, rpm: v.rpm, tpm: v.tpm, budgetUsd: v.budgetUsd, spentUsd: v.spentUsd, expiresAt: v.expiresAt };
+}
+
+/** A record's time as canonical RFC 3339 UTC (so reports filter by string order), or null if it is not a time. */
+export function canonicalTime(at: string): string | null {
+  const ms = Date.parse(at);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+export function usageRow(gateway: string, batch: number, idx: number, at: string, r: UsageRecord): UsageRow {
+  return {
+    gateway,
+    batch,
+    idx,
+    at,
+    key_id: r.keyId,
+    namespace: r.namespace,
+    model: r.model,
+    version: r.version,
+    deployment: r.deployment,
+    environment: r.environment,
+    endpoint: r.endpoint,
+    status: r.status,
+    stream: r.stream ? 1 : 0,
+    shadow: r.shadow ? 1 : 0,
+    cached: r.cached ? 1 : 0,
+    latency_ms: r.latencyMs,
+    ttft_ms: r.ttftMs,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    cost_usd: r.costUsd,
+  };
+}
+
+/** Spend per key in a batch (records without a key or without cost add nothing). */
+export function spendByKey(records: readonly UsageRecord[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of records) if (r.keyId && r.costUsd > 0) out.set(r.keyId, (out.get(r.keyId) ?? 0) + r.costUsd);
+  return out;
+}

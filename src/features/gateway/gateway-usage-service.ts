@@ -1,0 +1,64 @@
+/**
+ * Usage reported by gateways: each batch is stored in one transaction with the spend it adds to
+ * each key, and recorded by (gateway, batch), so a batch a gateway sends again (its answer was
+ * lost) is counted once. Reports aggregate in SQL. Batches are telemetry, not decisions: they are
+ * not written to the audit log (a busy gateway would flood the hash chain).
+ */
+import type { z } from 'zod';
+import type { UsageBatch, UsageIngestResponse, UsageQuery } from '../../contracts/gateway.js';
+import { iso, type Clock } from '../../platform/clock.js';
+import { errors } from '../../platform/errors.js';
+import type { Actor } from '../../platform/http/http-route.js';
+import { canonicalTime, spendByKey, usageRow } from './gateway-fns.js';
+import type { GatewayRepo } from './gateway-repo.js';
+
+export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
+  const { repo, clock } = deps;
+  return {
+    async ingest(batch: UsageBatch): Promise<UsageIngestResponse> {
+      // Validated whole before anything is written: a bad record refuses the batch.
+      const rows = batch.records.map((r, i) => {
+        const at = canonicalTime(r.at);
+        if (!at) throw errors.invalid(`records[${i}].at ${JSON.stringify(r.at)} is not a time (RFC 3339)`, { index: i });
+        return usageRow(batch.gateway, batch.batch, i, at, r);
+      });
+      return repo.transaction(async (r) => {
+        if (!(await r.claimBatch({ gateway: batch.gateway, batch: batch.batch, records: rows.length, received_at: iso(clock.now()) }))) return { accepted: 0, duplicate: true };
+        await r.insertUsage(rows);
+        for (const [key, usd] of spendByKey(batch.records)) await r.addSpend(key, usd);
+        return { accepted: rows.length, duplicate: false };
+      });
+    },
+
+    async report(q: z.output<typeof UsageQuery>, actor: Actor) {
+      const since = q.since === undefined ? undefined : canonicalTime(q.since);
+      const until = q.until === undefined ? undefined : canonicalTime(q.until);
+      if (since === null || until === null) throw errors.invalid('since and until are times (RFC 3339, e.g. 2025-01-31T00:00:00Z)', { since: q.since, until: q.until });
+      const rows = await repo.aggregate(q.groupBy, {
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        ...(q.model ? { model: q.model } : {}),
+        ...(q.key ? { key: q.key } : {}),
+        ...(q.namespace ? { namespace: q.namespace } : {}),
+        namespaces: actor.namespaces,
+      });
+      const num = (v: unknown) => Number(v ?? 0);
+      const avg = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+      return {
+        groupBy: q.groupBy,
+        items: rows.map((r) => ({
+          group: r.grp,
+          requests: num(r.requests),
+          errors: num(r.errors),
+          inputTokens: num(r.input_tokens),
+          outputTokens: num(r.output_tokens),
+          costUsd: num(r.cost_usd),
+          latencyMsAvg: avg(r.latency_avg),
+          ttftMsAvg: avg(r.ttft_avg),
+        })),
+      };
+    },
+  };
+}
+
+export type UsageService = ReturnType<typeof createUsageService>;
