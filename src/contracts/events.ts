@@ -64,6 +64,10 @@ export const EVENT_DATA = {
       error: z.string().nullable(),
     })
     .strict(),
+  /** The ready replicas of a deployment (what gateways route to) changed: one ready or gone, or the version they serve. */
+  'deployment.replicas.changed': z
+    .object({ id: z.string(), ready: z.number().int(), versions: z.array(z.string()) })
+    .strict(),
   'deployment.health.changed': z
     .object({ id: z.string(), replica: z.number().int(), healthy: z.boolean(), reason: z.string().nullable() })
     .strict(),

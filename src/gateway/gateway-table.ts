@@ -83,8 +83,11 @@ export function compileTable(s: GatewaySnapshot): RouteTable {
   const traffic = new Map(s.traffic.map((t) => [`${t.model}\u0000${t.environment}`, t]));
   const routes = new Map<string, Route | null>();
 
-  const base = (model: string, environment: string | null, arms: Arm[], extra?: Partial<Route>): Route => {
+  const base = (model: string, environment: string | null, all: Arm[], extra?: Partial<Route>): Route => {
     const m = models.get(model);
+    // An arm with no ready target takes no share while another has one (its deployment is
+    // starting, or its replicas are between versions); all empty: the request gets a clear 503.
+    const arms = all.some((a) => a.targets.length > 0) ? all.filter((a) => a.targets.length > 0) : all;
     return {
       model,
       namespace: m?.namespace ?? (model.includes('/') ? model.slice(0, model.indexOf('/')) : null),

@@ -71,6 +71,8 @@ export function createGateway(opts: {
   sink: UsageSink | null;
   /** Where the last snapshot is persisted (null: not persisted). */
   stateDir: string | null;
+  /** Modes of that directory and file (default owner only: the file holds key hashes and upstream keys). */
+  modes?: { dir: number; file: number };
   gatewayId: string;
   log: Logger;
   registry: Registry;
@@ -88,6 +90,7 @@ export function createGateway(opts: {
   let confirmedAt: number | null = null;
   const waiters = new Set<() => void>();
   const file = opts.stateDir ? path.join(opts.stateDir, 'snapshot.json') : null;
+  const modes = opts.modes ?? { dir: 0o700, file: 0o600 };
 
   function use(s: GatewaySnapshot, from: NonNullable<GatewayStatus['source']>): void {
     const t = compileTable(s);
@@ -114,9 +117,9 @@ export function createGateway(opts: {
     if (!file) return;
     persisting = persisting.then(async () => {
       try {
-        await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+        await fs.promises.mkdir(path.dirname(file), { recursive: true, mode: modes.dir });
         const tmp = `${file}.${process.pid}.tmp`;
-        await fs.promises.writeFile(tmp, JSON.stringify(s), { mode: 0o600 });
+        await fs.promises.writeFile(tmp, JSON.stringify(s), { mode: modes.file });
         await fs.promises.rename(tmp, file);
       } catch (err) {
         log.warn({ err: (err as Error).message, file }, 'gateway: could not persist the route table');
@@ -130,8 +133,12 @@ export function createGateway(opts: {
     while (!stop.signal.aborted) {
       try {
         const current = table as RouteTable | null;
+        const asked = Date.now();
         const s = await opts.source.next(source === 'control-plane' && current ? current.version : null, stop.signal);
         if (stop.signal.aborted) break;
+        // A source that answers "nothing new" without waiting (the control plane still starting)
+        // must not turn this loop into a busy one that starves the process.
+        if (!s && Date.now() - asked < 50) await new Promise((r) => setTimeout(r, 100));
         if (reachable === false) log.info('gateway: the control plane answers again');
         reachable = true;
         failures = 0;

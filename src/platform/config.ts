@@ -127,6 +127,8 @@ export const ConfigSchema = z.object({
   deploymentMaxRestarts: z.number().int().nonnegative().default(5),
   /** How long a stopped replica gets between SIGTERM and SIGKILL. */
   deploymentStopGraceMs: z.number().int().nonnegative().default(10_000),
+  /** Several gateways share key limits and budgets through this Redis (STEWARD_GATEWAY_REDIS_URL); unset: each gateway holds them in memory. */
+  gatewayRedisUrl: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   /** Driver kubernetes: the kubeconfig file (STEWARD_KUBECONFIG); unset: the default loading (KUBECONFIG, ~/.kube/config, or in-cluster). */
   kubeconfig: z.string().min(1).optional(),
   /** Driver kubernetes: the image of the init container that runs `steward pull` (STEWARD_K8S_PULL_IMAGE): any image with this CLI on its PATH. */
@@ -230,6 +232,7 @@ export function loadConfig(input: ConfigInput): Config {
     deploymentRestartBaseMs: env.STEWARD_DEPLOYMENT_RESTART_BASE_MS ? Number(env.STEWARD_DEPLOYMENT_RESTART_BASE_MS) : undefined,
     deploymentMaxRestarts: env.STEWARD_DEPLOYMENT_MAX_RESTARTS ? Number(env.STEWARD_DEPLOYMENT_MAX_RESTARTS) : undefined,
     kubeconfig: env.STEWARD_KUBECONFIG ? path.resolve(env.STEWARD_KUBECONFIG) : undefined,
+    gatewayRedisUrl: env.STEWARD_GATEWAY_REDIS_URL || undefined,
     kubernetesPullImage: env.STEWARD_K8S_PULL_IMAGE || undefined,
     dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,

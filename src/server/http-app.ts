@@ -4,6 +4,7 @@
  * envelope, and exposes health, readiness, metrics and the OpenAPI document.
  */
 import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Histogram, type Registry } from 'prom-client';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from '../contracts/common.js';
@@ -26,6 +27,11 @@ export interface HttpAppDeps {
   /** Throws when a dependency (database, blob store) is not reachable. */
   ready(): Promise<Record<string, string>>;
   version: string;
+  /**
+   * The gateway's hot path: requests under `/v1/` go to it straight from node:http, before
+   * Fastify (no routing, hooks or logging of the control plane on the data plane's path).
+   */
+  dataPlane?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** Longest path parameter the router matches (names, versions, file paths are all shorter). */
@@ -38,7 +44,14 @@ declare module 'fastify' {
 }
 
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
+  const dataPlane = deps.dataPlane;
   const app: FastifyInstance = Fastify({
+    ...(dataPlane
+      ? {
+          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+            http.createServer((req, res) => (req.url?.startsWith('/v1/') ? dataPlane(req, res) : handler(req, res))),
+        }
+      : {}),
     loggerInstance: deps.logger as FastifyBaseLogger,
     logController: requestLogController(deps.requestLog),
     genReqId: (req) => {

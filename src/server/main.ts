@@ -5,6 +5,8 @@
  * in-flight requests finish; an interrupted upload stays resumable).
  */
 import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +17,8 @@ import { ADMIN_TOKEN_FILE } from '../features/auth/auth-service.js';
 import { authModule } from '../features/auth/auth-wiring.js';
 import { deploymentsModule } from '../features/deployments/deployments-wiring.js';
 import { evalsModule } from '../features/evals/evals-wiring.js';
+import { createGateway, type Gateway } from '../gateway/gateway.js';
+import { localSnapshotSource } from '../gateway/gateway-sources.js';
 import { gatewayModule } from '../features/gateway/gateway-wiring.js';
 import { eventsModule } from '../features/events/events-wiring.js';
 import { jobsModule } from '../features/jobs/jobs-wiring.js';
@@ -55,6 +59,8 @@ export interface RunningServer {
   services: Provided;
   /** The route table, for tests that sweep every route (the permission matrix). */
   routes: readonly RouteDef[];
+  /** The in-process gateway serving `/v1/...` (null for the control plane alone). */
+  gateway: Gateway | null;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,8 @@ export interface StartOptions {
   logDestination?: NodeJS.WritableStream;
   /** Install SIGINT/SIGTERM handlers (the CLI does; tests do not). */
   handleSignals?: boolean;
+  /** Serve the gateway (`/v1/...`) on the same port, from this process's route table (`steward up`; default true). */
+  gateway?: boolean;
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
@@ -87,6 +95,28 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const features = await composeModules({ sql, store, clock, config, log, metrics }, MODULES);
   const services = features.provided as Provided;
   const routes = features.routes;
+  // The data plane in this process: the same route table a separate gateway would fetch, without HTTP.
+  let gateway: Gateway | null = null;
+  if (opts.gateway !== false) {
+    const limiter = config.gatewayRedisUrl
+      ? (await import('../gateway/gateway-limits-redis.js')).createRedisLimiter({
+          url: config.gatewayRedisUrl,
+          onFallback: (err) => log.warn({ err: err.message }, 'gateway: Redis cannot be reached; key limits hold per gateway until it answers'),
+        })
+      : undefined;
+    gateway = createGateway({
+      source: localSnapshotSource((after, waitMs, signal) => services.gateway.snapshot(after ?? undefined, waitMs, signal)),
+      sink: async (batch) => {
+        await services.gateway.ingestUsage(batch);
+      },
+      stateDir: path.join(config.dataDir, 'gateway'),
+      modes,
+      gatewayId: `${os.hostname()}:${process.pid}`,
+      log,
+      registry: metrics,
+      ...(limiter ? { limiter } : {}),
+    });
+  }
   const app = buildHttpApp({
     logger: log,
     routes,
@@ -98,8 +128,9 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     ready: async () => {
       await sql.ping();
       await store.ping();
-      return { database: sql.dialect, blobs: store.kind };
+      return { database: sql.dialect, blobs: store.kind, ...(gateway ? { gateway: gateway.status().ready ? 'ready' : 'starting' } : {}) };
     },
+    ...(gateway ? { dataPlane: (req: IncomingMessage, res: ServerResponse) => void gateway.handle(req, res) } : {}),
   });
 
   let bootstrapToken: RunningServer['bootstrapToken'];
@@ -108,6 +139,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     // Only once listening: a first start that fails (a busy port) leaves no token nobody was shown.
     bootstrapToken = await services.auth.bootstrap(config.dataDir);
   } catch (err) {
+    await gateway?.close();
     await app.close();
     await store.close();
     await sql.close();
@@ -129,6 +161,8 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const close = () =>
     (closing ??= (async () => {
       clearInterval(optimizer);
+      // The data plane first: its last usage batch still reaches the database.
+      await gateway?.close();
       // Background work stops first: runs in flight write what they finished and release their
       // claim, so the next start resumes them.
       await features.stop();
@@ -158,5 +192,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, close };
+  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, gateway, close };
 }

@@ -14,13 +14,13 @@ function port(v: string): number {
   return n;
 }
 
-async function serve(flags: { data?: string; port?: number; host?: string }): Promise<void> {
+async function serve(flags: { data?: string; port?: number; host?: string; gateway: boolean }): Promise<void> {
   // Loaded on demand: client commands should not pay for the server's dependencies at start-up.
   const [{ loadConfig }, { startServer }] = await Promise.all([import('../../platform/config.js'), import('../../server/main.js')]);
   const config = loadConfig({ env: process.env, flags: { dataDir: flags.data, port: flags.port, host: flags.host } });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer({ config, handleSignals: true });
+    server = await startServer({ config, handleSignals: true, gateway: flags.gateway });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(`${config.host}:${config.port} is already in use (another steward, or another program); start on another port with --port N (or STEWARD_PORT=N)`);
@@ -57,7 +57,7 @@ export function registerAdmin(program: Command, globals: () => GlobalOptions): v
     .option('--port <port>', 'port to listen on', port, 8080)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .addHelpText('after', '\nSTEWARD_DATABASE_URL and STEWARD_BLOB_URL switch to PostgreSQL and S3, and the other settings of\n`steward server --help` apply (STEWARD_LOG_REQUESTS=all logs every request).')
-    .action(async (o: { data?: string; port: number; host: string }) => serve({ data: o.data ?? globals().data, port: o.port, host: o.host }));
+    .action(async (o: { data?: string; port: number; host: string }) => serve({ data: o.data ?? globals().data, port: o.port, host: o.host, gateway: true }));
 
   program
     .command('server')
@@ -79,7 +79,7 @@ Environment:
   STEWARD_PROMPT_SAFETY  prompt-injection check at render: off, warn (default), block
   STEWARD_EVAL_ENDPOINT_ALLOW         hosts, *.suffixes, addresses or CIDRs eval endpoints may be (default: any but link-local)`,
     )
-    .action(async () => serve({ data: globals().data }));
+    .action(async () => serve({ data: globals().data, gateway: false }));
 
   program
     .command('gc')

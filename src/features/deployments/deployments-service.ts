@@ -181,7 +181,39 @@ export function createDeploymentsService(deps: {
   }
 
   /** Makes the replicas of `id` match its desired state, once; idempotent. True when the deployment is at rest (nothing more to watch). */
+  /**
+   * What gateways route to: the ready replicas (url, version) of each deployment, as last
+   * announced. A pass that changes them (a replica ready or gone, a rolling update's swap, an
+   * external endpoint relabelled with the version it now serves) emits
+   * `deployment.replicas.changed`, so route tables follow within a pass.
+   */
+  const announced = new Map<string, string>();
+  async function announceRouting(id: string): Promise<void> {
+    const ready = (await repo.replicas([id])).filter((r) => r.state === 'ready' && r.url);
+    const sig = ready.map((r) => `${r.idx}|${r.url}|${r.version}`).sort().join(',');
+    const before = announced.get(id);
+    if (before === sig) return;
+    announced.set(id, sig);
+    if (before === undefined && sig === '') return;
+    const d = await repo.get(id);
+    if (!d) return;
+    await repo.transaction(async (_r, trx) => {
+      await deps.events.emit(trx as unknown as AnyDb, {
+        type: 'deployment.replicas.changed',
+        subject: `deployment:${id}`,
+        namespace: d.namespace,
+        data: { id, ready: ready.length, versions: [...new Set(ready.map((r) => r.version ?? d.version))].sort() },
+      });
+    });
+  }
+
   async function reconcile(id: string): Promise<boolean> {
+    const atRest = await reconcileOnce(id);
+    await announceRouting(id);
+    return atRest;
+  }
+
+  async function reconcileOnce(id: string): Promise<boolean> {
     const d = await repo.get(id);
     if (!d) return true;
     const spec = JSON.parse(d.spec) as Spec;
@@ -435,7 +467,7 @@ export function createDeploymentsService(deps: {
     const row: ReplicaRow = r ?? { deployment_id: d.id, idx: 0, state: 'starting', pid: null, port: null, url: ep.url, restarts: 0, failures: 0, last_error: null, version: d.version, started_at: now, since: now };
     const probe = await driver.probe(`${ep.url.replace(/\/+$/, '')}${spec.readinessPath ?? '/models'}`, spec.health.timeoutMs, ep.apiKey);
     if (probe.ok) {
-      if (row.state !== 'ready' || !r) await repo.putReplica({ ...row, state: 'ready', failures: 0, version: d.version, since: now });
+      if (row.state !== 'ready' || !r || row.version !== d.version) await repo.putReplica({ ...row, state: 'ready', failures: 0, version: d.version, since: now });
       if (row.state === 'unhealthy') await healthChanged(d, 0, true, null);
       await setState(d, 'ready', null);
       return false;
