@@ -15,7 +15,7 @@
  * at a fixed offered rate (open loop). `--soak S` instead runs S seconds of mixed streaming and
  * non-streaming traffic per variant, sampling resident memory every 10 s.
  *
- *   npm run bench:gateway -- [--duration 10] [--only bare,portkey] [--rate 5000] [--sequential 1000]
+ *   npm run bench:gateway -- [--duration 10] [--warmup 2] [--rounds 1] [--only bare,portkey] [--rate 5000] [--sequential 1000]
  *                            [--chunks 20] [--soak 600 --soak-rate 1000] [--server-cpu 1 --load-cpu 0 --upstream-cpu 0]
  * Figures only; nothing here asserts.
  */
@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fmtBytes, fmtInt, fmtMs, machineLine, printTable, sleep, verdict, type Cell } from './bench-fns.js';
+import { fmtBytes, fmtInt, fmtMs, machineLine, median, printTable, sleep, verdict, type Cell } from './bench-fns.js';
 import { CHAT_BODY, rssBytes, STREAM_BODY, type LatencyFigures, type LoadFigures, type LoadReply, type LoadTask, type Target } from './gateway/gateway-fns.js';
 import { commandLine, direct, hasTaskset, pinned, startBare, startPortkey, startSteward, startUpstream, type Running } from './gateway/variants.js';
 
@@ -36,6 +36,7 @@ const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
     only: { type: 'string' },
     rate: { type: 'string', default: '5000' },
     sequential: { type: 'string', default: '1000' },
@@ -50,7 +51,7 @@ const { values: flags } = parseArgs({
 });
 if (flags.help) {
   console.log(
-    'usage: npm run bench:gateway -- [--duration S] [--warmup S] [--only direct,bare,steward,portkey] [--rate N] [--sequential N] [--chunks N] [--soak S] [--soak-rate N] [--server-cpu C] [--load-cpu C] [--upstream-cpu C]',
+    'usage: npm run bench:gateway -- [--duration S] [--warmup S] [--rounds N] [--only direct,bare,steward,portkey] [--rate N] [--sequential N] [--chunks N] [--soak S] [--soak-rate N] [--server-cpu C] [--load-cpu C] [--upstream-cpu C]',
   );
   process.exit(0);
 }
@@ -64,6 +65,7 @@ const num = (name: string, v: string | undefined): number => {
 };
 const SECONDS = num('duration', flags.duration);
 const WARMUP = num('warmup', flags.warmup);
+const ROUNDS = Math.max(1, Math.round(num('rounds', flags.rounds)));
 const RATE = num('rate', flags.rate);
 const SEQUENTIAL = num('sequential', flags.sequential);
 const CHUNKS = num('chunks', flags.chunks);
@@ -83,6 +85,7 @@ const UPSTREAM_CPU = cpu('upstream-cpu', flags['upstream-cpu']);
 
 /** Sub-10 ms differences in µs (what the targets are stated in), larger ones in ms. */
 const fmtUs = (ms: number) => (!Number.isFinite(ms) ? 'n/a' : Math.abs(ms) < 10 ? `${Math.round(ms * 1000)} µs` : fmtMs(ms));
+const pct = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : 'n/a');
 const fmtMsOr = (ms: number) => (Number.isFinite(ms) ? fmtMs(ms) : 'n/a');
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +116,7 @@ function startLoader(): { child: ChildProcess; command: string; run<T extends Lo
 
 let nextId = 1;
 const target = (r: Running): Target => ({ name: r.name, url: r.url, headers: r.headers, pid: r.pid });
+let upstreamPid = 0;
 
 async function main(): Promise<void> {
   console.log('gateway benchmark: direct / bare node proxy / Steward / Portkey, the same fake upstream on loopback');
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
   let loader: ReturnType<typeof startLoader> | undefined;
   try {
     const upstream = await startUpstream(UPSTREAM_CPU, CHUNKS);
+    upstreamPid = upstream.pid;
     stops.push(upstream.stop);
     commands.push(`upstream: ${upstream.command}`);
     const running: Running[] = [];
@@ -167,12 +172,13 @@ async function main(): Promise<void> {
   }
 }
 
-type Cells = Record<string, Partial<Record<string, LoadFigures>>>;
+/** Cell → variant → one LoadFigures per round. */
+type Cells = Record<string, Partial<Record<string, LoadFigures[]>>>;
 
 async function figures(loader: ReturnType<typeof startLoader>, running: Running[], skipped: Partial<Record<VariantName, string>>): Promise<void> {
   const names = running.map((r) => r.name);
   console.log(
-    `load: POST /v1/chat/completions (non-streaming; SSE with ${CHUNKS} content chunks); ${SECONDS} s per cell after ${WARMUP} s warm-up; unloaded: ${SEQUENTIAL} sequential requests per variant, round-robin`,
+    `load: POST /v1/chat/completions (non-streaming; SSE with ${CHUNKS} content chunks); ${SECONDS} s per cell after ${WARMUP} s warm-up${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}; unloaded: ${SEQUENTIAL} sequential requests per variant, round-robin`,
   );
 
   // Unloaded: one request at a time, the variants interleaved request by request.
@@ -184,23 +190,28 @@ async function figures(loader: ReturnType<typeof startLoader>, running: Running[
   // Loaded: cell by cell, every variant in turn, so drift of the machine spreads over all of them.
   const cells: Cells = { c16: {}, c64: {}, sse64: {}, paced: {} };
   const plan: [keyof Cells & string, (t: Target) => LoadTask][] = [
-    ['c16', (t) => ({ kind: 'cannon', id: nextId++, target: t, bodies: [CHAT_BODY], connections: 16, warmupSeconds: WARMUP, seconds: SECONDS })],
-    ['c64', (t) => ({ kind: 'cannon', id: nextId++, target: t, bodies: [CHAT_BODY], connections: 64, warmupSeconds: WARMUP, seconds: SECONDS })],
-    ['sse64', (t) => ({ kind: 'cannon', id: nextId++, target: t, bodies: [STREAM_BODY], connections: 64, warmupSeconds: WARMUP, seconds: SECONDS })],
-    ['paced', (t) => ({ kind: 'paced', id: nextId++, target: t, bodies: [CHAT_BODY], connections: 64, rate: RATE, warmupSeconds: WARMUP, seconds: SECONDS })],
+    ['c16', (t) => ({ kind: 'cannon', id: nextId++, target: t, upstreamPid, bodies: [CHAT_BODY], connections: 16, warmupSeconds: WARMUP, seconds: SECONDS })],
+    ['c64', (t) => ({ kind: 'cannon', id: nextId++, target: t, upstreamPid, bodies: [CHAT_BODY], connections: 64, warmupSeconds: WARMUP, seconds: SECONDS })],
+    ['sse64', (t) => ({ kind: 'cannon', id: nextId++, target: t, upstreamPid, bodies: [STREAM_BODY], connections: 64, warmupSeconds: WARMUP, seconds: SECONDS })],
+    ['paced', (t) => ({ kind: 'paced', id: nextId++, target: t, upstreamPid, bodies: [CHAT_BODY], connections: 64, rate: RATE, warmupSeconds: WARMUP, seconds: SECONDS })],
   ];
-  for (const [cell, task] of plan) {
-    for (const r of running) {
-      if (process.stdout.isTTY) process.stdout.write(`  measuring ${cell} ${r.name}…\r`);
-      cells[cell]![r.name] = (await loader.run<'load'>(task(target(r)))).figures;
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [cell, task] of plan) {
+      for (const r of running) {
+        if (process.stdout.isTTY) process.stdout.write(`  measuring ${cell} ${r.name} (round ${round + 1} of ${ROUNDS})…\r`);
+        (cells[cell]![r.name] ??= []).push((await loader.run<'load'>(task(target(r)))).figures);
+      }
     }
-  }
   if (process.stdout.isTTY) process.stdout.write(' '.repeat(40) + '\r');
 
   const seq = (f: Record<string, LatencyFigures>, n: string) => f[n] ?? { n: 0, errors: 0, p50: NaN, p99: NaN };
   const added = (f: Record<string, LatencyFigures>, n: string, p: 'p50' | 'p99') => (n === 'direct' ? NaN : seq(f, n)[p] - seq(f, 'direct')[p]);
-  const cell = (c: string, n: string) => cells[c]![n];
-  const val = (c: string, n: string, k: keyof LoadFigures) => cell(c, n)?.[k] ?? NaN;
+  const rounds = (c: string, n: string) => cells[c]![n] ?? [];
+  /** The median over rounds (errors: the sum). */
+  const val = (c: string, n: string, k: Exclude<keyof LoadFigures, 'errorKinds'>) => {
+    const xs = rounds(c, n).map((f) => f[k]);
+    return !xs.length ? NaN : k === 'errors' || k === 'dropped' ? xs.reduce((a, b) => a + b, 0) : median(xs);
+  };
   const row = (label: string, target: string, fn: (n: string) => Cell): Cell[] => [label, ...names.map(fn), target];
   const rows: Cell[][] = [
     row('unloaded p50, non-streaming', '', (n) => fmtMsOr(seq(seqPlain, n).p50)),
@@ -217,19 +228,29 @@ async function figures(loader: ReturnType<typeof startLoader>, running: Running[
     row('  p50 / p99', '', (n) => `${fmtMsOr(val('c64', n, 'p50'))} / ${fmtMsOr(val('c64', n, 'p99'))}`),
     row('  tail p99 / p50', '≤ 3×', (n) => (val('c64', n, 'p99') / val('c64', n, 'p50')).toFixed(2) + '×'),
     row('  server CPU per request', '≤ 150 µs', (n) => fmtUs(val('c64', n, 'cpuUsPerRequest') / 1000)),
+    row('  load core busy (generator + upstream)', '', (n) => pct(val('c64', n, 'loadCoreBusy'))),
     row('SSE req/s, 64 connections', '', (n) => fmtInt(val('sse64', n, 'rps'))),
     row('  p50 / p99', '', (n) => `${fmtMsOr(val('sse64', n, 'p50'))} / ${fmtMsOr(val('sse64', n, 'p99'))}`),
     row('  server CPU per request', '', (n) => fmtUs(val('sse64', n, 'cpuUsPerRequest') / 1000)),
     row(`${fmtInt(RATE)} req/s offered: achieved`, '', (n) => fmtInt(val('paced', n, 'rps'))),
     row('  p50 / p99', '', (n) => `${fmtMsOr(val('paced', n, 'p50'))} / ${fmtMsOr(val('paced', n, 'p99'))}`),
     row('  added p99 over direct', '< 1 ms', (n) => (n === 'direct' ? 'n/a' : fmtUs(val('paced', n, 'p99') - val('paced', 'direct', 'p99')))),
-    row('  errors', '0', (n) => fmtInt(val('paced', n, 'errors'))),
+    row('  errors (of which not sent: backlog)', '0', (n) => `${fmtInt(val('paced', n, 'errors'))} (${fmtInt(val('paced', n, 'dropped'))})`),
     row('  server CPU per request', '', (n) => fmtUs(val('paced', n, 'cpuUsPerRequest') / 1000)),
     row('errors in the closed-loop cells', '0', (n) => fmtInt(['c16', 'c64', 'sse64'].reduce((s, c) => s + val(c, n, 'errors'), 0))),
   ];
   console.log('');
   printTable(['figure', ...names, 'target (steward)'], rows);
-  console.log('  (direct: the upstream alone, its CPU is its own; every other column is the proxy process, the upstream not counted)');
+  for (const [c, label] of [['c16', '16 connections'], ['c64', '64 connections'], ['sse64', 'SSE, 64 connections'], ['paced', `${fmtInt(RATE)} req/s offered`]] as const)
+    for (const n of names) {
+      const all: Record<string, number> = {};
+      for (const f of rounds(c, n)) for (const [k, v] of Object.entries(f.errorKinds)) all[k] = (all[k] ?? 0) + v;
+      const kinds = Object.entries(all);
+      if (kinds.length) console.log(`  errors, ${n}, ${label}: ${kinds.map(([k, v]) => `${k} × ${fmtInt(v)}`).join(', ')}`);
+    }
+  console.log('  (direct: the upstream alone, its CPU is its own; every other column is the proxy process, the upstream not counted.');
+  console.log('   "load core busy" near 100 %: the load generator and upstream saturated their core, so req/s there measures the load side.');
+  console.log(`   the offered-rate cell is an open loop: latency from dispatch to the end of the answer; requests are aborted after 10 s and not sent while ${fmtInt(RATE)} are pending.)`);
   for (const [n, why] of Object.entries(skipped)) console.log(`  ${n}: not measured: ${why}`);
 
   // The issue's targets, checked for every proxy measured (they are Steward's; bare shows what the floor reaches here).
@@ -257,7 +278,7 @@ async function soak(loader: ReturnType<typeof startLoader>, running: Running[]):
     const start = rssBytes(r.pid);
     let f: LoadFigures;
     try {
-      f = (await loader.run<'load'>({ kind: 'paced', id: nextId++, target: target(r), bodies: [CHAT_BODY, STREAM_BODY], connections: 64, rate: SOAK_RATE, warmupSeconds: 0, seconds: SOAK! })).figures;
+      f = (await loader.run<'load'>({ kind: 'paced', id: nextId++, target: target(r), upstreamPid, bodies: [CHAT_BODY, STREAM_BODY], connections: 64, rate: SOAK_RATE, warmupSeconds: 0, seconds: SOAK! })).figures;
     } finally {
       clearInterval(timer);
     }
@@ -266,6 +287,8 @@ async function soak(loader: ReturnType<typeof startLoader>, running: Running[]):
     const last = samples[samples.length - 1] ?? rssBytes(r.pid);
     rows.push([r.name, fmtBytes(start), fmtBytes(first), fmtBytes(Math.max(...samples, first)), fmtBytes(last), `${(((last - first) / first) * 100).toFixed(1)} %`, fmtInt(f.requests), fmtInt(f.errors), fmtMsOr(f.p99)]);
     console.log(`  ${r.name}: RSS every 10 s (MiB): ${samples.map((s) => (s / 2 ** 20).toFixed(0)).join(' ')}`);
+    const kinds = Object.entries(f.errorKinds);
+    if (kinds.length) console.log(`  ${r.name}: errors: ${kinds.map(([k, v]) => `${k} × ${fmtInt(v)}`).join(', ')}`);
     await sleep(0);
   }
   console.log('');

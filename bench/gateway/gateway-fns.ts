@@ -25,6 +25,8 @@ export interface CannonTask {
   kind: 'cannon';
   id: number;
   target: Target;
+  /** The fake upstream's process: it shares the load generator's core, so both are counted there. */
+  upstreamPid: number;
   /** Cycled through request by request, per connection. */
   bodies: string[];
   connections: number;
@@ -63,6 +65,15 @@ export interface LoadFigures {
   max: number;
   /** The target process's user + system CPU time over the measured window, per answer. */
   cpuUsPerRequest: number;
+  /**
+   * CPU time of the load generator and the fake upstream over the window, as a fraction of it:
+   * near 1 means the load core was saturated and req/s measures the load side, not the server.
+   */
+  loadCoreBusy: number;
+  /** Open loop only: requests not sent because a second's worth of answers was still pending. */
+  dropped: number;
+  /** Errors by kind: `status 502`, an error code such as `UND_ERR_ABORTED`, `not sent`, `timeout`. */
+  errorKinds: Record<string, number>;
 }
 export interface LatencyFigures {
   n: number;

@@ -18,18 +18,45 @@ import { CHAT_PATH, cpuTimeUs, type CannonTask, type LatencyFigures, type LoadFi
 
 const TIMEOUT_S = 10;
 
-function figures(latencies: number[], requests: number, errors: number, seconds: number, cpuUs: number): LoadFigures {
+/** CPU time (µs) of this process and the upstream's, to tell whether the load core kept up. */
+function loadSideCpuUs(upstreamPid: number): number {
+  const own = process.cpuUsage();
+  return own.user + own.system + cpuTimeUs(upstreamPid);
+}
+
+interface Window {
+  latencies: number[];
+  requests: number;
+  errors: number;
+  seconds: number;
+  /** 2xx answers completed inside the window (an open loop's backlog finishes after it). */
+  okInWindow: number;
+  /** Answers of any status completed inside the window: what the window's CPU time served. */
+  answeredInWindow: number;
+  cpuUs: number;
+  loadCpuUs: number;
+  dropped: number;
+  errorKinds: Record<string, number>;
+}
+
+const count = (kinds: Record<string, number>, kind: string) => (kinds[kind] = (kinds[kind] ?? 0) + 1);
+
+function figures(w: Window): LoadFigures {
+  const { latencies, requests, seconds } = w;
   latencies.sort((a, b) => a - b);
   return {
     requests,
     ok: latencies.length,
-    errors,
+    errors: w.errors,
     seconds,
-    rps: latencies.length / seconds,
+    rps: w.okInWindow / seconds,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: latencies[latencies.length - 1] ?? NaN,
-    cpuUsPerRequest: requests ? cpuUs / requests : NaN,
+    cpuUsPerRequest: w.answeredInWindow ? w.cpuUs / w.answeredInWindow : NaN,
+    loadCoreBusy: w.loadCpuUs / (seconds * 1e6),
+    dropped: w.dropped,
+    errorKinds: w.errorKinds,
   };
 }
 
@@ -54,42 +81,83 @@ async function runCannon(task: CannonTask): Promise<LoadFigures> {
   const latencies: number[] = [];
   let requests = 0;
   let bad = 0;
+  const errorKinds: Record<string, number> = {};
   const cpu0 = cpuTimeUs(task.target.pid);
+  const load0 = loadSideCpuUs(task.upstreamPid);
   const result = await cannon(task, task.seconds, (status, ms) => {
     requests++;
     if (status >= 200 && status < 300) latencies.push(ms);
-    else bad++;
+    else {
+      bad++;
+      count(errorKinds, `status ${status}`);
+    }
   });
-  const cpu = cpuTimeUs(task.target.pid) - cpu0;
-  return figures(latencies, requests, bad + result.errors + result.timeouts, result.duration, cpu);
+  if (result.errors) errorKinds['connection errors'] = result.errors;
+  if (result.timeouts) errorKinds.timeout = result.timeouts;
+  const cpuUs = cpuTimeUs(task.target.pid) - cpu0;
+  const loadCpuUs = loadSideCpuUs(task.upstreamPid) - load0;
+  return figures({ latencies, requests, errors: bad + result.errors + result.timeouts, seconds: result.duration, okInWindow: latencies.length, answeredInWindow: requests, cpuUs, loadCpuUs, dropped: 0, errorKinds });
 }
 
-async function paced(task: PacedTask, pool: Pool, seconds: number, record: boolean): Promise<{ latencies: number[]; requests: number; errors: number }> {
-  const latencies: number[] = [];
-  let requests = 0;
-  let errors = 0;
+interface PacedRun {
+  latencies: number[];
+  requests: number;
+  errors: number;
+  okInWindow: number;
+  answeredInWindow: number;
+  dropped: number;
+  errorKinds: Record<string, number>;
+  /** The target's and the load side's CPU time (µs) over the window. */
+  cpuUs: number;
+  loadCpuUs: number;
+}
+
+/**
+ * Dispatches `rate` requests per second for `seconds`, then waits for the answers. A request
+ * still unanswered TIMEOUT_S after dispatch is aborted (an error); once a second's worth is
+ * pending, further requests are not sent (dropped, counted as errors), so a server far slower
+ * than the rate costs a bounded wait rather than minutes of backlog.
+ */
+async function paced(task: PacedTask, pool: Pool, seconds: number): Promise<PacedRun> {
+  const run: PacedRun = { latencies: [], requests: 0, errors: 0, okInWindow: 0, answeredInWindow: 0, dropped: 0, errorKinds: {}, cpuUs: 0, loadCpuUs: 0 };
   const headers = { ...task.target.headers, 'content-type': 'application/json' };
   const inflight = new Set<Promise<void>>();
+  let inWindow = true;
   const fire = (n: number) => {
+    if (inflight.size >= task.rate) {
+      run.requests++;
+      run.errors++;
+      run.dropped++;
+      count(run.errorKinds, 'not sent');
+      return;
+    }
     const body = task.bodies[n % task.bodies.length]!;
     const t = performance.now();
     const p = pool
-      .request({ method: 'POST', path: CHAT_PATH, headers, body, headersTimeout: TIMEOUT_S * 1000, bodyTimeout: TIMEOUT_S * 1000 })
+      .request({ method: 'POST', path: CHAT_PATH, headers, body, signal: AbortSignal.timeout(TIMEOUT_S * 1000) })
       .then(async (res) => {
         await res.body.text();
-        if (!record) return;
-        requests++;
-        if (res.statusCode >= 200 && res.statusCode < 300) latencies.push(performance.now() - t);
-        else errors++;
+        run.requests++;
+        if (inWindow) run.answeredInWindow++;
+        if (res.statusCode >= 200 && res.statusCode < 300) {
+          run.latencies.push(performance.now() - t);
+          if (inWindow) run.okInWindow++;
+        } else {
+          run.errors++;
+          count(run.errorKinds, `status ${res.statusCode}`);
+        }
       })
-      .catch(() => {
-        if (!record) return;
-        requests++;
-        errors++;
+      .catch((err: unknown) => {
+        run.requests++;
+        run.errors++;
+        const e = err as { name?: string; code?: string };
+        count(run.errorKinds, e.name === 'TimeoutError' ? 'timeout' : (e.code ?? e.name ?? 'error'));
       })
       .finally(() => inflight.delete(p));
     inflight.add(p);
   };
+  const cpu0 = cpuTimeUs(task.target.pid);
+  const load0 = loadSideCpuUs(task.upstreamPid);
   const t0 = performance.now();
   let sent = 0;
   await new Promise<void>((resolve) => {
@@ -103,18 +171,19 @@ async function paced(task: PacedTask, pool: Pool, seconds: number, record: boole
       }
     }, 1);
   });
+  inWindow = false;
+  run.cpuUs = cpuTimeUs(task.target.pid) - cpu0;
+  run.loadCpuUs = loadSideCpuUs(task.upstreamPid) - load0;
   await Promise.all(inflight);
-  return { latencies, requests, errors };
+  return run;
 }
 
 async function runPaced(task: PacedTask): Promise<LoadFigures> {
   const pool = new Pool(task.target.url, { connections: task.connections, pipelining: 1, keepAliveTimeout: 60_000 });
   try {
-    if (task.warmupSeconds > 0) await paced(task, pool, task.warmupSeconds, false);
-    const cpu0 = cpuTimeUs(task.target.pid);
-    const r = await paced(task, pool, task.seconds, true);
-    const cpu = cpuTimeUs(task.target.pid) - cpu0;
-    return figures(r.latencies, r.requests, r.errors, task.seconds, cpu);
+    if (task.warmupSeconds > 0) await paced(task, pool, task.warmupSeconds);
+    const r = await paced(task, pool, task.seconds);
+    return figures({ ...r, seconds: task.seconds });
   } finally {
     await pool.close();
   }
