@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     const starters: Record<VariantName, () => Promise<Running>> = {
       direct: async () => direct(upstream),
       bare: () => startBare(upstream.url, SERVER_CPU),
-      steward: () => startSteward(upstream.url, SERVER_CPU),
+      steward: () => startSteward(upstream.url, SERVER_CPU, (l) => console.log(l)),
       portkey: () => startPortkey(upstream.url, SERVER_CPU, (l) => console.log(l)),
     };
     // direct is always started: it is the baseline every "added" figure is measured against.

@@ -117,13 +117,17 @@ export async function startBare(upstreamUrl: string, cpu: number | null): Promis
  * GATEWAY NOT BUILT YET. When src/gateway lands: set STEWARD_GATEWAY_BUILT to true and make
  * stewardCommand the way the gateway runs alone from a snapshot file. Until then the variant is
  * skipped with the reason, unless BENCH_STEWARD_CMD gives a command line to try
- * (`{snapshot}` and `{port}` are replaced), e.g.
+ * (`{snapshot}`, `{port}` and `{upstream}` are replaced; run from the repository root), e.g.
  *   BENCH_STEWARD_CMD='node bin/steward gateway --snapshot-file {snapshot} --port {port}'
  */
 const STEWARD_GATEWAY_BUILT = false;
-function stewardCommand(snapshotFile: string, port: number): string[] {
+function stewardCommand(snapshotFile: string, port: number, upstreamUrl: string): string[] {
   const template = process.env.BENCH_STEWARD_CMD;
-  if (template) return template.split(/\s+/).filter(Boolean).map((a) => a.replace('{snapshot}', snapshotFile).replace('{port}', String(port)));
+  if (template)
+    return template
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((a) => a.replace('{snapshot}', snapshotFile).replace('{port}', String(port)).replace('{upstream}', upstreamUrl));
   return [process.execPath, path.join(ROOT, 'bin/steward'), 'gateway', '--snapshot-file', snapshotFile, '--port', String(port)];
 }
 
@@ -181,15 +185,27 @@ export function stewardSnapshot(upstreamUrl: string): GatewaySnapshot {
   });
 }
 
+/** The newest modification time of a file under `dir` (ms). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, fs.statSync(path.join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
 /** Starts Steward's gateway alone from a snapshot file naming the upstream; pinned like every variant. */
-export async function startSteward(upstreamUrl: string, cpu: number | null): Promise<Running> {
+export async function startSteward(upstreamUrl: string, cpu: number | null, log: (line: string) => void): Promise<Running> {
   if (!STEWARD_GATEWAY_BUILT && !process.env.BENCH_STEWARD_CMD) throw new Error('gateway not built yet');
+  // bin/steward runs the compiled dist/: measuring a stale build would measure old code.
+  const built = path.join(ROOT, 'dist/cli/main.js');
+  if (fs.existsSync(built) && fs.statSync(built).mtimeMs < newestMtime(path.join(ROOT, 'src'))) log('  steward: warning: dist/ is older than src/; run `npm run build` first to measure the current code');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-bench-gw-'));
   const snapshotFile = path.join(dir, 'snapshot.json');
   fs.writeFileSync(snapshotFile, JSON.stringify(stewardSnapshot(upstreamUrl)));
   const port = await freePort();
   try {
-    return await startProcess('steward', stewardCommand(snapshotFile, port), port, {
+    return await startProcess('steward', stewardCommand(snapshotFile, port, upstreamUrl), port, {
       cpu,
       headers: { authorization: `Bearer ${STEWARD_KEY}` },
       onStop: () => fs.rmSync(dir, { recursive: true, force: true }),
