@@ -64,6 +64,19 @@ describe('gateway benchmark: fake upstream and bare proxy', () => {
     expect(JSON.parse(events.at(-2)!.slice('data: '.length))).toMatchObject({ choices: [], usage: { completion_tokens: CHUNKS } });
   });
 
+  it('aborts the upstream answer when the client goes away mid-stream', async () => {
+    const upstreamClosed = new Promise<boolean>((resolve) =>
+      upstream.once('request', (_req: http.IncomingMessage, res: http.ServerResponse) => res.once('close', () => resolve(res.writableFinished))),
+    );
+    const res = await post(proxyUrl, CHAT_PATH, STREAM_BODY);
+    const reader = res.body[Symbol.asyncIterator]();
+    const first = await reader.next();
+    expect(String(first.value)).toContain('"role":"assistant"');
+    res.body.destroy();
+    // The upstream's response closed before it had written everything.
+    expect(await upstreamClosed).toBe(false);
+  });
+
   it('passes embeddings, the models list and an upstream 404 through', async () => {
     const emb = await post(proxyUrl, '/v1/embeddings', JSON.stringify({ model: 'bench', input: 'hi' }));
     expect(emb.statusCode).toBe(200);
