@@ -232,11 +232,13 @@ async function figures(loader: ReturnType<typeof startLoader>, running: Running[
     row('SSE req/s, 64 connections', '', (n) => fmtInt(val('sse64', n, 'rps'))),
     row('  p50 / p99', '', (n) => `${fmtMsOr(val('sse64', n, 'p50'))} / ${fmtMsOr(val('sse64', n, 'p99'))}`),
     row('  server CPU per request', '', (n) => fmtUs(val('sse64', n, 'cpuUsPerRequest') / 1000)),
+    row('  load core busy', '', (n) => pct(val('sse64', n, 'loadCoreBusy'))),
     row(`${fmtInt(RATE)} req/s offered: achieved`, '', (n) => fmtInt(val('paced', n, 'rps'))),
     row('  p50 / p99', '', (n) => `${fmtMsOr(val('paced', n, 'p50'))} / ${fmtMsOr(val('paced', n, 'p99'))}`),
     row('  added p99 over direct', '< 1 ms', (n) => (n === 'direct' ? 'n/a' : fmtUs(val('paced', n, 'p99') - val('paced', 'direct', 'p99')))),
     row('  errors (of which not sent: backlog)', '0', (n) => `${fmtInt(val('paced', n, 'errors'))} (${fmtInt(val('paced', n, 'dropped'))})`),
     row('  server CPU per request', '', (n) => fmtUs(val('paced', n, 'cpuUsPerRequest') / 1000)),
+    row('  load core busy', '', (n) => pct(val('paced', n, 'loadCoreBusy'))),
     row('errors in the closed-loop cells', '0', (n) => fmtInt(['c16', 'c64', 'sse64'].reduce((s, c) => s + val(c, n, 'errors'), 0))),
   ];
   console.log('');
@@ -250,7 +252,7 @@ async function figures(loader: ReturnType<typeof startLoader>, running: Running[
     }
   console.log('  (direct: the upstream alone, its CPU is its own; every other column is the proxy process, the upstream not counted.');
   console.log('   "load core busy" near 100 %: the load generator and upstream saturated their core, so req/s there measures the load side.');
-  console.log(`   the offered-rate cell is an open loop: latency from dispatch to the end of the answer; requests are aborted after 10 s and not sent while ${fmtInt(RATE)} are pending.)`);
+  console.log(`   the offered-rate cell is an open loop: latency from dispatch to the end of the answer; none is sent while ${fmtInt(RATE)} are pending; 10 s timeouts for headers and each body chunk.)`);
   for (const [n, why] of Object.entries(skipped)) console.log(`  ${n}: not measured: ${why}`);
 
   // The issue's targets, checked for every proxy measured (they are Steward's; bare shows what the floor reaches here).
