@@ -114,13 +114,12 @@ export async function startBare(upstreamUrl: string, cpu: number | null): Promis
 // Steward
 
 /**
- * GATEWAY NOT BUILT YET. When src/gateway lands: set STEWARD_GATEWAY_BUILT to true and make
- * stewardCommand the way the gateway runs alone from a snapshot file. Until then the variant is
- * skipped with the reason, unless BENCH_STEWARD_CMD gives a command line to try
- * (`{snapshot}`, `{port}` and `{upstream}` are replaced; run from the repository root), e.g.
- *   BENCH_STEWARD_CMD='node bin/steward gateway --snapshot-file {snapshot} --port {port}'
+ * Steward's gateway alone from a snapshot file (`steward gateway --snapshot-file`): the full hot
+ * path — key check, limits, routing, a 90/10 split, metering. BENCH_STEWARD_CMD gives another
+ * command line to try (`{snapshot}`, `{port}` and `{upstream}` are replaced; run from the
+ * repository root).
  */
-const STEWARD_GATEWAY_BUILT = false;
+const STEWARD_GATEWAY_BUILT = true;
 function stewardCommand(snapshotFile: string, port: number, upstreamUrl: string): string[] {
   const template = process.env.BENCH_STEWARD_CMD;
   if (template)
