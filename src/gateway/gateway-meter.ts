@@ -49,6 +49,34 @@ export function createMeter(opts: { gatewayId: string; sink: UsageSink | null; r
     ejections: new Counter({ name: 'steward_gateway_ejections_total', help: 'Targets ejected after repeated failures', registers: [registry] }),
   };
 
+  // Labelled children, made once per (model, version, deployment, environment): prom-client
+  // hashes a label object on every call otherwise.
+  type Children = { requests: (status: number) => Counter.Internal; duration: Histogram.Internal<string>; ttft: Histogram.Internal<string>; input: Counter.Internal; output: Counter.Internal; cost: Counter.Internal };
+  const children = new Map<string, Children>();
+  function childrenOf(r: UsageRecord): Children {
+    const k = `${r.model}\u0000${r.version ?? ''}\u0000${r.deployment ?? ''}\u0000${r.environment ?? ''}`;
+    let c = children.get(k);
+    if (!c) {
+      const l = { model: r.model, version: r.version ?? '', deployment: r.deployment ?? '', environment: r.environment ?? '' };
+      const byStatus = new Map<number, Counter.Internal>();
+      c = {
+        requests: (status) => {
+          let x = byStatus.get(status);
+          if (!x) byStatus.set(status, (x = requests.labels({ ...l, status: String(status) })));
+          return x;
+        },
+        duration: duration.labels(l),
+        ttft: ttft.labels(l),
+        input: tokens.labels({ ...l, direction: 'input' }),
+        output: tokens.labels({ ...l, direction: 'output' }),
+        cost: cost.labels(l),
+      };
+      if (children.size > 10_000) children.clear();
+      children.set(k, c);
+    }
+    return c;
+  }
+
   let buffer: UsageRecord[] = [];
   /** Batches cut but not yet accepted, oldest first: resent with their number. */
   const unsent: UsageBatch[] = [];
@@ -84,13 +112,13 @@ export function createMeter(opts: { gatewayId: string; sink: UsageSink | null; r
   return {
     metrics,
     record(r) {
-      const l = { model: r.model, version: r.version ?? '', deployment: r.deployment ?? '', environment: r.environment ?? '' };
-      requests.inc({ ...l, status: String(r.status) });
-      duration.observe(l, r.latencyMs / 1000);
-      if (r.ttftMs !== null) ttft.observe(l, r.ttftMs / 1000);
-      if (r.inputTokens) tokens.inc({ ...l, direction: 'input' }, r.inputTokens);
-      if (r.outputTokens) tokens.inc({ ...l, direction: 'output' }, r.outputTokens);
-      if (r.costUsd) cost.inc(l, r.costUsd);
+      const c = childrenOf(r);
+      c.requests(r.status).inc();
+      c.duration.observe(r.latencyMs / 1000);
+      if (r.ttftMs !== null) c.ttft.observe(r.ttftMs / 1000);
+      if (r.inputTokens) c.input.inc(r.inputTokens);
+      if (r.outputTokens) c.output.inc(r.outputTokens);
+      if (r.costUsd) c.cost.inc(r.costUsd);
       buffer.push(r);
       if (buffer.length >= batchSize) void flush();
     },

@@ -76,6 +76,7 @@ function makeKey(k: SnapshotKey): KeyEntry {
 
 export function compileTable(s: GatewaySnapshot): RouteTable {
   const keys = new Map<string, KeyEntry>();
+  const known = new Map<string, KeyEntry>();
   for (const k of s.keys) keys.set(k.hash, makeKey(k));
   const models = new Map(s.models.map((m) => [m.name, m]));
   const deployments = new Map(s.deployments.map((d) => [d.id, d]));
@@ -146,7 +147,15 @@ export function compileTable(s: GatewaySnapshot): RouteTable {
   return {
     version: s.version,
     compiledAt: s.compiledAt,
-    key: (secret) => keys.get(hashKey(secret)),
+    // Valid secrets are remembered (a table lives until the next snapshot): one hash per key, not per request.
+    key: (secret) => {
+      let k = known.get(secret);
+      if (k === undefined) {
+        k = keys.get(hashKey(secret));
+        if (k && known.size < 100_000) known.set(secret, k);
+      }
+      return k;
+    },
     pricing: (id) => deployments.get(id)?.pricing ?? null,
 
     resolve(ref, key) {
