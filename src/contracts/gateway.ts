@@ -168,20 +168,9 @@ export const SnapshotDeployment = z
   })
   .strict();
 export type SnapshotDeployment = z.infer<typeof SnapshotDeployment>;
-export const SnapshotKey = z
-  .object({
-    id: z.string(),
-    /** sha256 (hex) of the secret. */
-    hash: z.string(),
-    namespace: z.string().nullable(),
-    models: z.array(z.string()).nullable(),
-    defaultEnvironment: z.string(),
-    rpm: z.number().int().nullable(),
-    tpm: z.number().int().nullable(),
-    budgetUsd: z.number().nullable(),
-    spentUsd: z.number(),
-    expiresAt: Timestamp.nullable(),
-  })
+/** A key as gateways need it: its limits and grant, and the sha256 (hex) of its secret. */
+export const SnapshotKey = KeyResponse.pick({ id: true, namespace: true, models: true, defaultEnvironment: true, rpm: true, tpm: true, budgetUsd: true, spentUsd: true, expiresAt: true })
+  .extend({ hash: z.string() })
   .strict();
 export type SnapshotKey = z.infer<typeof SnapshotKey>;
 export const SnapshotModel = z
