@@ -4,6 +4,7 @@
  * snapshot file (a gateway with a fixed table, and benchmarks).
  */
 import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { GatewaySnapshot, type UsageBatch } from '../contracts/gateway.js';
 import type { SnapshotSource } from './gateway.js';
@@ -58,13 +59,7 @@ export function fileSnapshotSource(file: string, pollMs = 500): SnapshotSource {
           const s = GatewaySnapshot.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
           if (after === null || s.version > after) return s;
         }
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, pollMs);
-          signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve();
-          }, { once: true });
-        });
+        await sleep(pollMs, undefined, { signal }).catch(() => undefined);
         if (signal.aborted) return null;
       }
     },

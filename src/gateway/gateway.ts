@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { GatewaySnapshot } from '../contracts/gateway.js';
@@ -152,13 +153,7 @@ export function createGateway(opts: {
         if (reachable !== false) log.warn({ err: (err as Error).message }, 'gateway: the control plane cannot be reached; serving from the last route table');
         reachable = false;
         failures++;
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, Math.min(5_000, 250 * 2 ** Math.min(failures, 5)));
-          stop.signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve();
-          }, { once: true });
-        });
+        await sleep(Math.min(5_000, 250 * 2 ** Math.min(failures, 5)), undefined, { signal: stop.signal }).catch(() => undefined);
       }
       meter.metrics.controlPlaneUp.set(reachable ? 1 : 0);
     }
