@@ -12,13 +12,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import { jsonDeeperThan, MAX_JSON_DEPTH } from '../contracts/common.js';
 import type { UsageRecord } from '../contracts/gateway.js';
 import type { Logger } from '../platform/log.js';
 import type { ResponseCache } from './gateway-cache.js';
 import type { Admission, Limiter } from './gateway-limits.js';
 import type { Meter } from './gateway-meter.js';
+import { dispatch, type UpstreamCall } from './gateway-call.js';
 import { pickArm, stickyPoint, type Arm, type KeyEntry, type Route, type RouteTable, type Target } from './gateway-table.js';
 import type { Upstreams } from './gateway-upstreams.js';
 
@@ -188,15 +188,18 @@ export function createProxy(deps: {
     return p;
   }
 
-  async function send(target: Target, arm: Arm, kind: Kind, body: string, signal: AbortSignal, reqId: string): Promise<Dispatcher.ResponseData> {
+  /** Sends the request to a target; resolves at the answer's headers. `c.inflight` holds the call, so a client going away aborts it. */
+  async function send(target: Target, arm: Arm, kind: Kind, body: string, c: { inflight: UpstreamCall | null; gone: boolean }, reqId: string): Promise<UpstreamCall> {
+    if (c.gone) throw new Error('the client went away');
     const url = split(target.baseUrl);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': reqId };
     if (arm.deployment.apiKey) headers.authorization = `Bearer ${arm.deployment.apiKey}`;
-    const path = `${url.path}${UPSTREAM_PATH[kind]}`;
+    const call = dispatch(upstreams.pool(url.origin), { method: 'POST', path: `${url.path}${UPSTREAM_PATH[kind]}`, headers, body, headersTimeout: settings.upstreamTimeoutMs, bodyTimeout: settings.upstreamTimeoutMs });
+    c.inflight = call;
     try {
-      return await upstreams.pool(url.origin).request({ method: 'POST', path, headers, body, signal, headersTimeout: settings.upstreamTimeoutMs, bodyTimeout: settings.upstreamTimeoutMs });
+      return await call.started;
     } catch (err) {
-      if (signal.aborted) throw err;
+      if (c.gone) throw err;
       const e = err as { code?: string; message?: string };
       const timeout = e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_CONNECT_TIMEOUT';
       throw new AttemptError(`${timeout ? 'timed out' : 'could not connect'} (${e.code ?? e.message})`, true, timeout ? 504 : 502, null, null, true);
@@ -204,16 +207,13 @@ export function createProxy(deps: {
   }
 
   /** The whole body of an answer; a connection cut before its end is a failed attempt (retried). */
-  function bodyOf(up: Dispatcher.ResponseData, signal: AbortSignal): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const chunks: Buffer[] = [];
-      up.body.on('data', (c: Buffer) => chunks.push(c));
-      up.body.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-      up.body.once('error', (err: Error) => {
-        if (signal.aborted) reject(err);
-        else reject(new AttemptError(`the upstream closed the connection before its answer ended (${err.message})`, true, 502, null, null, true));
-      });
-    });
+  async function bodyOf(up: UpstreamCall, c: { gone: boolean }): Promise<Buffer> {
+    try {
+      return await up.body();
+    } catch (err) {
+      if (c.gone) throw err;
+      throw new AttemptError(`the upstream closed the connection before its answer ended (${(err as Error).message})`, true, 502, null, null, true);
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -250,7 +250,7 @@ export function createProxy(deps: {
 
     const route = resolve(table, model, key);
     const reqId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-    const result = await serve(req, res, { table, key, route, kind, body, raw, stream, reqId, started, now, depth: 0 });
+    const result = await serve(req, res, { table, key, route, kind, body, raw, stream, reqId, started, now, depth: 0, inflight: null, gone: false });
     if (route.shadow && Math.random() * 100 < route.shadow.percent) shadowCopy(route, route.shadow.arm, kind, body, key, reqId);
     void result;
   }
@@ -267,6 +267,9 @@ export function createProxy(deps: {
     started: number;
     now: number;
     depth: number;
+    /** The upstream request under way, aborted if the client goes away (then `gone`). */
+    inflight: UpstreamCall | null;
+    gone: boolean;
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse, c: Call): Promise<void> {
@@ -330,9 +333,10 @@ export function createProxy(deps: {
 
     // A key with a budget is held to its reservation: no max_tokens means the default.
     const upstreamBody = JSON.stringify({ ...body, model: arm.deployment.upstreamModel, ...(maxTokens === null && key?.budgetUsd != null && kind !== 'embeddings' ? { max_tokens: settings.defaultMaxTokens } : {}) });
-    const abort = new AbortController();
     const onClose = () => {
-      if (!res.writableFinished) abort.abort();
+      if (res.writableFinished) return;
+      c.gone = true;
+      c.inflight?.abort(new Error('the client went away'));
     };
     res.once('close', onClose);
 
@@ -357,11 +361,11 @@ export function createProxy(deps: {
       if (attempts > 0) meter.metrics.retries.inc();
       attempts++;
       try {
-        await attempt(res, c, arm, target, upstreamBody, abort.signal, record, cacheKey);
+        await attempt(res, c, arm, target, upstreamBody, record, cacheKey);
         upstreams.succeeded(target.id);
         return;
       } catch (err) {
-        if (abort.signal.aborted) {
+        if (c.gone) {
           record({ status: 499, deployment: arm.deployment.id, version: target.version, input: 0, output: 0, ttftMs: null });
           return;
         }
@@ -408,22 +412,21 @@ export function createProxy(deps: {
     arm: Arm,
     target: Target,
     body: string,
-    signal: AbortSignal,
     record: (r: { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null }) => void,
     cacheKey: string | null,
   ): Promise<void> {
-    const up = await send(target, arm, c.kind, body, signal, c.reqId);
+    const up = await send(target, arm, c.kind, body, c, c.reqId);
     const type = String(up.headers['content-type'] ?? '');
     const common = { 'x-steward-deployment': arm.deployment.id, 'x-steward-version': target.version, 'x-request-id': c.reqId };
     if (up.statusCode >= 400) {
-      const buf = await bodyOf(up, signal);
+      const buf = await bodyOf(up, c);
       const retryable = up.statusCode >= 500 || up.statusCode === 429;
       throw new AttemptError(`the upstream answered ${up.statusCode}`, retryable, up.statusCode, type.includes('json') ? buf : null, type || null, up.statusCode >= 500);
     }
     if (c.stream && type.includes('text/event-stream')) return streamThrough(res, c, arm, target, up, common, record);
 
     // Not streamed (or a stream asked of an upstream that answers only JSON: it is re-framed as SSE).
-    const buf = await bodyOf(up, signal);
+    const buf = await bodyOf(up, c);
     let parsed: unknown;
     try {
       parsed = JSON.parse(buf.toString('utf8'));
@@ -457,7 +460,7 @@ export function createProxy(deps: {
     c: Call,
     arm: Arm,
     target: Target,
-    up: Dispatcher.ResponseData,
+    up: UpstreamCall,
     common: Record<string, string>,
     record: (r: { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null }) => void,
   ): Promise<void> {
@@ -485,42 +488,54 @@ export function createProxy(deps: {
         if ((line.includes('"content":"') && !line.includes('"content":""')) || (line.includes('"text":"') && !line.includes('"text":""'))) contentEvents++;
       }
     };
-    try {
-      for await (const chunk of up.body as AsyncIterable<Buffer>) {
-        const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
-        const cut = buf.lastIndexOf('\n\n');
-        if (cut < 0) {
-          pending = buf;
-          continue;
-        }
-        const complete = buf.subarray(0, cut + 2);
-        pending = cut + 2 < buf.length ? buf.subarray(cut + 2) : null;
-        res.write(complete);
-        scan(complete.toString('utf8'));
-      }
-      if (pending) {
-        res.write(pending);
-        scan(pending.toString('utf8'));
-      }
-      res.end();
-    } catch (err) {
-      if (res.destroyed) {
-        // The client went away: the upstream request was aborted with it.
-        const u: Usage = usage ?? { input: Math.ceil(c.raw.length / 4), output: contentEvents };
-        record({ status: 499, deployment: arm.deployment.id, version: target.version, input: u.input, output: u.output, ttftMs });
-        return;
-      }
-      if (!res.writableEnded) {
-        const message = `The upstream stream failed midway (${(err as Error).message}); the answer is incomplete.`;
-        res.end(`data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: 'upstream_stream_error' } })}\n\n`);
-      }
+    const done = (status: number) => {
       const u: Usage = usage ?? { input: Math.ceil(c.raw.length / 4), output: contentEvents };
-      record({ status: 502, deployment: arm.deployment.id, version: target.version, input: u.input, output: u.output, ttftMs });
-      log.warn({ deployment: arm.deployment.id, target: target.id, err: (err as Error).message }, 'gateway: upstream stream failed midway');
-      return;
-    }
-    const u: Usage = usage ?? { input: Math.ceil(c.raw.length / 4), output: contentEvents };
-    record({ status: 200, deployment: arm.deployment.id, version: target.version, input: u.input, output: u.output, ttftMs });
+      record({ status, deployment: arm.deployment.id, version: target.version, input: u.input, output: u.output, ttftMs });
+    };
+    const resume = () => up.resume();
+    return new Promise<void>((resolve) => {
+      up.consume({
+        data(chunk) {
+          const buf: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+          const cut = buf.lastIndexOf('\n\n');
+          if (cut < 0) {
+            pending = buf;
+            return;
+          }
+          const complete = buf.subarray(0, cut + 2);
+          pending = cut + 2 < buf.length ? buf.subarray(cut + 2) : null;
+          // A slow client: the upstream waits (its socket stops being read) until the client drains.
+          if (!res.write(complete)) {
+            up.pause();
+            res.once('drain', resume);
+          }
+          scan(complete.toString('utf8'));
+        },
+        end() {
+          if (pending) {
+            res.write(pending);
+            scan(pending.toString('utf8'));
+          }
+          res.end();
+          done(200);
+          resolve();
+        },
+        error(err) {
+          res.off('drain', resume);
+          // The client went away: the upstream request was aborted with it.
+          if (c.gone || res.destroyed) done(499);
+          else {
+            if (!res.writableEnded) {
+              const message = `The upstream stream failed midway (${err.message}); the answer is incomplete.`;
+              res.end(`data: ${JSON.stringify({ error: { message, type: 'server_error', param: null, code: 'upstream_stream_error' } })}\n\n`);
+            }
+            done(502);
+            log.warn({ deployment: arm.deployment.id, target: target.id, err: err.message }, 'gateway: upstream stream failed midway');
+          }
+          resolve();
+        },
+      });
+    });
   }
 
   /** A shadow copy: sent after the primary, never awaited, its answer discarded but metered. */
@@ -529,11 +544,9 @@ export function createProxy(deps: {
     if (!target) return;
     setImmediate(() => {
       const started = performance.now();
-      const abort = new AbortController();
-      const timer = setTimeout(() => abort.abort(), settings.upstreamTimeoutMs);
-      send(target, arm, kind, JSON.stringify({ ...body, model: arm.deployment.upstreamModel, stream: false }), abort.signal, `${reqId}-shadow`)
+      send(target, arm, kind, JSON.stringify({ ...body, model: arm.deployment.upstreamModel, stream: false }), { inflight: null, gone: false }, `${reqId}-shadow`)
         .then(async (up) => {
-          const text = await up.body.text();
+          const text = (await up.body()).toString('utf8');
           let usage: Usage | null = null;
           try {
             usage = usageOf(JSON.parse(text));
@@ -551,8 +564,7 @@ export function createProxy(deps: {
             costUsd: p ? (u.input * p.inputPerMTok + u.output * p.outputPerMTok) / 1e6 : 0,
           });
         })
-        .catch(() => upstreams.failed(target.id, Date.now()))
-        .finally(() => clearTimeout(timer));
+        .catch(() => upstreams.failed(target.id, Date.now()));
     });
   }
 
