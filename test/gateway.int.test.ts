@@ -395,13 +395,57 @@ describe('gateway data plane', () => {
     s.models.push({ name: 'forever', namespace: null, environments: { production: '1.0.0' }, cache: null });
     ctl.set(s);
     await expect.poll(() => gw.gateway.table()?.version).toBe(s.version);
-    const ac = new AbortController();
     const res = await post('/v1/chat/completions', { model: 'forever', stream: true, messages: [{ role: 'user', content: 'x' }] }, KEY, {});
-    void ac;
     const reader = res.body!.getReader();
     await reader.read();
     await reader.cancel();
     await expect.poll(() => closed, { timeout: 3000 }).toBe(true);
+    upstream.close();
+    ctl.set(base());
+  });
+
+  it('reads a stream no faster than the client takes it (a client that stops reading stops the upstream)', async () => {
+    const event = Buffer.from(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'y'.repeat(64 * 1024) } }] })}\n\n`);
+    const cap = 64 * 2 ** 20;
+    let written = 0;
+    const upstream = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const pump = () => {
+        while (written < cap) {
+          written += event.length;
+          if (!res.write(event)) return void res.once('drain', pump);
+        }
+        res.end('data: [DONE]\n\n');
+      };
+      pump();
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const port = (upstream.address() as { port: number }).port;
+    const s = base();
+    s.deployments.push(dep('dep_firehose', 'firehose', '1.0.0', 'production', [`http://127.0.0.1:${port}/v1`]));
+    s.models.push({ name: 'firehose', namespace: null, environments: { production: '1.0.0' }, cache: null });
+    ctl.set(s);
+    await expect.poll(() => gw.gateway.table()?.version).toBe(s.version);
+    const body = JSON.stringify({ model: 'firehose', stream: true, messages: [{ role: 'user', content: 'x' }] });
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } }, resolve);
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(res.statusCode).toBe(200);
+    // The client reads nothing for a while: socket buffers fill and the upstream is held back,
+    // rather than the gateway reading all 64 MiB into memory.
+    res.pause();
+    await new Promise((r) => setTimeout(r, 1000));
+    const held = written;
+    expect(held).toBeLessThan(cap / 2);
+    // Reading again lets the rest through, whole.
+    let received = 0;
+    res.on('data', (c: Buffer) => (received += c.length));
+    res.resume();
+    await new Promise<void>((r) => res.once('end', () => r()));
+    expect(written).toBeGreaterThanOrEqual(cap);
+    expect(received).toBeGreaterThanOrEqual(cap);
     upstream.close();
     ctl.set(base());
   });
