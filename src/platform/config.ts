@@ -147,6 +147,24 @@ export const ConfigSchema = z.object({
    * a minute costs one small write per minute of activity.
    */
   auditCheckpointIntervalSeconds: z.number().int().positive().default(60),
+  /** Monitoring: how often SLOs are evaluated (burn-rate alerts); the shortest alert window is 5 minutes. */
+  monitoringEvaluateMs: z.number().int().positive().default(60_000),
+  /** Monitoring: how often drift is checked per model and environment (PSI moves slowly; two sums per pair). */
+  monitoringDriftMs: z.number().int().positive().default(15 * 60_000),
+  /** Monitoring: how often minute rollups are folded into hours and old rows and raw usage pruned. */
+  monitoringCompactMs: z.number().int().positive().default(3600_000),
+  /** Minute rollups are kept this long, then folded into hour rows (a week of per-minute history). */
+  rollupMinuteRetentionSeconds: z.number().int().positive().default(7 * 86400),
+  /** Hour rollups are kept this long (a quarter: the longest SLO window is 90 days). */
+  rollupHourRetentionSeconds: z.number().int().positive().default(90 * 86400),
+  /** Raw usage records (one row per request) are kept this long; the rollups keep their figures. */
+  usageRetentionSeconds: z.number().int().positive().default(7 * 86400),
+  /** Drift: PSI at or above this warns (the usual reading of PSI: below 0.1 is stable). */
+  driftWarnPsi: z.number().positive().default(0.1),
+  /** Drift: PSI at or above this alerts (0.25: a significant shift in the usual reading). */
+  driftAlertPsi: z.number().positive().default(0.25),
+  /** Drift and live gates: fewer requests than this in a window is inconclusive (PSI and rates are noise below it). */
+  monitoringMinRequests: z.number().int().positive().default(100),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

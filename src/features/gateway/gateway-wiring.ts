@@ -30,6 +30,8 @@ function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] &
   };
 }
 export type GatewayFeature = ReturnType<typeof createGatewayFeature>;
+/** A stored usage record, as ingest listeners receive it. */
+export type { UsageRow as GatewayUsageRow } from './gateway-repo.js';
 
 declare module '../../platform/module.js' {
   interface Provided {
