@@ -18,7 +18,7 @@ import type { EventsService } from '../events/events-service.js';
 import type { GatewayFeature } from '../gateway/gateway-wiring.js';
 import { histogramMean, inputLengthCounts, outputLengthCounts, psi, refusalCounts, requestsOf, TOKEN_BOUNDS } from './monitoring-fns.js';
 import type { FeedbackRow, MonitoringRepo } from './monitoring-repo.js';
-import type { MonitoringService } from './monitoring-service.js';
+import { throughNow, type MonitoringService } from './monitoring-service.js';
 
 const RANK: Record<DriftLevel, number> = { insufficient: 0, ok: 1, warn: 2, alert: 3 };
 
@@ -54,7 +54,7 @@ export function createDriftService(deps: {
   async function drift(q: z.output<typeof DriftQuery>): Promise<DriftResponse> {
     const now = clock.now();
     const ws = durationSeconds(q.window);
-    const win = ws !== null ? { since: addSeconds(now, -ws), until: now } : interval(q.window);
+    const win = ws !== null ? { since: addSeconds(now, -ws), until: throughNow(now) } : interval(q.window);
     if (!win) throw errors.invalid(`window ${JSON.stringify(q.window)} is a duration back from now (24h) or SINCE/UNTIL (RFC 3339)`, { window: q.window });
     let base: { since: Date; until: Date } | null;
     const first = /^first:(.+)$/.exec(q.baseline);

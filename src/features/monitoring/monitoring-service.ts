@@ -33,6 +33,9 @@ export function timeOrAgo(text: string, now: Date): Date | null {
   return Number.isFinite(ms) && /^\d{4}-\d\d-\d\dT/.test(text) ? new Date(ms) : null;
 }
 
+/** The exclusive end of a window that ends now: it holds the bucket that started at now. */
+export const throughNow = (now: Date): Date => new Date(now.getTime() + 1);
+
 /** What a minute-grain consumer (SLOs, the live gate, the UI) reads: totals of a window. */
 export interface WindowQuery {
   model: string;
@@ -114,7 +117,7 @@ export function createMonitoringService(deps: { repo: MonitoringRepo; clock: Clo
 
     /** Totals of served traffic (not shadow) over a window, at minute grain (hour grain beyond the minute retention). */
     async window(q: WindowQuery): Promise<WindowTotals> {
-      const until = q.until ?? clock.now();
+      const until = q.until ?? throughNow(clock.now());
       const v = await repo.sum(filterOf(q, { shadow: false, since: iso(q.since), until: iso(until) }));
       const f = figures(v, (until.getTime() - q.since.getTime()) / 1000);
       return {

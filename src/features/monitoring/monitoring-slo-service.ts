@@ -18,7 +18,7 @@ import type { EventsService } from '../events/events-service.js';
 import type { LiveGateInput, PromotionsService } from '../promotions/promotions-service.js';
 import { availabilityCounts, latencySloCounts } from './monitoring-fns.js';
 import type { MonitoringRepo, SloRow } from './monitoring-repo.js';
-import type { MonitoringService } from './monitoring-service.js';
+import { throughNow, type MonitoringService } from './monitoring-service.js';
 import { budgetRemaining, BURN_WINDOWS, evaluateBurn, parseCriterion, sli, type Counts } from './monitoring-slo-fns.js';
 
 const target = (model: string, env: string) => `slo:${model}:${env}`;
@@ -40,7 +40,7 @@ export function createSloService(deps: {
   /** Counters and histograms of the model in the environment over the last `seconds`. */
   async function valuesOver(model: string, environment: string, seconds: number, version?: string): Promise<Float64Array> {
     const now = clock.now();
-    return rollups.sum({ model, environment, ...(version !== undefined ? { version } : {}), shadow: false, since: iso(addSeconds(now, -seconds)), until: iso(addSeconds(now, 60)) });
+    return rollups.sum({ model, environment, ...(version !== undefined ? { version } : {}), shadow: false, since: iso(addSeconds(now, -seconds)), until: iso(throughNow(now)) });
   }
 
   /** Each objective of an SLO: its SLI and budget over the SLO's window, burn rates over the alert windows. */
