@@ -128,7 +128,8 @@ export function newRollup(bucket: string, step: number, dims: Dims): Rollup {
 export function rollUp(rows: readonly UsageFacts[], step = 60): Rollup[] {
   const out = new Map<string, Rollup>();
   for (const r of rows) {
-    const bucket = bucketStart(r.at, step);
+    // Stored times are canonical (YYYY-MM-DDTHH:MM:SS.sssZ): the minute is a prefix of the text.
+    const bucket = step === 60 && r.at.length === 24 && r.at.endsWith('Z') ? `${r.at.slice(0, 17)}00.000Z` : bucketStart(r.at, step);
     const dims: Dims = {
       model: r.model,
       environment: r.environment ?? '',
