@@ -35,6 +35,8 @@ describe('SLO arithmetic', () => {
     expect(parseCriterion('p95<2000:30m')).toMatchObject({ kind: 'p95', below: 2000, seconds: 1800 });
     expect(parseCriterion('ttft-p95<500:1h')).toMatchObject({ kind: 'ttft-p95', below: 500 });
     expect(parseCriterion('min-requests:50')).toMatchObject({ kind: 'min-requests', count: 50 });
-    expect(parseCriterion('error_rate < 0.05')).toMatch(/not one of slo-met:6h/);
+    expect(parseCriterion('error_rate < 0.05')).toMatchObject({ kind: 'error-rate', below: 0.05, seconds: 3600 });
+    expect(parseCriterion('error_rate > 0.05')).toMatch(/not one of slo-met:6h/);
+    expect(parseCriterion('slo-met')).toMatch(/not one of/);
   });
 });

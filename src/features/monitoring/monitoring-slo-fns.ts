@@ -55,6 +55,8 @@ export function evaluateBurn(countsBy: (window: string) => Counts, objective: nu
   return { burnRates, alert: fired.includes('page') ? 'page' : fired.includes('ticket') ? 'ticket' : null };
 }
 
+const DEFAULT_WINDOW = '1h';
+
 /** A live criterion of a promotion policy, parsed. */
 export type Criterion =
   | { kind: 'slo-met'; seconds: number; text: string }
@@ -64,14 +66,15 @@ export type Criterion =
 /**
  * `slo-met:6h` (every SLO of the model in the source environment met over the last 6 h),
  * `error-rate<0.05:1h`, `p95<2000:1h` (latency, ms), `ttft-p95<500:1h`, `min-requests:100`
- * (fewer requests in a window: inconclusive). A message naming the syntax when it is none of these.
+ * (fewer requests in a window: inconclusive). The window defaults to 1h; `error_rate < 0.05` is
+ * read as `error-rate<0.05:1h`. A message naming the syntax when it is none of these.
  */
 export function parseCriterion(text: string): Criterion | string {
   const t = text.replace(/\s+/g, '');
   let m = /^slo-met:(\d{1,6}[smhdw])$/.exec(t);
   if (m) return { kind: 'slo-met', seconds: durationSeconds(m[1]!)!, text };
-  m = /^(error-rate|p95|ttft-p95)<(\d+(?:\.\d+)?):(\d{1,6}[smhdw])$/.exec(t);
-  if (m) return { kind: m[1] as 'p95', below: Number(m[2]), seconds: durationSeconds(m[3]!)!, text };
+  m = /^(error[-_]rate|p95|ttft[-_]p95)<(\d+(?:\.\d+)?)(?::(\d{1,6}[smhdw]))?$/.exec(t);
+  if (m) return { kind: m[1]!.replace('_', '-') as 'p95', below: Number(m[2]), seconds: durationSeconds(m[3] ?? DEFAULT_WINDOW)!, text };
   m = /^min-requests:(\d{1,9})$/.exec(t);
   if (m) return { kind: 'min-requests', count: Number(m[1]), text };
   return `live criterion ${JSON.stringify(text)} is not one of slo-met:6h, error-rate<0.05:1h, p95<2000:1h, ttft-p95<500:1h, min-requests:100`;
