@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   const raw = createUsageService({ repo: createGatewayRepo(rawDb.db), clock: systemClock });
   const withRollups = createUsageService({ repo: createGatewayRepo(rollDb.db), clock: systemClock });
   const monitoring = createMonitoringService({
-    repo: createMonitoringRepo(rollDb.db),
+    repo: createMonitoringRepo(rollDb.db, rollDb.dialect),
     clock: systemClock,
     settings: { minuteRetentionSeconds: 7 * 86400, hourRetentionSeconds: 90 * 86400, usageRetentionSeconds: 7 * 86400 },
     pruneUsage: async () => 0,

@@ -1,6 +1,6 @@
 /** SQL of monitoring: rollups (additive upserts, sums, downsampling), SLOs, alert and drift state, feedback. Knows tables, not rules. */
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { AnyDb, Dialect } from '../../platform/sql/sql-db.js';
 import { DIM_COLUMNS, VALUE_COLUMNS, valuesOf, type Dims, type Rollup } from './monitoring-fns.js';
 
 type RollupsTable = { bucket: string; step: number } & Dims & Record<string, number | string>;
@@ -69,7 +69,7 @@ export interface RollupFilter {
 
 const sums = VALUE_COLUMNS.map((c) => sql<number>`sum(${sql.ref(c)})`.as(c));
 
-export function createMonitoringRepo(root: AnyDb) {
+export function createMonitoringRepo(root: AnyDb, dialect: Dialect) {
   const rootDb = root as unknown as Kysely<Tables>;
   const filtered = (db: Kysely<Tables>, f: RollupFilter) => {
     let s = db.selectFrom('monitoring_rollups').where('shadow', '=', f.shadow ? 1 : 0).where('bucket', '>=', f.since).where('bucket', '<', f.until);
@@ -87,10 +87,15 @@ export function createMonitoringRepo(root: AnyDb) {
     return row as RollupsTable;
   };
   async function upsert(db: Kysely<Tables>, rollups: readonly Rollup[]): Promise<void> {
-    for (let i = 0; i < rollups.length; i += UPSERT_CHUNK) {
+    // In key order: concurrent batches on PostgreSQL lock shared rows in the same order (no deadlock).
+    const rows = rollups.map(rowOf).sort((a, b) => {
+      for (const c of PK) if (a[c] !== b[c]) return a[c] < b[c] ? -1 : 1;
+      return 0;
+    });
+    for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
       await db
         .insertInto('monitoring_rollups')
-        .values(rollups.slice(i, i + UPSERT_CHUNK).map(rowOf))
+        .values(rows.slice(i, i + UPSERT_CHUNK))
         .onConflict((oc) =>
           oc.columns([...PK]).doUpdateSet(Object.fromEntries(VALUE_COLUMNS.map((c) => [c, sql`${sql.ref(`monitoring_rollups.${c}`)} + ${sql.ref(`excluded.${c}`)}`]))),
         )
@@ -183,6 +188,11 @@ export function createMonitoringRepo(root: AnyDb) {
     // SLOs and their alerts.
     async slo(model: string, environment: string): Promise<SloRow | undefined> {
       return rootDb.selectFrom('monitoring_slos').selectAll().where('model', '=', model).where('environment', '=', environment).executeTakeFirst();
+    },
+    /** The SLO row locked to the end of the caller's transaction (PostgreSQL): evaluation and removal do not interleave. */
+    async sloForUpdate(tx: AnyDb, model: string, environment: string): Promise<SloRow | undefined> {
+      const q = (tx as unknown as Kysely<Tables>).selectFrom('monitoring_slos').selectAll().where('model', '=', model).where('environment', '=', environment);
+      return (dialect === 'postgres' ? q.forUpdate() : q).executeTakeFirst();
     },
     async slos(q: { model?: string; namespaces: readonly string[] | null }): Promise<SloRow[]> {
       let s = rootDb.selectFrom('monitoring_slos').selectAll();

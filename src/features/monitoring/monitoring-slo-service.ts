@@ -114,6 +114,7 @@ export function createSloService(deps: {
       const row = await rowFor(model, env);
       const status = await statusOf(row);
       await repo.transaction(async (tx) => {
+        await repo.sloForUpdate(tx, model, env);
         if (!(await repo.deleteSlo(tx, model, env))) throw new AppError('not_found', `no SLO for ${model} in ${env}`, { model, environment: env });
         for (const a of await repo.alerts(tx, model, env)) {
           const s = status.find((x) => x.slo === a.slo);
@@ -131,6 +132,8 @@ export function createSloService(deps: {
       for (const row of rows) {
         const status = await statusOf(row);
         await repo.transaction(async (tx) => {
+          // Removed meanwhile: its alerts were resolved with it.
+          if (!(await repo.sloForUpdate(tx, row.model, row.environment))) return;
           const firing = new Map((await repo.alerts(tx, row.model, row.environment)).map((a) => [a.slo, a.severity]));
           for (const s of status) {
             const before = firing.get(s.slo) ?? null;

@@ -62,7 +62,7 @@ export const monitoringModule = defineModule({
     const promotions = need('promotions');
     const jobs = need('jobs');
     const feature = createMonitoringFeature({
-      repo: createMonitoringRepo(sql.db),
+      repo: createMonitoringRepo(sql.db, sql.dialect),
       clock,
       settings: { minuteRetentionSeconds: config.rollupMinuteRetentionSeconds, hourRetentionSeconds: config.rollupHourRetentionSeconds, usageRetentionSeconds: config.usageRetentionSeconds },
       pruneUsage: gateway.pruneUsage,
