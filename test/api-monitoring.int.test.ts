@@ -102,6 +102,18 @@ describe.each(BACKENDS)('monitoring on %s', (backend) => {
     expect((await metrics(`model=${enc(model)}&shadow=true&since=${at()}&until=${at(4 * MIN)}`)).totals.requests).toBe(0);
   });
 
+  it('adds concurrent batches into the same rollup rows exactly', async () => {
+    const model = `acme/c${uid()}`;
+    const keys = ['key_a', 'key_b', 'key_c'];
+    // Each batch touches the same rows in a different order: on PostgreSQL they lock in key order.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, b) => ingest(many(60, (i) => record(model, { at: at(20_000), keyId: keys[(i + b) % 3]!, version: i % 2 ? '1.0.0' : '2.0.0' })))),
+    );
+    const m = await metrics(`model=${enc(model)}&since=${at()}&until=${at(MIN)}&step=1m`);
+    expect(m.totals.requests).toBe(720);
+    expect((await metrics(`model=${enc(model)}&key=key_b&version=2.0.0&since=${at()}&until=${at(MIN)}`)).totals.requests).toBe(120);
+  });
+
   it('refuses bad queries with a clear 400, and other namespaces with a 403', async () => {
     for (const q of ['', 'model=acme/x&step=90s', 'model=acme/x&step=7m&since=30d', 'model=acme/x&since=yesterday', 'model=acme/x&since=1h&until=2h', 'model=acme/x&step=1m&since=3d', 'model=acme/x&bogus=1']) {
       expectError(await api.get(`/api/v1/metrics?${q}`), 400, 'invalid_argument');
