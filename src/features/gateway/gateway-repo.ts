@@ -87,8 +87,8 @@ export const USAGE_GROUP_COLUMN = {
   environment: 'environment',
 } as const;
 
-/** Usage rows per insert statement: 22 columns × 400 stays under both engines' parameter limits. */
-const INSERT_CHUNK = 400;
+/** Usage rows per insert statement: 22 columns × 500 stays under both engines' parameter limits. */
+const INSERT_CHUNK = 500;
 
 export interface UsageFilter {
   since?: string;
