@@ -91,7 +91,7 @@ describe('rollups', () => {
     expect(f.refusals).toBe(1);
     expect(refusalCounts(main.v)).toEqual({ known: 6, refused: 1 });
     expect(latencyCounts(main.v)[LATENCY_BOUNDS_MS.indexOf(250)]).toBe(6);
-    expect(latencyCounts(main.v)[LATENCY_BOUNDS_MS.indexOf(5000)]).toBe(1);
+    expect(latencyCounts(main.v)[LATENCY_BOUNDS_MS.indexOf(3000)]).toBe(1);
     expect(inputLengthCounts(main.v)[3]).toBe(0);
     expect(inputLengthCounts(main.v)[4]).toBe(7); // 100 tokens: (64, 128]
     expect(availabilityCounts(main.v)).toEqual({ valid: 6, bad: 3 });

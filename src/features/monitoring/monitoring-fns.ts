@@ -6,8 +6,12 @@
  */
 import type { ErrorCounts, MetricsFigures } from '../../contracts/monitoring.js';
 
-/** Latency and TTFT bucket bounds (ms): Prometheus' default bounds in ms, extended to the minutes an LLM answer can take. */
-export const LATENCY_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000] as const;
+/**
+ * Latency and TTFT bucket bounds (ms): Prometheus' default bounds in ms, with more between 0.5 s
+ * and 10 s, where LLM answers and their objectives (1 s, 2 s, 5 s) lie, and up to the minutes a
+ * long answer can take. A threshold on a bound is counted exactly; between bounds, interpolated.
+ */
+export const LATENCY_BOUNDS_MS = [5, 10, 25, 50, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000] as const;
 /** Token-length bucket bounds: powers of two, so a length distribution is comparable across models. */
 export const TOKEN_BOUNDS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16_384, 32_768] as const;
 

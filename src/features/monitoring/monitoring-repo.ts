@@ -49,7 +49,7 @@ interface Tables {
 export type SloRow = Selectable<SlosTable>;
 export type FeedbackRow = Selectable<FeedbackTable>;
 
-/** Rollup rows per upsert: ~75 columns × 100 rows stays under both engines' parameter limits. */
+/** Rollup rows per upsert: ~100 columns × 100 rows stays under both engines' parameter limits. */
 const UPSERT_CHUNK = 100;
 const PK = ['model', 'environment', 'step', 'bucket', 'version', 'deployment', 'key_id', 'namespace', 'shadow'] as const;
 
