@@ -47,10 +47,14 @@ export interface WindowQuery {
 }
 export interface WindowTotals {
   requests: number;
+  /** Server-side errors: timeout, upstream, server (the classes an operator answers for). */
   errors: number;
+  /** errors / requests; null without traffic. */
   errorRate: number | null;
+  /** Estimated from the histogram; null without traffic. */
   p95LatencyMs: number | null;
   p95TtftMs: number | null;
+  /** Output tokens per second of the window. */
   tokensPerSecond: number;
 }
 
