@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditPage } from '../src/contracts/audit.js';
 import { CreatedTokenResponse } from '../src/contracts/auth.js';
 import { EventPage } from '../src/contracts/events.js';
+import { JobPage } from '../src/contracts/jobs.js';
 import { UsageIngestResponse, UsageReport, type UsageRecord } from '../src/contracts/gateway.js';
 import { DriftResponse, FeedbackResponse, FeedbackSummary, MetricsResponse, SloList, SloResponse } from '../src/contracts/monitoring.js';
 import { EnvironmentResponse, PromotionResponse } from '../src/contracts/promotions.js';
@@ -260,6 +261,15 @@ describe.each(BACKENDS)('monitoring on %s', (backend) => {
     expect(gone.at(-1)).toMatchObject({ type: 'slo.alert.resolved', data: { severity: 'ticket' } });
     const audit = AuditPage.parse((await api.get(`/api/v1/audit?target=${encodeURIComponent(subject)}`)).body);
     expect(audit.items.map((e) => e.action).sort()).toEqual(['slo.create', 'slo.delete']);
+  });
+
+  it('runs its periodic work as one long-lived job per kind, not a job per period', async () => {
+    for (const kind of ['monitoring.slo', 'monitoring.drift', 'monitoring.compact']) {
+      const page = expectBody(await api.get(`/api/v1/jobs?kind=${kind}&limit=100`), 200, JobPage);
+      // Every 100 ms since the server started: hundreds of periods, one job.
+      expect([kind, page.items.length]).toEqual([kind, 1]);
+      expect(['running', 'queued']).toContain(page.items[0]!.state);
+    }
   });
 
   it('folds minute rollups into hours after a week, keeps hour series, and prunes raw usage', async () => {

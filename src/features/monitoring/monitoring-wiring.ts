@@ -1,8 +1,8 @@
 /**
  * The monitoring module: rollups of the usage gateways report (written in the ingest
  * transaction through the gateway's listener), time series, drift, feedback, SLOs with
- * burn-rate alerts, and the live gate of promotions. Periodic work runs as jobs of the one
- * runner (deduplicated by key, so N replicas evaluate once): `monitoring.slo` every
+ * burn-rate alerts, and the live gate of promotions. Periodic work runs as long-lived jobs of
+ * the one runner (one per kind, so N replicas evaluate once): `monitoring.slo` every
  * `monitoringEvaluateMs`, `monitoring.drift` every `monitoringDriftMs`, `monitoring.compact`
  * every `monitoringCompactMs`. The last complete minute per model, environment and version is
  * exported on the control plane's /metrics.
@@ -47,11 +47,21 @@ declare module '../../platform/module.js' {
   }
 }
 
-const PERIODIC = [
-  { kind: 'monitoring.slo', every: (c: { monitoringEvaluateMs: number }) => c.monitoringEvaluateMs },
-  { kind: 'monitoring.drift', every: (c: { monitoringDriftMs: number }) => c.monitoringDriftMs },
-  { kind: 'monitoring.compact', every: (c: { monitoringCompactMs: number }) => c.monitoringCompactMs },
-] as const;
+/** How often each periodic job is checked to be alive (a re-enqueue is deduplicated by its key). */
+const RESCHEDULE_MS = 60_000;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const t = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
+  });
+}
 
 export const monitoringModule = defineModule({
   name: 'monitoring',
@@ -76,16 +86,34 @@ export const monitoringModule = defineModule({
     gateway.onUsageIngested(feature.ingest);
     promotions.registerLiveGate(feature.slos.liveGate);
 
-    jobs.register({ kind: 'monitoring.slo', maxAttempts: 1, run: async () => void (await feature.slos.evaluate()) });
-    jobs.register({ kind: 'monitoring.drift', maxAttempts: 1, run: async () => void (await feature.checkDrift()) });
-    jobs.register({
-      kind: 'monitoring.compact',
-      maxAttempts: 3,
-      run: async ({ signal }) => {
-        const r = await feature.compact(signal);
-        if (r.folded || r.hoursDeleted || r.usageDeleted) log.info(r, 'monitoring: rollups compacted');
+    // One long-lived job per kind: it does its work every period until stopped, holding its lease,
+    // so exactly one replica runs it and another takes over if that one dies; the jobs table
+    // gains one row per kind, not one per period. A failure is retried with the runner's backoff.
+    const periodic: { kind: string; every: number; work: (signal: AbortSignal) => Promise<void> }[] = [
+      { kind: 'monitoring.slo', every: config.monitoringEvaluateMs, work: async () => void (await feature.slos.evaluate()) },
+      { kind: 'monitoring.drift', every: config.monitoringDriftMs, work: async () => void (await feature.checkDrift()) },
+      {
+        kind: 'monitoring.compact',
+        every: config.monitoringCompactMs,
+        work: async (signal) => {
+          const r = await feature.compact(signal);
+          if (r.folded || r.hoursDeleted || r.usageDeleted) log.info(r, 'monitoring: rollups compacted');
+        },
       },
-    });
+    ];
+    for (const p of periodic) {
+      jobs.register({
+        kind: p.kind,
+        maxAttempts: 1000,
+        backoff: { baseMs: 1000, maxMs: 60_000 },
+        async run({ signal }) {
+          while (!signal.aborted) {
+            await p.work(signal);
+            await sleep(p.every, signal);
+          }
+        },
+      });
+    }
 
     // Filled on scrape from the rollups (every replica exports the database's figures). The three
     // gauges are collected concurrently: they share one read per scrape.
@@ -110,24 +138,26 @@ export const monitoringModule = defineModule({
       p95: gauge('steward_model_latency_p95_ms', 'p95 latency in ms in the last complete minute (estimated from the rollup histogram)'),
     };
 
-    const timers: NodeJS.Timeout[] = [];
+    const ensure = () => {
+      for (const p of periodic) {
+        jobs
+          .enqueue(sql.db, { kind: p.kind, key: p.kind, payload: {} })
+          .then(() => jobs.poke())
+          .catch((err: unknown) => log.error({ err, job: p.kind }, 'monitoring: scheduling failed'));
+      }
+    };
+    let timer: NodeJS.Timeout | null = null;
     return {
       provides: feature,
       routes: () => monitoringRoutes(feature),
       start() {
-        for (const p of PERIODIC) {
-          const t = setInterval(() => {
-            jobs
-              .enqueue(sql.db, { kind: p.kind, key: p.kind, payload: {} })
-              .then(() => jobs.poke())
-              .catch((err: unknown) => log.error({ err, job: p.kind }, 'monitoring: scheduling failed'));
-          }, p.every(config));
-          t.unref();
-          timers.push(t);
-        }
+        // Deduplicated by key while the job lives; the check brings back one that ran out of attempts.
+        ensure();
+        timer = setInterval(ensure, RESCHEDULE_MS);
+        timer.unref();
       },
       stop() {
-        for (const t of timers) clearInterval(t);
+        if (timer) clearInterval(timer);
       },
     };
   },
