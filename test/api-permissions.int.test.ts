@@ -44,6 +44,7 @@ afterAll(async () => {
 function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit } {
   const path = r.url
     .replace(':name', encodeURIComponent(name))
+    .replace(':model', encodeURIComponent(name))
     .replace(':version', '1.0.0')
     .replace(':alias', 'champion')
     .replace(':sha256', sha)
@@ -52,8 +53,8 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
     .replace('*', 'w');
   const query = r.url.endsWith('/compare')
     ? `?other=${encodeURIComponent(`${name}:1.0.0`)}`
-    : r.url.startsWith('/api/v1/pointers')
-      ? `?model=${encodeURIComponent(name)}`
+    : r.url.startsWith('/api/v1/pointers') || ['/api/v1/metrics', '/api/v1/drift', '/api/v1/feedback/summary', '/api/v1/slos'].includes(r.url)
+      ? `?model=${encodeURIComponent(name)}${r.url === '/api/v1/drift' ? '&environment=staging' : ''}`
       : '';
   const init: RequestInit = { method: r.method };
   if (r.rawBody) init.body = new Uint8Array(0);

@@ -450,6 +450,37 @@ describe('gateway data plane', () => {
     ctl.set(base());
   });
 
+  it('meters the request id it answered with, and a refusal when the answer says so', async () => {
+    const upstream = http.createServer((req, res) => {
+      const refused = req.url !== undefined && (req.headers['x-request-id'] ?? '').includes('refuse');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'r', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: refused ? '' : 'ok', ...(refused ? { refusal: 'I cannot help with that.' } : {}) }, finish_reason: refused ? 'content_filter' : 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1 } }));
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    const port = (upstream.address() as { port: number }).port;
+    const s = base();
+    s.deployments.push(dep('dep_judge', 'judge', '1.0.0', 'production', [`http://127.0.0.1:${port}/v1`]));
+    s.models.push({ name: 'judge', namespace: null, environments: { production: '1.0.0' }, cache: null });
+    ctl.set(s);
+    await expect.poll(() => gw.gateway.table()?.version).toBe(s.version);
+    const ok = await post('/v1/chat/completions', { model: 'judge', messages: [{ role: 'user', content: 'x' }] }, KEY, { 'x-request-id': 'req-answer-1' });
+    expect(ok.headers.get('x-request-id')).toBe('req-answer-1');
+    const refused = await post('/v1/chat/completions', { model: 'judge', messages: [{ role: 'user', content: 'x' }] }, KEY, { 'x-request-id': 'req-refuse-1' });
+    expect(refused.status).toBe(200);
+    const own = await post('/v1/chat/completions', { model: 'judge', messages: [{ role: 'user', content: 'x' }] });
+    const generated = own.headers.get('x-request-id');
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    await gw.gateway.flushUsage();
+    const recs = batches.flatMap((x) => x.records).filter((r) => r.model === 'judge');
+    expect(recs.map((r) => [r.requestId, r.refusal])).toEqual([
+      ['req-answer-1', false],
+      ['req-refuse-1', true],
+      [generated, false],
+    ]);
+    upstream.close();
+    ctl.set(base());
+  });
+
   it('keeps serving and authenticating when the control plane is down, also after a restart', async () => {
     ctl.setDown(true);
     await expect.poll(async () => (await (await fetch(`${gw.url}/readyz`)).json()).controlPlane, { timeout: 5000 }).toBe('unreachable');

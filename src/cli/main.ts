@@ -13,6 +13,7 @@ import { registerDeployments } from './commands/deploy.js';
 import { registerGateway } from './commands/gateway.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLineage } from './commands/lineage.js';
+import { registerMonitoring } from './commands/monitoring.js';
 import { registerPromotions } from './commands/promote.js';
 import { registerPull } from './commands/pull.js';
 import { registerPush } from './commands/push.js';
@@ -57,6 +58,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerDeployments(program, globals);
   registerGateway(program, globals);
   registerKeys(program, globals);
+  registerMonitoring(program, globals);
   const args = argv.slice(2);
   const core = new Set(program.commands.map((c) => c.name()));
   const named = Object.keys(LAZY).filter((name) => args.includes(name));

@@ -145,4 +145,14 @@ export const ENDPOINT_ROUTES = {
     ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
     usage: { method: 'GET', url: '/api/v1/usage' },
   },
+  monitoring: {
+    metrics: { method: 'GET', url: '/api/v1/metrics' },
+    drift: { method: 'GET', url: '/api/v1/drift' },
+    createFeedback: { method: 'POST', url: '/api/v1/feedback' },
+    feedbackSummary: { method: 'GET', url: '/api/v1/feedback/summary' },
+    listSlos: { method: 'GET', url: '/api/v1/slos' },
+    getSlo: { method: 'GET', url: '/api/v1/slos/:model/:env' },
+    putSlo: { method: 'PUT', url: '/api/v1/slos/:model/:env' },
+    deleteSlo: { method: 'DELETE', url: '/api/v1/slos/:model/:env' },
+  },
 } as const;

@@ -107,6 +107,10 @@ export const UsageRecord = z
     inputTokens: z.number().int().min(0),
     outputTokens: z.number().int().min(0),
     costUsd: z.number().min(0),
+    /** The `x-request-id` the gateway answered with: feedback names the request by it (kept when at most 200 characters). */
+    requestId: z.string().optional(),
+    /** The model refused (finish_reason `content_filter`, or a `message.refusal`); absent when the gateway did not look. */
+    refusal: z.boolean().optional(),
   })
   .strict();
 export type UsageRecord = z.infer<typeof UsageRecord>;

@@ -43,7 +43,7 @@ export const EnvironmentPolicy = z
     live: z
       .object({
         required: z.boolean().default(false),
-        criteria: z.array(z.string().min(1).max(200)).max(16).default([]).describe('e.g. "error_rate < 0.05"; judged by monitoring (until it exists: inconclusive)'),
+        criteria: z.array(z.string().min(1).max(200)).max(16).default([]).describe('judged by monitoring on the version in the required source environment: slo-met:6h, error-rate<0.05:1h, p95<2000:1h, ttft-p95<500:1h, min-requests:100 (too little traffic is inconclusive)'),
       })
       .strict()
       .default({ required: false, criteria: [] }),

@@ -116,6 +116,12 @@ function usageOf(v: unknown): Usage | null {
   return { input: Number(u.prompt_tokens) || 0, output: Number(u.completion_tokens) || 0 };
 }
 
+/** Whether an answer (already parsed) is a refusal: finish_reason `content_filter` or a `message.refusal`. */
+function refusalOf(v: unknown): boolean {
+  const choices = (v as { choices?: { finish_reason?: unknown; message?: { refusal?: unknown } }[] }).choices;
+  return Array.isArray(choices) && choices.some((ch) => ch?.finish_reason === 'content_filter' || (ch?.message?.refusal !== undefined && ch.message.refusal !== null));
+}
+
 export function createProxy(deps: {
   table: () => RouteTable | null;
   limiter: Limiter;
@@ -315,6 +321,8 @@ export function createProxy(deps: {
         inputTokens: r.input,
         outputTokens: r.output,
         costUsd,
+        requestId: c.reqId,
+        ...(r.refusal !== undefined ? { refusal: r.refusal } : {}),
       });
     };
 
@@ -412,7 +420,7 @@ export function createProxy(deps: {
     arm: Arm,
     target: Target,
     body: string,
-    record: (r: { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null }) => void,
+    record: (r: { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null; refusal?: boolean }) => void,
     cacheKey: string | null,
   ): Promise<void> {
     const up = await send(target, arm, c.kind, body, c, c.reqId);
@@ -447,7 +455,7 @@ export function createProxy(deps: {
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': buf.length, ...common });
     res.end(buf);
     if (cacheKey) cache.set(cacheKey, { body: buf, version: target.version, deployment: arm.deployment.id }, c.now);
-    record({ status: 200, deployment: arm.deployment.id, version: target.version, input: usage.input, output: usage.output, ttftMs: null });
+    record({ status: 200, deployment: arm.deployment.id, version: target.version, input: usage.input, output: usage.output, ttftMs: null, refusal: refusalOf(parsed) });
   }
 
   /**

@@ -41,4 +41,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: '0' }, flags: { dataDir } }).dataDirGroupAccess).toBe(false);
     expect(() => loadConfig({ env: { STEWARD_DATA_DIR_GROUP_ACCESS: 'group' }, flags: { dataDir } })).toThrow(/STEWARD_DATA_DIR_GROUP_ACCESS must be true or false/);
   });
+
+  it('takes monitoring retentions as durations, and names the variable when one is wrong', () => {
+    const c = loadConfig({ env: {}, flags: { dataDir } });
+    expect([c.rollupMinuteRetentionSeconds, c.rollupHourRetentionSeconds, c.usageRetentionSeconds]).toEqual([7 * 86400, 90 * 86400, 7 * 86400]);
+    const set = loadConfig({ env: { STEWARD_ROLLUP_MINUTE_RETENTION: '14d', STEWARD_ROLLUP_HOUR_RETENTION: '26w', STEWARD_USAGE_RETENTION: '36h' }, flags: { dataDir } });
+    expect([set.rollupMinuteRetentionSeconds, set.rollupHourRetentionSeconds, set.usageRetentionSeconds]).toEqual([14 * 86400, 26 * 604800, 36 * 3600]);
+    expect(() => loadConfig({ env: { STEWARD_USAGE_RETENTION: 'a week' }, flags: { dataDir } })).toThrow(/STEWARD_USAGE_RETENTION must be a duration/);
+  });
 });

@@ -147,6 +147,24 @@ export const ConfigSchema = z.object({
    * a minute costs one small write per minute of activity.
    */
   auditCheckpointIntervalSeconds: z.number().int().positive().default(60),
+  /** Monitoring: how often SLOs are evaluated (burn-rate alerts); the shortest alert window is 5 minutes. */
+  monitoringEvaluateMs: z.number().int().positive().default(60_000),
+  /** Monitoring: how often drift is checked per model and environment (PSI moves slowly; two sums per pair). */
+  monitoringDriftMs: z.number().int().positive().default(15 * 60_000),
+  /** Monitoring: how often minute rollups are folded into hours and old rows and raw usage pruned. */
+  monitoringCompactMs: z.number().int().positive().default(3600_000),
+  /** Minute rollups are kept this long, then folded into hour rows (a week of per-minute history; STEWARD_ROLLUP_MINUTE_RETENTION, e.g. 14d). */
+  rollupMinuteRetentionSeconds: z.number().int().positive().default(7 * 86400),
+  /** Hour rollups are kept this long (a quarter: the longest SLO window is 90 days; STEWARD_ROLLUP_HOUR_RETENTION). */
+  rollupHourRetentionSeconds: z.number().int().positive().default(90 * 86400),
+  /** Raw usage records (one row per request) are kept this long; the rollups keep their figures (STEWARD_USAGE_RETENTION). */
+  usageRetentionSeconds: z.number().int().positive().default(7 * 86400),
+  /** Drift: PSI at or above this warns (the usual reading of PSI: below 0.1 is stable). */
+  driftWarnPsi: z.number().positive().default(0.1),
+  /** Drift: PSI at or above this alerts (0.25: a significant shift in the usual reading). */
+  driftAlertPsi: z.number().positive().default(0.25),
+  /** Drift and live gates: fewer requests than this in a window is inconclusive (PSI and rates are noise below it). */
+  monitoringMinRequests: z.number().int().positive().default(100),
 });
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
@@ -209,6 +227,13 @@ export function parseCheckpointUrl(url: string | undefined, dataDir: string, env
   throw new Error(`STEWARD_AUDIT_CHECKPOINT_URL must start with file: or s3:// (got ${JSON.stringify(url.split(':')[0])})`);
 }
 
+/** `7d`, `90d`, `36h` in seconds; the error names the variable. */
+function parseDuration(name: string, v: string): number {
+  const m = /^([1-9]\d{0,5})([smhdw])$/.exec(v.trim());
+  if (!m) throw new Error(`${name} must be a duration such as 36h, 7d or 12w (got ${JSON.stringify(v)})`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[m[2] as 's'];
+}
+
 function parseBool(name: string, v: string): boolean {
   if (/^(true|1|yes)$/i.test(v)) return true;
   if (/^(false|0|no)$/i.test(v)) return false;
@@ -236,6 +261,9 @@ export function loadConfig(input: ConfigInput): Config {
     kubernetesPullImage: env.STEWARD_K8S_PULL_IMAGE || undefined,
     dataDirGroupAccess: env.STEWARD_DATA_DIR_GROUP_ACCESS ? parseBool('STEWARD_DATA_DIR_GROUP_ACCESS', env.STEWARD_DATA_DIR_GROUP_ACCESS) : undefined,
     promptSafety: env.STEWARD_PROMPT_SAFETY || undefined,
+    rollupMinuteRetentionSeconds: env.STEWARD_ROLLUP_MINUTE_RETENTION ? parseDuration('STEWARD_ROLLUP_MINUTE_RETENTION', env.STEWARD_ROLLUP_MINUTE_RETENTION) : undefined,
+    rollupHourRetentionSeconds: env.STEWARD_ROLLUP_HOUR_RETENTION ? parseDuration('STEWARD_ROLLUP_HOUR_RETENTION', env.STEWARD_ROLLUP_HOUR_RETENTION) : undefined,
+    usageRetentionSeconds: env.STEWARD_USAGE_RETENTION ? parseDuration('STEWARD_USAGE_RETENTION', env.STEWARD_USAGE_RETENTION) : undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,
   };

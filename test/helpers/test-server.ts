@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import S3rver from 's3rver';
+import type { Clock } from '../../src/platform/clock.js';
 import { loadConfig, type Config } from '../../src/platform/config.js';
 import { startServer, type RunningServer } from '../../src/server/main.js';
 
@@ -39,7 +40,7 @@ export async function startS3rver(dir: string, bucket: string): Promise<{ endpoi
   return { endpoint: `http://127.0.0.1:${addr.port}`, close: () => s3.close() };
 }
 
-export async function startTestServer(backend: Backend = 'sqlite-fs', overrides: Partial<Config> = {}, opts: { logDestination?: NodeJS.WritableStream } = {}): Promise<TestServer> {
+export async function startTestServer(backend: Backend = 'sqlite-fs', overrides: Partial<Config> = {}, opts: { logDestination?: NodeJS.WritableStream; clock?: Clock } = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-test-'));
   const cleanups: (() => Promise<void>)[] = [];
   let config: Config;
@@ -64,7 +65,7 @@ export async function startTestServer(backend: Backend = 'sqlite-fs', overrides:
       overrides: { logLevel: 'silent', database: { kind: 'postgres', url: PG_URL, schema }, ...overrides },
     });
   }
-  const server = await startServer({ config, ...(opts.logDestination ? { logDestination: opts.logDestination } : {}) });
+  const server = await startServer({ config, ...(opts.logDestination ? { logDestination: opts.logDestination } : {}), ...(opts.clock ? { clock: opts.clock } : {}) });
   if (!server.bootstrapToken) throw new Error('fresh data dir must bootstrap an admin token');
   return {
     ...server,

@@ -7,6 +7,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { GATEWAY_KEY_PREFIX, type KeyResponse, type SnapshotKey, type UsageRecord } from '../../contracts/gateway.js';
 import type { KeyRow, UsageRow } from './gateway-repo.js';
 
+/** Longest request id kept with a usage row. */
+export const MAX_REQUEST_ID = 200;
+
 /** Characters of the secret kept to recognise it: the prefix and five of the random part. */
 const SHOWN = GATEWAY_KEY_PREFIX.length + 5;
 
@@ -72,6 +75,9 @@ export function usageRow(gateway: string, batch: number, idx: number, at: string
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
     cost_usd: r.costUsd,
+    // Longer ids (a client's own x-request-id) are not kept: an index entry has a size limit.
+    request_id: r.requestId && r.requestId.length <= MAX_REQUEST_ID ? r.requestId : null,
+    refusal: r.refusal === undefined ? null : r.refusal ? 1 : 0,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * Tables of the gateway's control-plane side: API keys (only the secret's sha256), traffic
  * splits and model settings (what the route-table snapshot compiles), usage records reported by
- * gateways, and the batches already received (so a retried batch is counted once).
+ * gateways, and the batches already received (so a retried batch is counted once). The request id
+ * and refusal flag of a usage row came with monitoring (feedback names a request; drift counts refusals).
  */
 import type { StewardMigration } from '../../platform/sql/sql-migrations.js';
 
@@ -79,6 +80,14 @@ export const gatewayMigrations: StewardMigration[] = [
       await db.schema.createIndex('gateway_usage_at_idx').on('gateway_usage').columns(['at']).execute();
       await db.schema.createIndex('gateway_usage_key_idx').on('gateway_usage').columns(['key_id', 'at']).execute();
       await db.schema.createIndex('gateway_usage_model_idx').on('gateway_usage').columns(['model', 'at']).execute();
+    },
+  },
+  {
+    name: '0022_gateway_usage_request',
+    async up(db) {
+      await db.schema.alterTable('gateway_usage').addColumn('request_id', 'text').execute();
+      await db.schema.alterTable('gateway_usage').addColumn('refusal', 'integer').execute();
+      await db.schema.createIndex('gateway_usage_request_idx').on('gateway_usage').columns(['request_id']).execute();
     },
   },
 ];

@@ -62,6 +62,9 @@ export interface UsageTable {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  request_id: string | null;
+  /** 1 refused, 0 answered, null not looked at. */
+  refusal: number | null;
 }
 interface Tables {
   gateway_keys: GatewayKeysTable;
@@ -84,7 +87,7 @@ export const USAGE_GROUP_COLUMN = {
   environment: 'environment',
 } as const;
 
-/** Usage rows per insert statement: 20 columns × 500 stays under both engines' parameter limits. */
+/** Usage rows per insert statement: 22 columns × 500 stays under both engines' parameter limits. */
 const INSERT_CHUNK = 500;
 
 export interface UsageFilter {
@@ -174,6 +177,16 @@ export function createGatewayRepo(root: AnyDb) {
     },
     async insertUsage(rows: readonly UsageRow[]): Promise<void> {
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) await db.insertInto('gateway_usage').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+    },
+    /** The newest usage row answered under this request id. */
+    async usageByRequest(requestId: string): Promise<UsageRow | undefined> {
+      return db.selectFrom('gateway_usage').selectAll().where('request_id', '=', requestId).orderBy('at', 'desc').limit(1).executeTakeFirst();
+    },
+    /** Deletes usage rows (and batch receipts) older than `before`; answers the rows deleted. */
+    async pruneUsage(before: string): Promise<number> {
+      const r = await db.deleteFrom('gateway_usage').where('at', '<', before).executeTakeFirst();
+      await db.deleteFrom('gateway_usage_batches').where('received_at', '<', before).execute();
+      return Number(r.numDeletedRows);
     },
     /** Usage aggregated in SQL, one row per group. */
     async aggregate(group: keyof typeof USAGE_GROUP_COLUMN | 'version', f: UsageFilter) {

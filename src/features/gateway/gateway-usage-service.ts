@@ -2,19 +2,34 @@
  * Usage reported by gateways: each batch is stored in one transaction with the spend it adds to
  * each key, and recorded by (gateway, batch), so a batch a gateway sends again (its answer was
  * lost) is counted once. Reports aggregate in SQL. Batches are telemetry, not decisions: they are
- * not written to the audit log (a busy gateway would flood the hash chain).
+ * not written to the audit log (a busy gateway would flood the hash chain). Features that derive
+ * figures from usage (monitoring's rollups) register a listener called inside the ingest
+ * transaction with the stored rows: what they write commits with the batch, so a replayed batch
+ * is counted once there too.
  */
 import type { z } from 'zod';
 import type { UsageBatch, UsageIngestResponse, UsageQuery } from '../../contracts/gateway.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
 import { canonicalTime, spendByKey, usageRow } from './gateway-fns.js';
-import type { GatewayRepo } from './gateway-repo.js';
+import type { GatewayRepo, UsageRow } from './gateway-repo.js';
+
+/** Called inside the ingest transaction (`tx`) with the rows of a batch stored for the first time. */
+export type UsageListener = (tx: AnyDb, rows: readonly UsageRow[]) => Promise<void>;
 
 export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
   const { repo, clock } = deps;
+  const listeners: UsageListener[] = [];
   return {
+    onUsageIngested(fn: UsageListener): void {
+      listeners.push(fn);
+    },
+
+    usageByRequest: (requestId: string) => repo.usageByRequest(requestId),
+    pruneUsage: (before: string) => repo.pruneUsage(before),
+
     async ingest(batch: UsageBatch): Promise<UsageIngestResponse> {
       // Validated whole before anything is written: a bad record refuses the batch.
       const rows = batch.records.map((r, i) => {
@@ -22,9 +37,10 @@ export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
         if (!at) throw errors.invalid(`records[${i}].at ${JSON.stringify(r.at)} is not a time (RFC 3339)`, { index: i });
         return usageRow(batch.gateway, batch.batch, i, at, r);
       });
-      return repo.transaction(async (r) => {
+      return repo.transaction(async (r, trx) => {
         if (!(await r.claimBatch({ gateway: batch.gateway, batch: batch.batch, records: rows.length, received_at: iso(clock.now()) }))) return { accepted: 0, duplicate: true };
         await r.insertUsage(rows);
+        for (const fn of listeners) await fn(trx as unknown as AnyDb, rows);
         for (const [key, usd] of spendByKey(batch.records)) await r.addSpend(key, usd);
         return { accepted: rows.length, duplicate: false };
       });

@@ -21,9 +21,17 @@ function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] &
     /** Stores a gateway's usage batch (idempotent per gateway and batch) and adds its spend to the keys. */
     ingestUsage: usage.ingest,
     usageReport: usage.report,
+    /** Registers a listener called in the ingest transaction with each new batch's rows (monitoring's rollups). */
+    onUsageIngested: usage.onUsageIngested,
+    /** The newest usage row of a request id (feedback links to it). */
+    usageByRequest: usage.usageByRequest,
+    /** Deletes raw usage older than a time (monitoring's retention; its rollups keep the figures). */
+    pruneUsage: usage.pruneUsage,
   };
 }
 export type GatewayFeature = ReturnType<typeof createGatewayFeature>;
+/** A stored usage record, as ingest listeners receive it. */
+export type { UsageRow as GatewayUsageRow } from './gateway-repo.js';
 
 declare module '../../platform/module.js' {
   interface Provided {

@@ -57,8 +57,21 @@ export interface PromotionsDeps {
 const tx_ = (trx: unknown) => trx as AnyDb;
 const target_ = (model: string) => `model:${model}`;
 
+/** What the live gate judges: the version being promoted, where it ran (the policy's required source), the policy's criteria. */
+export interface LiveGateInput {
+  model: string;
+  version: string;
+  namespace: string | null;
+  source: string | null;
+  criteria: readonly string[];
+  required: boolean;
+}
+/** Judges a policy's live criteria from what the version did in production-like traffic (monitoring implements it). */
+export type LiveGate = (input: LiveGateInput) => Promise<PromotionGateResult>;
+
 export function createPromotionsService(deps: PromotionsDeps) {
   const { repo, assets, evals, audit, events, jobs, clock } = deps;
+  let liveGate: LiveGate | null = null;
 
   function envView(row: { namespace: string; name: string; policy: string; updated_at: string; updated_by: string }): EnvironmentResponse {
     return { name: row.name, namespace: row.namespace || null, policy: parsePolicy(row), updatedAt: row.updated_at, updatedBy: row.updated_by };
@@ -209,7 +222,10 @@ export function createPromotionsService(deps: PromotionsDeps) {
         };
       });
     }
-    if (policy.live.required || policy.live.criteria.length) {
+    if (liveGate && (policy.live.required || policy.live.criteria.length)) {
+      const gate = liveGate;
+      await guard('live', () => gate({ model: p.model, version: p.version, namespace: p.namespace, source: policy.requiredSource, criteria: policy.live.criteria, required: policy.live.required }));
+    } else if (policy.live.required || policy.live.criteria.length) {
       results.push({
         name: 'live',
         status: 'inconclusive',
@@ -267,6 +283,12 @@ export function createPromotionsService(deps: PromotionsDeps) {
   }
 
   return {
+    /** Monitoring registers the judge of live criteria while it is set up; without one they stay inconclusive. */
+    registerLiveGate(fn: LiveGate): void {
+      if (liveGate) throw new Error('a live gate is registered already');
+      liveGate = fn;
+    },
+
     async listEnvironments(actor: Actor): Promise<{ items: EnvironmentResponse[] }> {
       const rows = await repo.environments(actor.namespaces);
       const items = rows.map(envView);
