@@ -145,4 +145,16 @@ export const ENDPOINT_ROUTES = {
     ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
     usage: { method: 'GET', url: '/api/v1/usage' },
   },
+  notify: {
+    createWebhook: { method: 'POST', url: '/api/v1/webhooks' },
+    listWebhooks: { method: 'GET', url: '/api/v1/webhooks' },
+    getWebhook: { method: 'GET', url: '/api/v1/webhooks/:id' },
+    deleteWebhook: { method: 'DELETE', url: '/api/v1/webhooks/:id' },
+    listDeliveries: { method: 'GET', url: '/api/v1/webhooks/:id/deliveries' },
+    testWebhook: { method: 'POST', url: '/api/v1/webhooks/:id/test' },
+    createTrigger: { method: 'POST', url: '/api/v1/triggers' },
+    listTriggers: { method: 'GET', url: '/api/v1/triggers' },
+    getTrigger: { method: 'GET', url: '/api/v1/triggers/:id' },
+    deleteTrigger: { method: 'DELETE', url: '/api/v1/triggers/:id' },
+  },
 } as const;

@@ -11,6 +11,7 @@ import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
 import { gatewayEndpoints } from './gateway-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
+import { notifyEndpoints } from './notify-endpoints.js';
 import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
 import { uploadsEndpoints } from './uploads-endpoints.js';
@@ -29,5 +30,6 @@ export const ENDPOINTS = {
   promotions: promotionsEndpoints,
   deployments: deploymentsEndpoints,
   gateway: gatewayEndpoints,
+  notify: notifyEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

@@ -77,6 +77,30 @@ export const EVENT_DATA = {
   'gateway.traffic.changed': z.object({ model: z.string(), environment: z.string() }).strict(),
   /** A model's gateway settings (response cache) changed. */
   'gateway.model.changed': z.object({ model: z.string() }).strict(),
+  /** A key's settled spend crossed 50, 80 or 100 % of its budget (once per threshold, on usage ingest). */
+  'gateway.budget.threshold': z
+    .object({
+      key: z.object({ id: z.string(), name: z.string() }).strict(),
+      namespace: z.string().nullable(),
+      threshold: z.number().describe('the fraction of the budget crossed: 0.5, 0.8 or 1'),
+      spentUsd: z.number(),
+      budgetUsd: z.number(),
+    })
+    .strict(),
+  /**
+   * Drift of a model's inputs or outputs past its threshold (emitted by monitoring). Declared here
+   * so retraining triggers can name it; monitoring owns its meaning.
+   */
+  'monitoring.drift.detected': z
+    .object({
+      model: z.string(),
+      environment: z.string(),
+      version: z.string().nullable(),
+      metric: z.string().describe('what drifted, e.g. input_length or output_embedding'),
+      score: z.number(),
+      threshold: z.number(),
+    })
+    .strict(),
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;
