@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { UsageRecord } from '../../contracts/gateway.js';
-import { canonicalTime, keyHash, newKeySecret, spendByKey } from './gateway-fns.js';
+import { canonicalTime, keyHash, newKeySecret, spendByKey, thresholdsCrossed } from './gateway-fns.js';
 
 describe('gateway key secrets', () => {
   it('are sk-stw- and 32 random bytes, recognised by their prefix, stored as sha256 hex', () => {
@@ -31,5 +31,20 @@ describe('usage helpers', () => {
       ['a', 0.75],
       ['b', 1],
     ]);
+  });
+});
+
+describe('budget thresholds', () => {
+  it('are crossed once each, when spend reaches 50, 80 and 100 % of the budget', () => {
+    expect(thresholdsCrossed(0, 4.9, 10)).toEqual([]);
+    expect(thresholdsCrossed(4.9, 5, 10)).toEqual([0.5]);
+    expect(thresholdsCrossed(5, 7.9, 10)).toEqual([]);
+    expect(thresholdsCrossed(7.9, 12, 10)).toEqual([0.8, 1]);
+    expect(thresholdsCrossed(12, 20, 10)).toEqual([]);
+    expect(thresholdsCrossed(0, 10, 10)).toEqual([0.5, 0.8, 1]);
+  });
+  it('never fire without a budget', () => {
+    expect(thresholdsCrossed(0, 100, null)).toEqual([]);
+    expect(thresholdsCrossed(0, 100, 0)).toEqual([]);
   });
 });

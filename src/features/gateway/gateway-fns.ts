@@ -81,3 +81,15 @@ export function spendByKey(records: readonly UsageRecord[]): Map<string, number>
   for (const r of records) if (r.keyId && r.costUsd > 0) out.set(r.keyId, (out.get(r.keyId) ?? 0) + r.costUsd);
   return out;
 }
+
+/** Fractions of a key's budget that alert when spend crosses them. */
+export const BUDGET_THRESHOLDS = [0.5, 0.8, 1] as const;
+
+/**
+ * Thresholds crossed by spend going from `before` to `after` (each at most once: spend only
+ * grows, so a threshold crossed by one batch is below `before` for every later one).
+ */
+export function thresholdsCrossed(before: number, after: number, budget: number | null): number[] {
+  if (budget === null || budget <= 0) return [];
+  return BUDGET_THRESHOLDS.filter((t) => before < t * budget && after >= t * budget);
+}

@@ -9,10 +9,12 @@ import type { UsageBatch, UsageIngestResponse, UsageQuery } from '../../contract
 import { iso, type Clock } from '../../platform/clock.js';
 import { errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
-import { canonicalTime, spendByKey, usageRow } from './gateway-fns.js';
+import type { AnyDb } from '../../platform/sql/sql-db.js';
+import type { EventsService } from '../events/events-service.js';
+import { canonicalTime, spendByKey, thresholdsCrossed, usageRow } from './gateway-fns.js';
 import type { GatewayRepo } from './gateway-repo.js';
 
-export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
+export function createUsageService(deps: { repo: GatewayRepo; clock: Clock; events: Pick<EventsService, 'emit'> }) {
   const { repo, clock } = deps;
   return {
     async ingest(batch: UsageBatch): Promise<UsageIngestResponse> {
@@ -22,10 +24,25 @@ export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
         if (!at) throw errors.invalid(`records[${i}].at ${JSON.stringify(r.at)} is not a time (RFC 3339)`, { index: i });
         return usageRow(batch.gateway, batch.batch, i, at, r);
       });
-      return repo.transaction(async (r) => {
+      return repo.transaction(async (r, trx) => {
         if (!(await r.claimBatch({ gateway: batch.gateway, batch: batch.batch, records: rows.length, received_at: iso(clock.now()) }))) return { accepted: 0, duplicate: true };
         await r.insertUsage(rows);
-        for (const [key, usd] of spendByKey(batch.records)) await r.addSpend(key, usd);
+        for (const [key, usd] of spendByKey(batch.records)) {
+          const before = await r.key(key);
+          await r.addSpend(key, usd);
+          if (!before) continue;
+          // Read back rather than added here: the stored sum is what the key reports.
+          const spent = (await r.key(key))?.spent_usd ?? before.spent_usd + usd;
+          // In the batch's transaction: a replayed batch adds no spend and so alerts nothing again.
+          for (const threshold of thresholdsCrossed(before.spent_usd, spent, before.budget_usd)) {
+            await deps.events.emit(trx as unknown as AnyDb, {
+              type: 'gateway.budget.threshold',
+              subject: `gateway-key:${key}`,
+              namespace: before.namespace,
+              data: { key: { id: key, name: before.name }, namespace: before.namespace, threshold, spentUsd: spent, budgetUsd: before.budget_usd! },
+            });
+          }
+        }
         return { accepted: rows.length, duplicate: false };
       });
     },

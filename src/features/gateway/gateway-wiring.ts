@@ -13,7 +13,7 @@ import { createUsageService } from './gateway-usage-service.js';
 
 function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] & Parameters<typeof createSnapshotService>[0]) {
   const snapshots = createSnapshotService(deps);
-  const usage = createUsageService({ repo: deps.repo, clock: deps.clock });
+  const usage = createUsageService({ repo: deps.repo, clock: deps.clock, events: deps.events });
   return {
     ...createGatewayService(deps),
     /** The route table; with `after`, one newer than it, waiting up to `waitMs` (null: none came). */
