@@ -96,11 +96,20 @@ export type TriggerCondition = z.infer<typeof TriggerCondition>;
 /** `30m`, `6h`, `1d`: at least a minute. */
 export const Interval = z.string().regex(/^[1-9][0-9]{0,5}[mhdw]$/, 'an interval is a number and a unit: 30m, 6h, 1d, 1w');
 
-export const TriggerOn = z.union([
-  z.object({ event: EventPattern.refine((p) => !p.endsWith('*'), 'a trigger names one event type'), where: z.array(TriggerCondition).max(16).default([]) }).strict(),
-  z.object({ schedule: z.string().min(1).max(128).describe('cron (5 fields, UTC) such as "0 3 * * 1"') }).strict(),
-  z.object({ every: Interval }).strict(),
-]);
+/** Exactly one of: an event type with conditions, a cron schedule (UTC), an interval. */
+export const TriggerOn = z
+  .object({
+    event: EventPattern.refine((p) => !p.endsWith('*'), 'a trigger names one event type, not a pattern').optional(),
+    where: z.array(TriggerCondition).max(16).optional().describe('event triggers: every condition must hold on the event data'),
+    schedule: z.string().min(1).max(128).optional().describe('cron (5 fields, UTC) such as "0 3 * * 1"'),
+    every: Interval.optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const given = (['event', 'schedule', 'every'] as const).filter((k) => o[k] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `give exactly one of event, schedule, every (got ${given.length ? given.join(', ') : 'none'})` });
+    if (o.where && o.event === undefined) ctx.addIssue({ code: 'custom', path: ['where'], message: 'where is for event triggers' });
+  });
 export type TriggerOn = z.infer<typeof TriggerOn>;
 
 export const CreateTriggerBody = z

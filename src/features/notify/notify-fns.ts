@@ -184,7 +184,7 @@ export function cronProblem(expr: string): string | null {
 
 /** When a scheduled trigger fires next after `after` (null for an event trigger). */
 export function nextFiring(on: TriggerOn, after: Date): Date | null {
-  if ('every' in on) return new Date(after.getTime() + intervalMs(on.every));
-  if ('schedule' in on) return new Cron(on.schedule, { paused: true, timezone: 'UTC' }).nextRun(after);
+  if (on.every !== undefined) return new Date(after.getTime() + intervalMs(on.every));
+  if (on.schedule !== undefined) return new Cron(on.schedule, { paused: true, timezone: 'UTC' }).nextRun(after);
   return null;
 }

@@ -91,11 +91,11 @@ export function createTriggersService(deps: {
     async create(body: CreateTriggerBody, actor: Actor): Promise<TriggerResponse> {
       if (!NAME_RE.test(body.model)) throw errors.invalid(`model ${JSON.stringify(body.model)} is not a model name (name or namespace/name)`, { model: body.model });
       const on = body.on;
-      if ('event' in on) {
+      if (on.event !== undefined) {
         const why = unknownPattern(on.event, EVENT_TYPES, EVENT_FAMILIES);
         if (why) throw errors.invalid(`on.event: ${why}; known types: ${EVENT_TYPES.join(', ')}`, { event: on.event });
       }
-      if ('schedule' in on) {
+      if (on.schedule !== undefined) {
         const why = cronProblem(on.schedule);
         if (why) throw errors.invalid(`on.schedule: ${why}`, { schedule: on.schedule });
       }
@@ -118,7 +118,7 @@ export function createTriggersService(deps: {
         model: body.model,
         namespace,
         on_spec: JSON.stringify(on),
-        event_type: 'event' in on ? on.event : null,
+        event_type: on.event ?? null,
         webhook_id: hook.id,
         next_at: next ? iso(next) : null,
         last_fired_at: null,
@@ -164,7 +164,7 @@ export function createTriggersService(deps: {
       let n = 0;
       for (const t of candidates) {
         const on = JSON.parse(t.on_spec) as TriggerOn;
-        if (!('event' in on) || t.model !== model || !conditionsHold(on.where, event.data)) continue;
+        if (on.event === undefined || t.model !== model || !conditionsHold(on.where ?? [], event.data)) continue;
         if (await deliveries.enqueue(tx, { id: t.webhook_id }, `trigger:${t.id}:${event.seq}`, firedNotice(t, event.at, event))) {
           await r.setTriggerTimes(t.id, { last_fired_at: iso(clock.now()) });
           n++;
