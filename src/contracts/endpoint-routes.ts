@@ -157,4 +157,8 @@ export const ENDPOINT_ROUTES = {
     getTrigger: { method: 'GET', url: '/api/v1/triggers/:id' },
     deleteTrigger: { method: 'DELETE', url: '/api/v1/triggers/:id' },
   },
+  export: {
+    prometheusRules: { method: 'GET', url: '/api/v1/export/prometheus-rules' },
+    grafana: { method: 'GET', url: '/api/v1/export/grafana' },
+  },
 } as const;

@@ -9,6 +9,7 @@ import { authEndpoints } from './auth-endpoints.js';
 import { deploymentsEndpoints } from './deployments-endpoints.js';
 import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
+import { exportEndpoints } from './export-endpoints.js';
 import { gatewayEndpoints } from './gateway-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
 import { notifyEndpoints } from './notify-endpoints.js';
@@ -31,5 +32,6 @@ export const ENDPOINTS = {
   deployments: deploymentsEndpoints,
   gateway: gatewayEndpoints,
   notify: notifyEndpoints,
+  export: exportEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;
