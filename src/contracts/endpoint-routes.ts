@@ -143,6 +143,7 @@ export const ENDPOINT_ROUTES = {
     putModelSettings: { method: 'PUT', url: '/api/v1/gateway/models/:name' },
     snapshot: { method: 'GET', url: '/api/v1/gateway/snapshot' },
     ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
+    cost: { method: 'GET', url: '/api/v1/cost' },
     usage: { method: 'GET', url: '/api/v1/usage' },
   },
   notify: {
