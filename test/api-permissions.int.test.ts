@@ -52,7 +52,7 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
     .replace('*', 'w');
   const query = r.url.endsWith('/compare')
     ? `?other=${encodeURIComponent(`${name}:1.0.0`)}`
-    : r.url.startsWith('/api/v1/pointers')
+    : r.url.startsWith('/api/v1/pointers') || r.url.startsWith('/api/v1/export/')
       ? `?model=${encodeURIComponent(name)}`
       : '';
   const init: RequestInit = { method: r.method };
