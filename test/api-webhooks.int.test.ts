@@ -50,7 +50,17 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
     type: 'monitoring.drift.detected',
     subject: `model:${model}`,
     namespace: model.includes('/') ? model.split('/')[0]! : null,
-    data: { model, environment: 'production', version: '1.0.0', metric: 'input_length', score, threshold: 0.2 },
+    data: {
+      model,
+      environment: 'production',
+      level: score > 0.25 ? 'alert' : 'warn',
+      metrics: [
+        { name: 'prompt_tokens', psi: score, level: score > 0.25 ? 'alert' : 'warn' },
+        { name: 'latency_ms', psi: 0.01, level: 'ok' },
+      ],
+      baseline: { since: '2026-01-01T00:00:00.000Z', until: '2026-01-08T00:00:00.000Z' },
+      window: { since: '2026-01-08T00:00:00.000Z', until: '2026-01-08T01:00:00.000Z' },
+    },
   });
   async function waitDeliveries(id: string, until: (d: DeliveryResponse[]) => boolean, ms = 15_000): Promise<DeliveryResponse[]> {
     const end = Date.now() + ms;
@@ -116,8 +126,8 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
     expect(signed(j!, sh.secret)).toBe(false);
     expect(signed(s!, sh.secret)).toBe(true);
     const payload = WebhookPayload.parse(j!.json);
-    expect(payload).toMatchObject({ type: 'monitoring.drift.detected', seq, subject: `model:${model}`, data: { model, score: 0.41 } });
-    expect(payload.summary).toBe(`🟠 Drift detected: ${model} in production — input_length 0.41 over threshold 0.2`);
+    expect(payload).toMatchObject({ type: 'monitoring.drift.detected', seq, subject: `model:${model}`, data: { model, level: 'alert' } });
+    expect(payload.summary).toBe(`🔴 Drift alert: ${model} in production — prompt_tokens PSI 0.41`);
     expect(j!.headers['x-steward-delivery']).toBe(payload.id);
     expect(j!.headers['x-steward-event']).toBe('monitoring.drift.detected');
     expect(s!.json.text).toBe(payload.summary);
@@ -236,7 +246,7 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
     const model = `ml${uid()}/chat`;
     const h = await createHook({ url: r.url, events: ['rollout.aborted'] });
     const t = expectBody(
-      await api.post('/api/v1/triggers', { name: 'retrain-on-drift', model, on: { event: 'monitoring.drift.detected', where: [{ field: 'score', op: 'gt', value: 0.3 }] }, webhook: h.id }),
+      await api.post('/api/v1/triggers', { name: 'retrain-on-drift', model, on: { event: 'monitoring.drift.detected', where: [{ field: 'metrics.psi', op: 'gt', value: 0.3 }] }, webhook: h.id }),
       201,
       TriggerResponse,
     );
@@ -248,7 +258,7 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
     const p = WebhookPayload.parse(got!.json);
     expect(p).toMatchObject({ type: 'trigger.fired', seq, subject: `trigger:${t.id}` });
     expect(p.data.trigger).toMatchObject({ id: t.id, name: 'retrain-on-drift', model });
-    expect(p.data.evidence).toMatchObject({ type: 'monitoring.drift.detected', seq, data: { model, score: 0.55 } });
+    expect(p.data.evidence).toMatchObject({ type: 'monitoring.drift.detected', seq, data: { model, level: 'alert', metrics: [{ name: 'prompt_tokens', psi: 0.55 }, { name: 'latency_ms' }] } });
     expect(p.summary).toBe(`🔁 Retraining trigger retrain-on-drift fired for ${model} on monitoring.drift.detected`);
     await new Promise((res) => setTimeout(res, 300));
     expect(r.received).toHaveLength(1);

@@ -107,8 +107,8 @@ describe('steward triggers', () => {
   it('creates event and scheduled triggers, lists and removes them', async () => {
     const h = CreatedWebhookResponse.parse(JSON.parse((await ok(['webhooks', 'create', '--name', 'retrain', '--endpoint', receiver.url, '--event', 'rollout.aborted', '--json'])).stdout));
     const model = `t${uid()}/chat`;
-    const ev = await ok(['triggers', 'create', '--name', 'on-drift', '--model', model, '--webhook', h.id, '--on-event', 'monitoring.drift.detected', '--where', 'score>0.3']);
-    expect(ev.stdout).toMatch(new RegExp(`fires webhook ${h.id} for ${model} on monitoring\\.drift\\.detected where score gt 0\\.3`));
+    const ev = await ok(['triggers', 'create', '--name', 'on-drift', '--model', model, '--webhook', h.id, '--on-event', 'monitoring.drift.detected', '--where', 'metrics.psi>0.3']);
+    expect(ev.stdout).toMatch(new RegExp(`fires webhook ${h.id} for ${model} on monitoring\\.drift\\.detected where metrics\\.psi gt 0\\.3`));
     const sched = TriggerResponse.parse(JSON.parse((await ok(['triggers', 'create', '--name', 'weekly', '--model', model, '--webhook', h.id, '--schedule', '0 3 * * 1', '--json'])).stdout));
     expect(new Date(sched.nextAt!).getUTCDay()).toBe(1);
     const list = TriggerPage.parse(JSON.parse((await ok(['triggers', 'ls', '--model', model, '--json'])).stdout));

@@ -10,6 +10,21 @@ import { RunState } from './evals.js';
 import { PointerMove, PromotionState } from './promotions.js';
 import { Timestamp } from './common.js';
 
+const SloAlert = z
+  .object({
+    model: z.string(),
+    environment: z.string(),
+    slo: z.enum(['availability', 'latency']),
+    severity: z.enum(['page', 'ticket']),
+    objective: z.number(),
+    window: z.string().describe('the SLO compliance window'),
+    budgetRemaining: z.number().nullable(),
+    burnRates: z.array(
+      z.object({ long: z.string(), short: z.string(), factor: z.number(), longBurn: z.number().nullable(), shortBurn: z.number().nullable(), firing: z.boolean() }).strict(),
+    ),
+  })
+  .strict();
+
 const VersionRef = { kind: AssetKind, name: z.string(), version: z.string() };
 
 /** Payload schema of every event type, by name. */
@@ -73,10 +88,6 @@ export const EVENT_DATA = {
     .strict(),
   /** A gateway key was created or revoked: gateways refresh their snapshot. */
   'gateway.key.changed': z.object({ id: z.string(), namespace: z.string().nullable(), revoked: z.boolean() }).strict(),
-  /** A model's traffic split in an environment was set or cleared. */
-  'gateway.traffic.changed': z.object({ model: z.string(), environment: z.string() }).strict(),
-  /** A model's gateway settings (response cache) changed. */
-  'gateway.model.changed': z.object({ model: z.string() }).strict(),
   /** A key's settled spend crossed 50, 80 or 100 % of its budget (once per threshold, on usage ingest). */
   'gateway.budget.threshold': z
     .object({
@@ -87,20 +98,25 @@ export const EVENT_DATA = {
       budgetUsd: z.number(),
     })
     .strict(),
-  /**
-   * Drift of a model's inputs or outputs past its threshold (emitted by monitoring). Declared here
-   * so retraining triggers can name it; monitoring owns its meaning.
-   */
+  /** A model's traffic split in an environment was set or cleared. */
+  'gateway.traffic.changed': z.object({ model: z.string(), environment: z.string() }).strict(),
+  /** A model's gateway settings (response cache) changed. */
+  'gateway.model.changed': z.object({ model: z.string() }).strict(),
+  /** A model's traffic in an environment drifted from its baseline (emitted when the level rises to warn or alert). */
   'monitoring.drift.detected': z
     .object({
       model: z.string(),
       environment: z.string(),
-      version: z.string().nullable(),
-      metric: z.string().describe('what drifted, e.g. input_length or output_embedding'),
-      score: z.number(),
-      threshold: z.number(),
+      level: z.enum(['warn', 'alert']),
+      metrics: z.array(z.object({ name: z.string(), psi: z.number().nullable(), level: z.string() }).strict()),
+      baseline: z.object({ since: Timestamp, until: Timestamp }).strict(),
+      window: z.object({ since: Timestamp, until: Timestamp }).strict(),
     })
     .strict(),
+  /** A burn-rate alert of an SLO started firing (multi-window, multi-burn-rate: the SRE workbook's method). */
+  'slo.alert.firing': SloAlert,
+  /** A burn-rate alert stopped firing (or its SLO was removed). */
+  'slo.alert.resolved': SloAlert,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

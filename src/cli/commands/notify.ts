@@ -36,7 +36,7 @@ export function parseWhere(text: string): { field: string; op: (typeof OPS)[numb
     const value = raw === 'true' ? true : raw === 'false' ? false : raw === 'null' ? null : Number.isFinite(n) ? n : raw.replace(/^"(.*)"$/, '$1');
     return { field, op, value };
   }
-  throw new UsageError(`--where ${JSON.stringify(text)} must look like FIELD>NUMBER, FIELD=VALUE (operators >, >=, <, <=, =, !=), e.g. score>0.3 or passed=false`);
+  throw new UsageError(`--where ${JSON.stringify(text)} must look like FIELD>NUMBER, FIELD=VALUE (operators >, >=, <, <=, =, !=), e.g. metrics.psi>0.3 or passed=false`);
 }
 
 function printDelivery(d: DeliveryResponse): void {
@@ -147,7 +147,7 @@ Examples:
       'after',
       `
 Examples:
-  steward triggers create --name retrain-on-drift --model acme/chat --webhook whk_… --on-event monitoring.drift.detected --where 'score>0.3'
+  steward triggers create --name retrain-on-drift --model acme/chat --webhook whk_… --on-event monitoring.drift.detected --where 'metrics.psi>0.3'
   steward triggers create --name eval-regressed --model acme/chat --webhook whk_… --on-event eval.run.finished --where passed=false
   steward triggers create --name weekly --model acme/chat --webhook whk_… --schedule '0 3 * * 1'`,
     )

@@ -48,15 +48,31 @@ describe('signatures', () => {
 });
 
 describe('event in words', () => {
-  it('says an SLO alert with its burn rate, window and severity', () => {
-    const n = notice('slo.alert.firing', { model: 'chat-model', environment: 'production', burnRate: 14.6, window: '1h', severity: 'page' });
-    expect(summarise(n)).toBe('🔴 SLO alert firing: chat-model in production — burn rate 14.6× over 1h (page)');
-    expect(summarise({ ...n, type: 'slo.alert.resolved' })).toMatch(/^🟢 SLO alert resolved: chat-model in production/);
+  const slo = {
+    model: 'chat-model',
+    environment: 'production',
+    slo: 'availability',
+    severity: 'page',
+    objective: 0.999,
+    window: '30d',
+    budgetRemaining: 0.4,
+    burnRates: [
+      { long: '6h', short: '30m', factor: 6, longBurn: 7.2, shortBurn: 8, firing: true },
+      { long: '1h', short: '5m', factor: 14.4, longBurn: 14.6, shortBurn: 15.1, firing: true },
+    ],
+  };
+  it('says an SLO alert with the fastest firing burn rate, its window and the severity', () => {
+    expect(summarise(notice('slo.alert.firing', slo))).toBe('🔴 SLO alert firing: chat-model in production [availability] — burn rate 14.6× over 1h (page)');
+    const slower = { ...slo, severity: 'ticket', burnRates: [slo.burnRates[0], { ...slo.burnRates[1], firing: false }] };
+    expect(summarise(notice('slo.alert.firing', slower))).toBe('🔴 SLO alert firing: chat-model in production [availability] — burn rate 7.2× over 6h (ticket)');
+    expect(summarise(notice('slo.alert.resolved', { ...slo, burnRates: slo.burnRates.map((b) => ({ ...b, firing: false })) }))).toMatch(/^🟢 SLO alert resolved: chat-model in production \[availability\] — burn rate 14\.6× over 1h/);
   });
 
   it('says a budget threshold, drift and a failed evaluation', () => {
     expect(summarise(notice('gateway.budget.threshold', { key: { id: 'key_1', name: 'support-bot' }, namespace: 'acme', threshold: 0.8, spentUsd: 8.02, budgetUsd: 10 }))).toBe('🟠 Budget: key support-bot (acme) has spent $8.02 of $10.00 (80 %)');
-    expect(summarise(notice('monitoring.drift.detected', { model: 'acme/chat', environment: 'production', version: '1.0.0', metric: 'input_length', score: 0.41, threshold: 0.2 }))).toBe('🟠 Drift detected: acme/chat in production — input_length 0.41 over threshold 0.2');
+    const drift = { model: 'acme/chat', environment: 'production', level: 'warn', metrics: [{ name: 'prompt_tokens', psi: 0.21, level: 'warn' }, { name: 'latency_ms', psi: 0.02, level: 'ok' }, { name: 'ttft_ms', psi: null, level: 'unknown' }] };
+    expect(summarise(notice('monitoring.drift.detected', drift))).toBe('🟠 Drift warn: acme/chat in production — prompt_tokens PSI 0.21');
+    expect(summarise(notice('monitoring.drift.detected', { ...drift, level: 'alert' }))).toMatch(/^🔴 Drift alert/);
     expect(summarise(notice('eval.run.finished', { runId: 'r', model: { name: 'acme/chat', version: '1.2.0' }, suite: { name: 'acme/qa', version: '1.0.0' }, state: 'succeeded', passed: false }))).toBe('🔴 Evaluation acme/qa of acme/chat@1.2.0 succeeded, failed its thresholds');
   });
 
@@ -65,12 +81,13 @@ describe('event in words', () => {
   });
 
   it('builds the Slack body (text and blocks) and the JSON body (the contract)', () => {
-    const n = notice('slo.alert.firing', { model: 'chat-model', environment: 'production', burnRate: 14.6, nested: { skipped: true } });
+    const n = notice('slo.alert.firing', slo);
     const s = slackBody('dlv_1', n);
     expect(s.text).toMatch(/^🔴 SLO alert firing/);
     expect(s.blocks[0]).toEqual({ type: 'section', text: { type: 'mrkdwn', text: s.text } });
-    expect(JSON.stringify(s.blocks)).toContain('*burnRate*\\n14.6');
-    expect(JSON.stringify(s.blocks)).not.toContain('skipped');
+    expect(JSON.stringify(s.blocks)).toContain('*severity*\\npage');
+    // Only scalar fields become Slack fields; nested ones stay in the JSON format.
+    expect(JSON.stringify(s.blocks)).not.toContain('shortBurn');
     expect(JSON.stringify(s.blocks)).toContain('delivery dlv_1');
     const j = WebhookPayload.parse(jsonBody('dlv_1', n));
     expect(j).toMatchObject({ id: 'dlv_1', type: 'slo.alert.firing', seq: 7, data: n.data, summary: s.text });
@@ -78,7 +95,7 @@ describe('event in words', () => {
 });
 
 describe('trigger conditions', () => {
-  const data = { score: 0.41, passed: false, drift: { value: 3 }, metric: 'input_length' };
+  const data = { score: 0.41, passed: false, drift: { value: 3 }, metric: 'input_length', metrics: [{ name: 'a', psi: 0.1 }, { name: 'b', psi: 0.5 }] };
   it('compare numbers, equal any scalar, and fail on a missing field', () => {
     expect(conditionsHold([{ field: 'score', op: 'gt', value: 0.3 }], data)).toBe(true);
     expect(conditionsHold([{ field: 'score', op: 'gt', value: 0.5 }], data)).toBe(false);
@@ -90,6 +107,12 @@ describe('trigger conditions', () => {
     expect(conditionsHold([{ field: 'metric', op: 'gt', value: 1 }], data)).toBe(false);
     expect(conditionsHold([{ field: 'score', op: 'gt', value: 0.3 }, { field: 'passed', op: 'eq', value: true }], data)).toBe(false);
     expect(conditionsHold([], data)).toBe(true);
+  });
+
+  it('hold through an array when any element does', () => {
+    expect(conditionsHold([{ field: 'metrics.psi', op: 'gt', value: 0.3 }], data)).toBe(true);
+    expect(conditionsHold([{ field: 'metrics.psi', op: 'gt', value: 0.6 }], data)).toBe(false);
+    expect(conditionsHold([{ field: 'metrics.name', op: 'eq', value: 'b' }], data)).toBe(true);
   });
 });
 

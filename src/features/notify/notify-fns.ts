@@ -71,6 +71,17 @@ export function fieldOf(data: unknown, path: string): unknown {
   return v;
 }
 
+/** Every value at a dotted path, through arrays (`metrics.psi`: the psi of each metric). */
+export function valuesAt(data: unknown, path: string): unknown[] {
+  let vs: unknown[] = [data];
+  for (const k of path.split('.')) {
+    vs = vs
+      .flatMap((v) => (Array.isArray(v) ? v : [v]))
+      .flatMap((v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.prototype.hasOwnProperty.call(v, k) ? [(v as Record<string, unknown>)[k]] : []));
+  }
+  return vs.flatMap((v) => (Array.isArray(v) ? v : [v]));
+}
+
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const usd = (n: number) => `$${n.toFixed(2)}`;
@@ -89,18 +100,24 @@ export function summarise(n: Notice): string {
   switch (n.type) {
     case 'slo.alert.firing':
     case 'slo.alert.resolved': {
-      const burn = num(d.burnRate);
-      const window = str(d.window);
+      // The burn rate that fired (the fastest window first), or the fastest one when resolved.
+      const rates = (Array.isArray(d.burnRates) ? d.burnRates : []) as { long?: unknown; factor?: unknown; longBurn?: unknown; firing?: unknown }[];
+      const rate = [...rates].sort((a, b) => (num(b.factor) ?? 0) - (num(a.factor) ?? 0)).find((r) => r.firing === true || n.type === 'slo.alert.resolved');
+      const burn = rate ? num(rate.longBurn) : null;
+      const window = rate ? str(rate.long) : null;
       const severity = str(d.severity);
-      const slo = str(d.slo) ?? str(d.name);
+      const slo = str(d.slo);
       const detail = [burn !== null ? `burn rate ${burn.toFixed(1)}×${window ? ` over ${window}` : ''}` : null, severity ? `(${severity})` : null].filter(Boolean).join(' ');
       const head = n.type === 'slo.alert.firing' ? '🔴 SLO alert firing' : '🟢 SLO alert resolved';
       return `${head}: ${where}${slo ? ` [${slo}]` : ''}${detail ? ` — ${detail}` : ''}`;
     }
     case 'monitoring.drift.detected': {
-      const score = num(d.score);
-      const threshold = num(d.threshold);
-      return `🟠 Drift detected: ${where}${str(d.metric) ? ` — ${str(d.metric)}` : ''}${score !== null ? ` ${score}` : ''}${threshold !== null ? ` over threshold ${threshold}` : ''}`;
+      const metrics = (Array.isArray(d.metrics) ? d.metrics : []) as { name?: unknown; psi?: unknown; level?: unknown }[];
+      const drifted = metrics
+        .filter((m) => m.level !== 'ok' && num(m.psi) !== null)
+        .map((m) => `${str(m.name) ?? '?'} PSI ${num(m.psi)!.toFixed(2)}`)
+        .join(', ');
+      return `${d.level === 'alert' ? '🔴' : '🟠'} Drift ${str(d.level) ?? 'detected'}: ${where}${drifted ? ` — ${drifted}` : ''}`;
     }
     case 'gateway.budget.threshold': {
       const t = num(d.threshold) ?? 0;
@@ -143,22 +160,25 @@ export function slackBody(deliveryId: string, n: Notice): { text: string; blocks
   };
 }
 
-/** Whether every condition holds on `data` (numbers compare as numbers; a missing field fails). */
+/**
+ * Whether every condition holds on `data`: numbers compare as numbers; a missing field fails; a
+ * path through an array holds when any element's value does (`metrics.psi > 0.3`: some metric).
+ */
 export function conditionsHold(conditions: readonly TriggerCondition[], data: Record<string, unknown>): boolean {
-  return conditions.every((c) => {
-    const v = fieldOf(data, c.field);
-    if (v === undefined) return false;
-    switch (c.op) {
-      case 'eq':
-        return v === c.value;
-      case 'ne':
-        return v !== c.value;
-      default: {
-        if (typeof v !== 'number' || typeof c.value !== 'number') return false;
-        return c.op === 'lt' ? v < c.value : c.op === 'lte' ? v <= c.value : c.op === 'gt' ? v > c.value : v >= c.value;
-      }
+  return conditions.every((c) => valuesAt(data, c.field).some((v) => holds(c, v)));
+}
+
+function holds(c: TriggerCondition, v: unknown): boolean {
+  switch (c.op) {
+    case 'eq':
+      return v === c.value;
+    case 'ne':
+      return v !== c.value;
+    default: {
+      if (typeof v !== 'number' || typeof c.value !== 'number') return false;
+      return c.op === 'lt' ? v < c.value : c.op === 'lte' ? v <= c.value : c.op === 'gt' ? v > c.value : v >= c.value;
     }
-  });
+  }
 }
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
