@@ -88,6 +88,15 @@ describe.each(BACKENDS)('webhooks on %s', (backend) => {
       expect(JSON.stringify(body)).not.toContain(generated.secret);
     }
 
+    // A Slack-style URL is a credential: listings and the audit trail cut its token.
+    const token = 'abcdefghijklmnopqrstuvwx';
+    const slackish = await createHook({ url: `${r.url}/services/T0ABC/B0ABC/${token}`, events: ['*'], format: 'slack' });
+    expect(slackish.url).toBe(`${r.url}/services/T0ABC/B0ABC/abcd…`);
+    const shown = [await api.get(`/api/v1/webhooks/${slackish.id}`), await api.get('/api/v1/webhooks?limit=1000'), await api.get(`/api/v1/audit?target=webhook:${slackish.id}`)];
+    for (const res of shown) expect(JSON.stringify(res.body)).not.toContain(token);
+    expect(expectBody(await api.post(`/api/v1/webhooks/${slackish.id}/test`), 200, TestDeliveryResponse).delivery.state).toBe('succeeded');
+    expect((await api.del(`/api/v1/webhooks/${slackish.id}`)).status).toBe(204);
+
     const before = list.items.length;
     const bad: [Record<string, unknown>, RegExp][] = [
       [{ url: r.url, events: ['version.readyy'] }, /version\.readyy is not an event type/],

@@ -46,7 +46,7 @@ export const WebhookResponse = z
   .object({
     id: z.string(),
     name: z.string(),
-    url: z.string(),
+    url: z.string().describe('tokens in its path or query (16+ characters) are cut to their first four characters'),
     events: z.array(z.string()),
     format: WebhookFormat,
     namespace: z.string().nullable(),

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { EVENT_TYPES } from '../../contracts/events.js';
 import { WebhookPayload } from '../../contracts/notify.js';
-import { conditionsHold, cronProblem, EVENT_FAMILIES, intervalMs, jsonBody, matchesPatterns, nextFiring, sign, slackBody, summarise, unknownPattern, verifySignature, type Notice } from './notify-fns.js';
+import { conditionsHold, cronProblem, shownUrl, EVENT_FAMILIES, intervalMs, jsonBody, matchesPatterns, nextFiring, sign, slackBody, summarise, unknownPattern, verifySignature, type Notice } from './notify-fns.js';
 
 const notice = (type: string, data: Record<string, unknown>, extra: Partial<Notice> = {}): Notice => ({ type, seq: 7, at: '2026-01-01T00:00:00.000Z', subject: 'model:acme/chat', namespace: 'acme', data, ...extra });
 
@@ -76,8 +76,11 @@ describe('event in words', () => {
     expect(summarise(notice('eval.run.finished', { runId: 'r', model: { name: 'acme/chat', version: '1.2.0' }, suite: { name: 'acme/qa', version: '1.0.0' }, state: 'succeeded', passed: false }))).toBe('🔴 Evaluation acme/qa of acme/chat@1.2.0 succeeded, failed its thresholds');
   });
 
-  it('falls back to the type, subject and new state for other events', () => {
-    expect(summarise(notice('rollout.aborted', { to: 'aborted' }, { subject: 'rollout:r1' }))).toBe('🔴 rollout.aborted: rollout:r1 → aborted');
+  it('says a rollout, and falls back to the type, subject and new state for other events', () => {
+    const r = { id: 'ro_1', model: 'acme/chat', environment: 'production', strategy: 'canary', state: 'aborted', stable: '1.0.0', candidate: '1.1.0', reason: 'error rate 7.5 % > 5 %' };
+    expect(summarise(notice('rollout.aborted', r))).toBe('🔴 Rollout aborted: acme/chat in production 1.0.0 → 1.1.0 — error rate 7.5 % > 5 %');
+    expect(summarise(notice('rollout.step', { ...r, state: 'progressing', reason: null, step: 1, weight: 25 }))).toBe('🚀 Rollout stepped: acme/chat in production 1.0.0 → 1.1.0, candidate at 25 %');
+    expect(summarise(notice('deployment.state.changed', { id: 'dep_1', to: 'failed' }, { subject: 'deployment:dep_1' }))).toBe('🔴 deployment.state.changed: deployment:dep_1 → failed');
   });
 
   it('builds the Slack body (text and blocks) and the JSON body (the contract)', () => {
@@ -136,5 +139,13 @@ describe('schedules', () => {
     expect(cronProblem('0 3 * *')).toMatch(/five fields/);
     expect(cronProblem('0 0 3 * * *')).toMatch(/five fields/);
     expect(cronProblem('61 3 * * *')).toMatch(/not a cron expression/);
+  });
+});
+
+describe('webhook URLs as shown', () => {
+  it('cut tokens in the path and the query, keep the rest', () => {
+    expect(shownUrl('https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/abcdefghijklmnopqrstuvwx')).toBe('https://hooks.slack.com/services/T0ABCDEFG/B0ABCDEFG/abcd…');
+    expect(shownUrl('https://ops.example.com/steward?team=a&sig=0123456789abcdef0123')).toBe('https://ops.example.com/steward?team=a&sig=0123…');
+    expect(shownUrl('http://127.0.0.1:8080/hook')).toBe('http://127.0.0.1:8080/hook');
   });
 });

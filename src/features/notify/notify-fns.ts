@@ -26,6 +26,25 @@ export function unknownPattern(pattern: string, known: readonly string[], famili
   return `no event type starts with ${prefix}`;
 }
 
+/** Path segments and query values this long are taken for tokens (a Slack webhook URL's last segment). */
+const TOKEN_LENGTH = 16;
+
+/**
+ * A webhook URL as listings and the audit trail show it: tokens in the path or the query (16+
+ * characters, such as the secret part of a Slack incoming-webhook URL) cut to their first four
+ * characters. The full URL is only ever used to send.
+ */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  const cut = (x: string) => (x.length >= TOKEN_LENGTH ? `${x.slice(0, 4)}…` : x);
+  const path = u.pathname
+    .split('/')
+    .map((seg) => cut(seg))
+    .join('/');
+  const query = [...u.searchParams.entries()].map(([k, v]) => `${k}=${cut(v)}`).join('&');
+  return `${u.origin}${path}${query ? `?${query}` : ''}`;
+}
+
 /** Families of events emitted by features that may not be composed yet (monitoring, rollouts). */
 export const EVENT_FAMILIES = ['slo', 'monitoring', 'rollout'] as const;
 
@@ -128,11 +147,24 @@ export function summarise(n: Notice): string {
       return `${d.passed === false ? '🔴' : '✅'} Evaluation ${str(fieldOf(d, 'suite.name')) ?? ''} of ${model}@${str(fieldOf(d, 'model.version')) ?? '?'} ${str(d.state) ?? 'finished'}${d.passed === null || d.passed === undefined ? '' : d.passed ? ', passed' : ', failed its thresholds'}`;
     case 'trigger.fired':
       return `🔁 Retraining trigger ${str(fieldOf(d, 'trigger.name')) ?? ''} fired for ${str(fieldOf(d, 'trigger.model')) ?? model}${str(fieldOf(d, 'evidence.type')) ? ` on ${str(fieldOf(d, 'evidence.type'))}` : ' on its schedule'}`;
+    case 'rollout.started':
+    case 'rollout.step':
+    case 'rollout.paused':
+    case 'rollout.resumed':
+    case 'rollout.succeeded':
+    case 'rollout.aborted': {
+      const what = n.type.slice('rollout.'.length);
+      const icon = what === 'aborted' ? '🔴' : what === 'succeeded' ? '✅' : what === 'paused' ? '⏸️' : '🚀';
+      const versions = str(d.candidate) ? ` ${str(d.stable) ?? '?'} → ${str(d.candidate)}` : '';
+      const step = what === 'step' && num(d.weight) !== null ? `, candidate at ${num(d.weight)} %` : '';
+      const reason = str(d.reason) ? ` — ${str(d.reason)}` : '';
+      return `${icon} Rollout ${what === 'step' ? 'stepped' : what}: ${where}${versions}${step}${reason}`;
+    }
     case 'webhook.test':
       return '👋 Test delivery from Steward';
     default: {
-      const icon = /abort|fail|firing|rollback/.test(n.type) ? '🔴 ' : '';
       const state = str(d.to) ?? str(d.state);
+      const icon = /abort|fail|firing|rollback/.test(`${n.type} ${state ?? ''}`) ? '🔴 ' : '';
       return `${icon}${n.type}: ${n.subject}${state ? ` → ${state}` : ''}`;
     }
   }

@@ -3,7 +3,8 @@
  * durable event subscriber that turns each matching event into a delivery job. The subscriber
  * only writes rows in the event transaction; sending is the jobs' (notify-delivery.ts), so
  * nothing an endpoint does can hold up the event stream. The signing secret is returned once,
- * at creation; it is never listed, logged or audited.
+ * at creation; it is never listed, logged or audited. Listings and the audit trail show the URL
+ * with its tokens cut (`shownUrl`): a Slack webhook URL is itself a credential.
  */
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
@@ -17,11 +18,11 @@ import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import { deliveryView, type Deliveries } from './notify-delivery.js';
-import { EVENT_FAMILIES, matchesPatterns, noticeOf, unknownPattern } from './notify-fns.js';
+import { EVENT_FAMILIES, matchesPatterns, noticeOf, shownUrl, unknownPattern } from './notify-fns.js';
 import type { NotifyRepo, WebhookRow } from './notify-repo.js';
 
 export function webhookView(r: WebhookRow): WebhookResponse {
-  return { id: r.id, name: r.name, url: r.url, events: JSON.parse(r.events) as string[], format: r.format as WebhookResponse['format'], namespace: r.namespace, createdAt: r.created_at, createdBy: r.created_by };
+  return { id: r.id, name: r.name, url: shownUrl(r.url), events: JSON.parse(r.events) as string[], format: r.format as WebhookResponse['format'], namespace: r.namespace, createdAt: r.created_at, createdBy: r.created_by };
 }
 
 /** Whether a webhook takes `event`: one of its patterns matches, and it is of the webhook's namespace if it has one. */
@@ -96,7 +97,7 @@ export function createNotifyService(deps: {
         }
         if (!(await r.deleteWebhook(h.id))) throw new AppError('not_found', `webhook ${JSON.stringify(id)} not found`, { webhook: id });
         await r.deleteDeliveries(h.id);
-        await deps.audit.record(tx, actor, { action: 'webhook.delete', target: `webhook:${h.id}`, change: { name: h.name, url: h.url } });
+        await deps.audit.record(tx, actor, { action: 'webhook.delete', target: `webhook:${h.id}`, change: { name: h.name, url: shownUrl(h.url) } });
       });
     },
 
