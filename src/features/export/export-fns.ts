@@ -58,6 +58,9 @@ function selector(o: Pick<RuleOptions, 'model' | 'environment'>, extra = ''): st
 
 const BURN_WINDOWS = ['5m', '30m', '1h', '6h'] as const;
 
+/** A threshold written as people write it: 14.4 × (1 − 0.995) is 0.072, not 0.07200000000000006. */
+const round = (x: number): number => Number(x.toPrecision(6));
+
 /** The rule groups (the plain rules file `promtool check rules` reads). */
 export function ruleGroups(o: RuleOptions): RuleGroup[] {
   const by = 'model, environment';
@@ -65,7 +68,7 @@ export function ruleGroups(o: RuleOptions): RuleGroup[] {
   const errors = selector(o, ',status=~"5.."');
   const errorRatio = (w: string) => `sum by (${by}) (rate(${M.requests}${errors}[${w}])) / sum by (${by}) (rate(${M.requests}${all}[${w}]))`;
   const where = `{{ $labels.model }} in {{ $labels.environment }}`;
-  const budget = 1 - o.slo;
+  const budget = round(1 - o.slo);
   const ratioName = (w: string) => `steward:gateway_error_ratio:rate${w}`;
   const sloSel = `{model="${o.model}"${o.environment ? `,environment="${o.environment}"` : ''}}`;
   return [
@@ -100,15 +103,15 @@ export function ruleGroups(o: RuleOptions): RuleGroup[] {
         ...BURN_WINDOWS.map((w) => ({ record: ratioName(w), expr: errorRatio(w) })),
         {
           alert: 'StewardModelErrorBudgetBurnFast',
-          expr: `${ratioName('1h')}${sloSel} > ${14.4 * budget} and ${ratioName('5m')}${sloSel} > ${14.4 * budget}`,
+          expr: `${ratioName('1h')}${sloSel} > ${round(14.4 * budget)} and ${ratioName('5m')}${sloSel} > ${round(14.4 * budget)}`,
           labels: { severity: 'page', model: o.model },
-          annotations: { summary: `${where}: error budget burning 14.4× too fast (SLO ${o.slo * 100} %)`, description: `At this rate the 30-day error budget of ${where} is gone in about two days.` },
+          annotations: { summary: `${where}: error budget burning 14.4× too fast (SLO ${round(o.slo * 100)} %)`, description: `At this rate the 30-day error budget of ${where} is gone in about two days.` },
         },
         {
           alert: 'StewardModelErrorBudgetBurnSlow',
-          expr: `${ratioName('6h')}${sloSel} > ${6 * budget} and ${ratioName('30m')}${sloSel} > ${6 * budget}`,
+          expr: `${ratioName('6h')}${sloSel} > ${round(6 * budget)} and ${ratioName('30m')}${sloSel} > ${round(6 * budget)}`,
           labels: { severity: 'ticket', model: o.model },
-          annotations: { summary: `${where}: error budget burning 6× too fast (SLO ${o.slo * 100} %)`, description: `At this rate the 30-day error budget of ${where} is gone in five days.` },
+          annotations: { summary: `${where}: error budget burning 6× too fast (SLO ${round(o.slo * 100)} %)`, description: `At this rate the 30-day error budget of ${where} is gone in five days.` },
         },
       ],
     },

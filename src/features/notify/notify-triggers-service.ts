@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { NAME_RE, namespaceOf } from '../../contracts/asset-names.js';
-import type { DomainEvent } from '../../contracts/events.js';
+import { EVENT_TYPES, type DomainEvent } from '../../contracts/events.js';
 import type { CreateTriggerBody, ListTriggersQuery, TriggerOn, TriggerResponse } from '../../contracts/notify.js';
 import { iso, type Clock } from '../../platform/clock.js';
 import { decodeCursor, encodeCursor } from '../../platform/cursor.js';
@@ -20,9 +20,8 @@ import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { AuditService } from '../audit/audit-service.js';
 import type { JobKind, JobsService } from '../jobs/jobs-service.js';
 import type { Deliveries } from './notify-delivery.js';
-import { conditionsHold, cronProblem, modelOf, nextFiring, noticeOf, unknownPattern, EVENT_FAMILIES, type Notice } from './notify-fns.js';
+import { conditionsHold, cronProblem, EVENT_FAMILIES, modelOf, nextFiring, noticeOf, unknownPattern, type Notice } from './notify-fns.js';
 import type { NotifyRepo, TriggerRow } from './notify-repo.js';
-import { EVENT_TYPES } from '../../contracts/events.js';
 
 export const SCHEDULE_JOB = 'trigger.schedule';
 const scheduleKey = (id: string, at: string) => `trigger:${id}:${at}`;
