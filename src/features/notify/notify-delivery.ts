@@ -3,8 +3,8 @@
  * transaction that decided it (the event subscriber's, a trigger's), so it exists exactly when
  * that decision commits and an event delivered again to the subscriber is sent once. Each job
  * makes one attempt: a 2xx succeeds; no answer, 408, 429 or 5xx is retried by the job runner
- * with backoff until the attempts run out, then the delivery is recorded `failed`; another 4xx
- * fails at once (the endpoint refused it; retrying would not change that). Every delivery is
+ * with backoff until the attempts run out, then the delivery is recorded `failed`; any other
+ * answer (a 4xx, a 3xx: redirects are not followed) fails at once: retrying would not change it. Every delivery is
  * its own job, so an endpoint that is down or slow holds only its own deliveries: never the
  * event stream, never another webhook's.
  */
