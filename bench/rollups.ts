@@ -67,15 +67,16 @@ async function fresh(dir: string, name: string): Promise<SqlDatabase> {
   return sql;
 }
 
-
 async function main(): Promise<void> {
   console.log(`rollup ingestion benchmark: ${BATCHES} batches of ${SIZE} records on SQLite, ${ROUNDS} rounds (median)`);
   console.log(machineLine());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'steward-bench-rollups-'));
   const rawDb = await fresh(dir, 'raw');
   const rollDb = await fresh(dir, 'rollups');
-  const raw = createUsageService({ repo: createGatewayRepo(rawDb.db), clock: systemClock });
-  const withRollups = createUsageService({ repo: createGatewayRepo(rollDb.db), clock: systemClock });
+  // No key of the bench has a budget, so no budget event is emitted: events are not wired here.
+  const events = { emit: async () => undefined } as unknown as Parameters<typeof createUsageService>[0]['events'];
+  const raw = createUsageService({ repo: createGatewayRepo(rawDb.db), clock: systemClock, events });
+  const withRollups = createUsageService({ repo: createGatewayRepo(rollDb.db), clock: systemClock, events });
   const monitoring = createMonitoringService({
     repo: createMonitoringRepo(rollDb.db, rollDb.dialect),
     clock: systemClock,

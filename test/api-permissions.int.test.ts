@@ -53,7 +53,7 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
     .replace('*', 'w');
   const query = r.url.endsWith('/compare')
     ? `?other=${encodeURIComponent(`${name}:1.0.0`)}`
-    : r.url.startsWith('/api/v1/pointers') || ['/api/v1/metrics', '/api/v1/drift', '/api/v1/feedback/summary', '/api/v1/slos'].includes(r.url)
+    : r.url.startsWith('/api/v1/pointers') || r.url.startsWith('/api/v1/export/') || ['/api/v1/metrics', '/api/v1/drift', '/api/v1/feedback/summary', '/api/v1/slos'].includes(r.url)
       ? `?model=${encodeURIComponent(name)}${r.url === '/api/v1/drift' ? '&environment=staging' : ''}`
       : '';
   const init: RequestInit = { method: r.method };

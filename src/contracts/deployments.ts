@@ -76,6 +76,12 @@ export const CreateDeploymentBody = z
     env: z.record(EnvVarName, z.string().max(8192)).default({}),
     /** What the gateway charges per request served by this deployment (USD per million tokens). */
     pricing: Pricing.optional(),
+    /**
+     * What one GPU costs per hour (USD), for deployments billed by the hour rather than per token:
+     * the cost report divides the hours it ran (× replicas × GPUs per replica, at least one) by the
+     * tokens it served. Ignored for cost where `pricing` is given.
+     */
+    gpuHourUsd: z.number().min(0).max(100_000).optional(),
     readinessPath: z.string().regex(/^\/[\x21-\x7e]*$/, 'a path starting with "/"').max(512).optional(),
     resources: z
       .object({ gpus: z.number().int().min(0).max(64).default(0), gpuType: z.string().max(64).nullable().default(null), memory: z.string().max(32).nullable().default(null) })
@@ -143,6 +149,7 @@ export const DeploymentResponse = z
       .nullable()
       .describe('driver external: where it serves, and the model name it expects (the key is never shown)'),
     pricing: Pricing.nullable().describe('USD per million tokens, as the gateway charges it (null: free)'),
+    gpuHourUsd: z.number().nullable().describe('USD per GPU-hour (cost reports derive a per-token cost from it when pricing is null)'),
     envKeys: z.array(z.string()).describe('names of the environment variables set (values are not shown)'),
     kubernetes: z
       .object({ namespace: z.string(), flavour: K8sFlavour, name: z.string(), autoscaling: z.object({ min: z.number().int(), max: z.number().int() }).strict().nullable() })

@@ -143,6 +143,7 @@ export const ENDPOINT_ROUTES = {
     putModelSettings: { method: 'PUT', url: '/api/v1/gateway/models/:name' },
     snapshot: { method: 'GET', url: '/api/v1/gateway/snapshot' },
     ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
+    cost: { method: 'GET', url: '/api/v1/cost' },
     usage: { method: 'GET', url: '/api/v1/usage' },
   },
   monitoring: {
@@ -154,5 +155,21 @@ export const ENDPOINT_ROUTES = {
     getSlo: { method: 'GET', url: '/api/v1/slos/:model/:env' },
     putSlo: { method: 'PUT', url: '/api/v1/slos/:model/:env' },
     deleteSlo: { method: 'DELETE', url: '/api/v1/slos/:model/:env' },
+  },
+  notify: {
+    createWebhook: { method: 'POST', url: '/api/v1/webhooks' },
+    listWebhooks: { method: 'GET', url: '/api/v1/webhooks' },
+    getWebhook: { method: 'GET', url: '/api/v1/webhooks/:id' },
+    deleteWebhook: { method: 'DELETE', url: '/api/v1/webhooks/:id' },
+    listDeliveries: { method: 'GET', url: '/api/v1/webhooks/:id/deliveries' },
+    testWebhook: { method: 'POST', url: '/api/v1/webhooks/:id/test' },
+    createTrigger: { method: 'POST', url: '/api/v1/triggers' },
+    listTriggers: { method: 'GET', url: '/api/v1/triggers' },
+    getTrigger: { method: 'GET', url: '/api/v1/triggers/:id' },
+    deleteTrigger: { method: 'DELETE', url: '/api/v1/triggers/:id' },
+  },
+  export: {
+    prometheusRules: { method: 'GET', url: '/api/v1/export/prometheus-rules' },
+    grafana: { method: 'GET', url: '/api/v1/export/grafana' },
   },
 } as const;

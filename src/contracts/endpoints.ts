@@ -9,9 +9,11 @@ import { authEndpoints } from './auth-endpoints.js';
 import { deploymentsEndpoints } from './deployments-endpoints.js';
 import { evalsEndpoints } from './evals-endpoints.js';
 import { eventsEndpoints } from './events-endpoints.js';
+import { exportEndpoints } from './export-endpoints.js';
 import { gatewayEndpoints } from './gateway-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
 import { monitoringEndpoints } from './monitoring-endpoints.js';
+import { notifyEndpoints } from './notify-endpoints.js';
 import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
 import { uploadsEndpoints } from './uploads-endpoints.js';
@@ -31,5 +33,7 @@ export const ENDPOINTS = {
   deployments: deploymentsEndpoints,
   gateway: gatewayEndpoints,
   monitoring: monitoringEndpoints,
+  notify: notifyEndpoints,
+  export: exportEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

@@ -88,6 +88,16 @@ export const EVENT_DATA = {
     .strict(),
   /** A gateway key was created or revoked: gateways refresh their snapshot. */
   'gateway.key.changed': z.object({ id: z.string(), namespace: z.string().nullable(), revoked: z.boolean() }).strict(),
+  /** A key's settled spend crossed 50, 80 or 100 % of its budget (once per threshold, on usage ingest). */
+  'gateway.budget.threshold': z
+    .object({
+      key: z.object({ id: z.string(), name: z.string() }).strict(),
+      namespace: z.string().nullable(),
+      threshold: z.number().describe('the fraction of the budget crossed: 0.5, 0.8 or 1'),
+      spentUsd: z.number(),
+      budgetUsd: z.number(),
+    })
+    .strict(),
   /** A model's traffic split in an environment was set or cleared. */
   'gateway.traffic.changed': z.object({ model: z.string(), environment: z.string() }).strict(),
   /** A model's gateway settings (response cache) changed. */

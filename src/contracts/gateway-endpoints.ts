@@ -7,6 +7,8 @@
 import { namespaceOf } from './asset-names.js';
 import { endpoint } from './endpoint.js';
 import {
+  CostQuery,
+  CostReport,
   CreateKeyBody,
   CreatedKeyResponse,
   GatewayModelBody,
@@ -75,6 +77,10 @@ export const gatewayEndpoints = {
     method: 'POST', url: '/api/v1/gateway/usage', summary: "A gateway's batch of usage records (a replayed batch is counted once)", tags,
     // 10,000 records of a few hundred bytes each.
     permission: 'gateway:sync', body: UsageBatch, bodyLimit: 8 * 1024 * 1024, responses: { 200: UsageIngestResponse },
+  }),
+  cost: endpoint({
+    method: 'GET', url: '/api/v1/cost', summary: 'Cost over a period by model, key, namespace or deployment: per-token prices, and GPU-hour prices divided by the tokens served', tags,
+    permission: 'asset:read', scope: 'filter', query: CostQuery, responses: { 200: CostReport },
   }),
   usage: endpoint({
     method: 'GET', url: '/api/v1/usage', summary: 'Usage aggregated by model, version, key, namespace, deployment or environment', tags,

@@ -144,6 +144,31 @@ export const UsageRow = z
   .strict();
 export const UsageReport = z.object({ groupBy: z.string(), items: z.array(UsageRow) }).strict();
 
+/** Cost over a period: per-token metered cost, plus GPU-hour cost shared out by tokens served. */
+export const CostQuery = z
+  .object({
+    groupBy: z.enum(['model', 'key', 'namespace', 'deployment']).default('model'),
+    model: z.string().max(200).optional(),
+    namespace: Namespace.optional(),
+    since: Timestamp.optional().describe('default: 30 days before until'),
+    until: Timestamp.optional().describe('default: now'),
+  })
+  .strict();
+export const CostRow = z
+  .object({
+    group: z.string().nullable().describe('null: no key (idle GPU capacity, or requests without a key)'),
+    requests: z.number().int(),
+    inputTokens: z.number().int(),
+    outputTokens: z.number().int(),
+    tokenCostUsd: z.number().describe('metered from per-token prices'),
+    gpuCostUsd: z.number().describe('GPU-hour price × hours running, shared out by tokens served'),
+    costUsd: z.number(),
+    costPerMTokUsd: z.number().nullable().describe('costUsd per million tokens (input + output) served; null without tokens'),
+  })
+  .strict();
+export const CostReport = z.object({ groupBy: z.string(), since: Timestamp, until: Timestamp, items: z.array(CostRow) }).strict();
+export type CostReport = z.infer<typeof CostReport>;
+
 // ---------------------------------------------------------------------------------------------
 // The route-table snapshot (GET /api/v1/gateway/snapshot, role `gateway`).
 

@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { UsageBatch, UsageRecord } from '../contracts/gateway.js';
+import { GATEWAY_METRICS } from '../contracts/gateway-metrics.js';
 import type { Logger } from '../platform/log.js';
 
 export type UsageSink = (batch: UsageBatch) => Promise<void>;
@@ -35,11 +36,11 @@ export function createMeter(opts: { gatewayId: string; sink: UsageSink | null; r
   const batchSize = opts.batchSize ?? 1000;
   const maxBuffered = opts.maxBuffered ?? 100_000;
   const labels = ['model', 'version', 'deployment', 'environment', 'status'] as const;
-  const requests = new Counter({ name: 'steward_gateway_requests_total', help: 'Requests proxied by the gateway', labelNames: labels, registers: [registry] });
-  const duration = new Histogram({ name: 'steward_gateway_request_duration_seconds', help: 'Time from request to the last byte of the response', labelNames: ['model', 'version', 'deployment', 'environment'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const ttft = new Histogram({ name: 'steward_gateway_time_to_first_token_seconds', help: 'Time to the first content event of a streamed response', labelNames: ['model', 'version', 'deployment', 'environment'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const tokens = new Counter({ name: 'steward_gateway_tokens_total', help: 'Tokens metered, by direction', labelNames: ['model', 'version', 'deployment', 'environment', 'direction'], registers: [registry] });
-  const cost = new Counter({ name: 'steward_gateway_cost_usd_total', help: 'Cost metered from deployment prices, in USD', labelNames: ['model', 'version', 'deployment', 'environment'], registers: [registry] });
+  const requests = new Counter({ name: GATEWAY_METRICS.requests, help: 'Requests proxied by the gateway', labelNames: labels, registers: [registry] });
+  const duration = new Histogram({ name: GATEWAY_METRICS.duration, help: 'Time from request to the last byte of the response', labelNames: ['model', 'version', 'deployment', 'environment'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const ttft = new Histogram({ name: GATEWAY_METRICS.ttft, help: 'Time to the first content event of a streamed response', labelNames: ['model', 'version', 'deployment', 'environment'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const tokens = new Counter({ name: GATEWAY_METRICS.tokens, help: 'Tokens metered, by direction', labelNames: ['model', 'version', 'deployment', 'environment', 'direction'], registers: [registry] });
+  const cost = new Counter({ name: GATEWAY_METRICS.cost, help: 'Cost metered from deployment prices, in USD', labelNames: ['model', 'version', 'deployment', 'environment'], registers: [registry] });
   const dropped = new Counter({ name: 'steward_gateway_usage_dropped_total', help: 'Usage records dropped because the control plane could not take them in time', registers: [registry] });
   const metrics: GatewayMetrics = {
     snapshotVersion: new Gauge({ name: 'steward_gateway_snapshot_version', help: 'Version (event sequence) of the route table in use', registers: [registry] }),

@@ -110,9 +110,17 @@ export const ConfigSchema = z.object({
   /**
    * Hosts, `*.suffixes`, addresses or CIDRs that evaluation endpoints and judges may be
    * (STEWARD_EVAL_ENDPOINT_ALLOW, comma-separated). Empty: anything but link-local and
-   * unspecified addresses (see features/evals/evals-endpoint-policy.ts).
+   * unspecified addresses (see platform/http/http-endpoint-policy.ts).
    */
   evalEndpointAllow: z.array(z.string().min(1)).default([]),
+  /** Webhook URLs: the same rule as evaluation endpoints, with its own allow-list (STEWARD_WEBHOOK_ALLOW, comma-separated). */
+  webhookAllow: z.array(z.string().min(1)).default([]),
+  /** How long a webhook endpoint gets to answer one delivery attempt: a hung endpoint holds one delivery slot that long, never the event stream. */
+  webhookTimeoutMs: z.number().int().positive().default(10_000),
+  /** Attempts of one delivery before it is recorded as failed: with the backoff below, about half an hour of an endpoint being down. */
+  webhookMaxAttempts: z.number().int().min(1).max(50).default(10),
+  /** First retry delay of a failed delivery; doubles per attempt (with jitter), capped at 10 minutes. */
+  webhookRetryBaseMs: z.number().int().nonnegative().default(2000),
   /**
    * How often a replica looks for events other replicas committed (subscribers, long polls).
    * Events of this replica are delivered at once; 200 ms bounds the delay across replicas for
@@ -265,6 +273,7 @@ export function loadConfig(input: ConfigInput): Config {
     rollupHourRetentionSeconds: env.STEWARD_ROLLUP_HOUR_RETENTION ? parseDuration('STEWARD_ROLLUP_HOUR_RETENTION', env.STEWARD_ROLLUP_HOUR_RETENTION) : undefined,
     usageRetentionSeconds: env.STEWARD_USAGE_RETENTION ? parseDuration('STEWARD_USAGE_RETENTION', env.STEWARD_USAGE_RETENTION) : undefined,
     evalEndpointAllow: env.STEWARD_EVAL_ENDPOINT_ALLOW ? env.STEWARD_EVAL_ENDPOINT_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    webhookAllow: env.STEWARD_WEBHOOK_ALLOW ? env.STEWARD_WEBHOOK_ALLOW.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     ...overrides,
   };
   const parsed = ConfigSchema.safeParse(raw);

@@ -21,8 +21,10 @@ import { createGateway, type Gateway } from '../gateway/gateway.js';
 import { localSnapshotSource } from '../gateway/gateway-sources.js';
 import { gatewayModule } from '../features/gateway/gateway-wiring.js';
 import { eventsModule } from '../features/events/events-wiring.js';
+import { exportModule } from '../features/export/export-wiring.js';
 import { jobsModule } from '../features/jobs/jobs-wiring.js';
 import { monitoringModule } from '../features/monitoring/monitoring-wiring.js';
+import { notifyModule } from '../features/notify/notify-wiring.js';
 import { promotionsModule } from '../features/promotions/promotions-wiring.js';
 import { promptsModule } from '../features/prompts/prompts-wiring.js';
 import { uploadsModule } from '../features/uploads/uploads-wiring.js';
@@ -38,7 +40,7 @@ import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
-export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, monitoringModule];
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, monitoringModule, notifyModule, exportModule];
 export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);

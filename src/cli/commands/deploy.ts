@@ -16,10 +16,10 @@ function int(flag: string) {
   };
 }
 
-function price(flag: string) {
+function price(flag: string, unit = 'USD per million tokens') {
   return (v: string): number => {
     const n = Number(v);
-    if (!v.trim() || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} ${JSON.stringify(v)} must be a price ≥ 0 (USD per million tokens)`);
+    if (!v.trim() || !Number.isFinite(n) || n < 0) throw new UsageError(`${flag} ${JSON.stringify(v)} must be a price ≥ 0 (${unit})`);
     return n;
   };
 }
@@ -36,6 +36,7 @@ function printDeployment(d: DeploymentResponse): void {
   }
   if (d.endpoint) lines.push(`endpoint   ${d.endpoint.url}${d.endpoint.model ? ` (model ${d.endpoint.model})` : ''}${d.endpoint.auth ? ', with a key' : ''}`);
   if (d.pricing) lines.push(`pricing    $${d.pricing.inputPerMTok} in / $${d.pricing.outputPerMTok} out per million tokens`);
+  else if (d.gpuHourUsd !== null) lines.push(`pricing    $${d.gpuHourUsd} per GPU-hour (steward cost derives the cost per token)`);
   if (d.error) lines.push(`error      ${d.error}`);
   for (const r of d.replicaStatus) {
     lines.push(`  replica ${r.index}  ${r.state.padEnd(10)} ${r.url ?? '-'}  pid ${r.pid ?? '-'}  restarts ${r.restarts}${r.lastError && r.state !== 'ready' ? `  (${r.lastError.split('\n')[0]})` : ''}`);
@@ -51,6 +52,7 @@ interface DeployOptions {
   endpointModel?: string;
   priceIn?: number;
   priceOut?: number;
+  gpuHourPrice?: number;
   replicas?: number;
   arg?: string[];
   setEnv?: string[];
@@ -114,6 +116,7 @@ export function registerDeployments(program: Command, globals: () => GlobalOptio
     .option('--endpoint-model <name>', "driver external: the model name that server expects (default: the registry's model name)")
     .option('--price-in <usd>', 'what the gateway charges per million input tokens, in USD', price('--price-in'))
     .option('--price-out <usd>', 'what the gateway charges per million output tokens, in USD', price('--price-out'))
+    .option('--gpu-hour-price <usd>', 'what one GPU costs per hour, in USD, when it is billed by the hour: steward cost divides its hours by the tokens it served', price('--gpu-hour-price', 'USD per GPU-hour'))
     .option('--replicas <n>', 'replicas (default: the environment policy)', int('--replicas'))
     .option('--arg <arg>', 'runtime argument; for openai-compatible the command line itself ({port}, {host}, {model_dir}, {model} are filled in; repeatable)', collect)
     .option('--set-env <KEY=VALUE>', 'environment variable of the replicas (repeatable; values are never shown)', collect)
@@ -166,6 +169,7 @@ Examples:
           ...(o.readinessPath ? { readinessPath: o.readinessPath } : {}),
           ...(o.endpoint ? { endpoint: { url: o.endpoint, ...(apiKey ? { apiKey } : {}), ...(o.endpointModel ? { model: o.endpointModel } : {}) } } : {}),
           ...(o.priceIn !== undefined && o.priceOut !== undefined ? { pricing: { inputPerMTok: o.priceIn, outputPerMTok: o.priceOut } } : {}),
+          ...(o.gpuHourPrice !== undefined ? { gpuHourUsd: o.gpuHourPrice } : {}),
           ...(o.startTimeout !== undefined ? { health: { startTimeoutMs: Math.max(100, o.startTimeout * 1000) } } : {}),
           ...kubernetesFields(o),
           ...(o.dryRun ? { dryRun: true } : {}),

@@ -1,4 +1,4 @@
-/** The gateway's control-plane side: keys create|ls|show|revoke, usage, traffic set|show|clear. */
+/** The gateway's control-plane side: keys create|ls|show|revoke, usage, cost, traffic set|show|clear. */
 import type { Command } from 'commander';
 import type { KeyResponse } from '../../contracts/gateway.js';
 import { clientFor, printJson, printTable, type GlobalOptions } from '../cli-context.js';
@@ -156,6 +156,43 @@ export function registerKeys(program: Command, globals: () => GlobalOptions): vo
       printTable(
         [o.by.toUpperCase(), 'REQUESTS', 'ERRORS', 'IN TOKENS', 'OUT TOKENS', 'COST', 'LATENCY MS', 'TTFT MS'],
         res.items.map((r) => [r.group ?? '-', r.requests, r.errors, r.inputTokens, r.outputTokens, money(r.costUsd), ms(r.latencyMsAvg), ms(r.ttftMsAvg)]),
+      );
+    });
+
+  program
+    .command('cost')
+    .description('What serving cost over a period: per-token prices as metered, GPU-hour prices divided by the tokens served')
+    .option('--by <group>', 'model, key, namespace or deployment', 'model')
+    .option('--since <when>', 'from: a duration back (24h, 30d) or a time', '30d')
+    .option('--until <when>', 'to: a duration back or a time (default now)')
+    .option('--model <name>', 'one model')
+    .option('--namespace <ns>', 'one namespace')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+A deployment priced per token (steward deploy --price-in/--price-out) costs what the gateway metered.
+One priced by the hour (steward deploy --gpu-hour-price) costs price × GPUs × replicas × the hours it ran
+in the period, shared among models, keys or namespaces by the tokens each was served; COST/1M TOK is
+the cost per million tokens served. An idle deployment's hours go to its model (no key).`,
+    )
+    .action(async (o: { by: string; since: string; until?: string; model?: string; namespace?: string } & GlobalOptions) => {
+      const groups = ['model', 'key', 'namespace', 'deployment'];
+      if (!groups.includes(o.by)) throw new UsageError(`--by ${JSON.stringify(o.by)}: one of ${groups.join(', ')}`);
+      const res = await clientFor(g(o)).api((t) => t.gateway.cost)({
+        query: {
+          groupBy: o.by as 'model',
+          since: sinceTime('--since', o.since),
+          ...(o.until ? { until: sinceTime('--until', o.until) } : {}),
+          ...(o.model ? { model: o.model } : {}),
+          ...(o.namespace ? { namespace: o.namespace } : {}),
+        },
+      });
+      if (o.json) return printJson(res);
+      process.stderr.write(`cost from ${res.since} to ${res.until}\n`);
+      printTable(
+        [o.by.toUpperCase(), 'REQUESTS', 'IN TOKENS', 'OUT TOKENS', 'TOKEN COST', 'GPU COST', 'COST', 'COST/1M TOK'],
+        res.items.map((r) => [r.group ?? '-', r.requests, r.inputTokens, r.outputTokens, money(r.tokenCostUsd), money(r.gpuCostUsd), money(r.costUsd), money(r.costPerMTokUsd)]),
       );
     });
 

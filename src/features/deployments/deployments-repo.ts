@@ -60,6 +60,16 @@ export function createDeploymentsRepo(root: AnyDb) {
     async routable(): Promise<DeploymentRow[]> {
       return db.selectFrom('deployments').selectAll().where('state', 'not in', ['stopped', 'failed']).where('stop_requested', '=', 0).orderBy('created_at').orderBy('id').execute();
     },
+    /** Deployments created before `until` and not ended before `since` (a stopped one's end is its last update). */
+    async ranBetween(since: string, until: string, namespaces: readonly string[] | null): Promise<DeploymentRow[]> {
+      let s = db
+        .selectFrom('deployments')
+        .selectAll()
+        .where('created_at', '<', until)
+        .where((eb) => eb.or([eb('state', 'not in', ['stopped', 'failed']), eb('updated_at', '>=', since)]));
+      if (namespaces) s = s.where('namespace', 'in', namespaces.length ? [...namespaces] : ['\u0000']);
+      return s.orderBy('created_at').orderBy('id').execute();
+    },
     async list(q: { model?: string; environment?: string; state?: string; namespaces: readonly string[] | null; after?: [string, string]; limit: number }): Promise<DeploymentRow[]> {
       let s = db.selectFrom('deployments').selectAll();
       if (q.model) s = s.where('model', '=', q.model);

@@ -104,6 +104,7 @@ export function createDeploymentsService(deps: {
       args: spec.args,
       endpoint: spec.endpoint ? { url: spec.endpoint.url, auth: Boolean(spec.endpoint.apiKey), ...(spec.endpoint.model ? { model: spec.endpoint.model } : {}) } : null,
       pricing: spec.pricing ?? null,
+      gpuHourUsd: spec.gpuHourUsd ?? null,
       envKeys: Object.keys(spec.env).sort(),
       kubernetes:
         spec.driver === 'kubernetes'
@@ -565,6 +566,7 @@ export function createDeploymentsService(deps: {
             ...(body.endpoint ? { endpoint: body.endpoint.url, auth: Boolean(body.endpoint.apiKey) } : {}),
             ...(body.kubernetes ? { kubernetes: body.kubernetes, ...(body.autoscaling ? { autoscaling: body.autoscaling } : {}) } : {}),
             ...(body.pricing ? { pricing: body.pricing } : {}),
+            ...(body.gpuHourUsd !== undefined ? { gpuHourUsd: body.gpuHourUsd } : {}),
           },
         });
         await deps.events.emit(tx, { type: 'deployment.state.changed', subject: `deployment:${row.id}`, namespace: row.namespace, data: { id: row.id, model: { name: v.name, version: v.version }, environment: row.environment, from: null, to: 'pending', error: null } });
@@ -620,6 +622,22 @@ export function createDeploymentsService(deps: {
             version: r.version ?? d.version,
           })),
         };
+      });
+    },
+
+    /**
+     * Deployments billed by the GPU-hour that ran during [since, until): when each ran (from its
+     * creation to its stop, the last update of a stopped or failed one) and its hourly price
+     * (GPU-hour × GPUs per replica, at least one, × replicas). Per-token priced ones are left out:
+     * their cost is metered per request.
+     */
+    async hourlyCosts(since: string, until: string, namespaces: readonly string[] | null) {
+      const rows = await repo.ranBetween(since, until, namespaces);
+      return rows.flatMap((d) => {
+        const spec = JSON.parse(d.spec) as Spec;
+        if (spec.gpuHourUsd === undefined || spec.pricing) return [];
+        const ended = d.state === 'stopped' || d.state === 'failed';
+        return [{ id: d.id, model: d.model, namespace: d.namespace, environment: d.environment, usdPerHour: spec.gpuHourUsd * Math.max(1, spec.resources.gpus) * d.replicas, from: d.created_at, to: ended ? d.updated_at : null }];
       });
     },
 

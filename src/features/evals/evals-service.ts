@@ -6,7 +6,7 @@
  * run; this module owns the rules around them.
  */
 import { randomBytes } from 'node:crypto';
-import type { EndpointPolicy } from './evals-endpoint-policy.js';
+import type { EndpointPolicy } from '../../platform/http/http-endpoint-policy.js';
 import type { z } from 'zod';
 import { namespaceGranted, namespaceOf, parseAssetRef } from '../../contracts/assets.js';
 import {
@@ -92,7 +92,7 @@ export interface EvalsDeps {
   /** `eval.run.deleted`, in the deleting transaction. */
   events: Pick<EventsService, 'emit'>;
   clock: Clock;
-  /** Refuses endpoint and judge URLs the server must not call (see evals-endpoint-policy.ts). */
+  /** Refuses endpoint and judge URLs the server must not call (see platform/http/http-endpoint-policy.ts). */
   policy?: Pick<EndpointPolicy, 'check'>;
   /** Runs execute as `eval.run` jobs: enqueued with the run, cancelled with it. */
   jobs: Pick<JobsService, 'enqueue' | 'cancel' | 'poke'>;

@@ -9,7 +9,7 @@ import { parseAssetRef } from '../../contracts/asset-names.js';
 import { VersionEvaluations } from '../../contracts/evals.js';
 import { defineModule } from '../../platform/module.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
-import { createEndpointPolicy } from './evals-endpoint-policy.js';
+import { createEndpointPolicy } from '../../platform/http/http-endpoint-policy.js';
 import { aliasEnvironments, createGates, type Gates } from './evals-gates.js';
 import { evalsMigrations } from './evals-migrations.js';
 import { createEvalsRepo } from './evals-repo.js';

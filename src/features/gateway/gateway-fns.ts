@@ -87,3 +87,79 @@ export function spendByKey(records: readonly UsageRecord[]): Map<string, number>
   for (const r of records) if (r.keyId && r.costUsd > 0) out.set(r.keyId, (out.get(r.keyId) ?? 0) + r.costUsd);
   return out;
 }
+
+/** Fractions of a key's budget that alert when spend crosses them. */
+export const BUDGET_THRESHOLDS = [0.5, 0.8, 1] as const;
+
+/**
+ * Thresholds crossed by spend going from `before` to `after` (each at most once: spend only
+ * grows, so a threshold crossed by one batch is below `before` for every later one).
+ */
+export function thresholdsCrossed(before: number, after: number, budget: number | null): number[] {
+  if (budget === null || budget <= 0) return [];
+  return BUDGET_THRESHOLDS.filter((t) => before < t * budget && after >= t * budget);
+}
+
+/** Served tokens and metered cost of one (deployment, group) over a period. */
+export interface DeploymentTokens {
+  deployment: string | null;
+  group: string | null;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokenCostUsd: number;
+}
+/** A deployment billed by the hour, and when it ran (`to` null: still running). */
+export interface HourlyDeployment {
+  id: string;
+  model: string;
+  namespace: string | null;
+  usdPerHour: number;
+  from: string;
+  to: string | null;
+}
+export type CostGroup = 'model' | 'key' | 'namespace' | 'deployment';
+
+/** Hours of [from, to ?? now] inside [since, until). */
+export function hoursWithin(from: string, to: string | null, since: string, until: string, now: Date): number {
+  const start = Math.max(Date.parse(from), Date.parse(since));
+  const end = Math.min(to === null ? now.getTime() : Date.parse(to), Date.parse(until), now.getTime());
+  return Math.max(0, end - start) / 3_600_000;
+}
+
+/**
+ * The cost report: metered per-token cost as it is; each hourly deployment's cost over the
+ * period (price × hours it ran in it) shared out among the groups it served in proportion to
+ * their tokens. A deployment that served nothing still cost its hours: they go to its model,
+ * namespace or itself, and to no key (`group` null) when grouped by key.
+ */
+export function costRows(groupBy: CostGroup, usage: readonly DeploymentTokens[], hourly: readonly HourlyDeployment[], period: { since: string; until: string; now: Date }) {
+  const out = new Map<string | null, { requests: number; inputTokens: number; outputTokens: number; tokenCostUsd: number; gpuCostUsd: number }>();
+  const row = (g: string | null) => {
+    let r = out.get(g);
+    if (!r) out.set(g, (r = { requests: 0, inputTokens: 0, outputTokens: 0, tokenCostUsd: 0, gpuCostUsd: 0 }));
+    return r;
+  };
+  for (const u of usage) {
+    const r = row(u.group);
+    r.requests += u.requests;
+    r.inputTokens += u.inputTokens;
+    r.outputTokens += u.outputTokens;
+    r.tokenCostUsd += u.tokenCostUsd;
+  }
+  for (const d of hourly) {
+    const cost = d.usdPerHour * hoursWithin(d.from, d.to, period.since, period.until, period.now);
+    if (cost <= 0) continue;
+    const served = usage.filter((u) => u.deployment === d.id);
+    const tokens = served.reduce((s, u) => s + u.inputTokens + u.outputTokens, 0);
+    if (tokens > 0) for (const u of served) row(u.group).gpuCostUsd += (cost * (u.inputTokens + u.outputTokens)) / tokens;
+    else row(groupBy === 'deployment' ? d.id : groupBy === 'model' ? d.model : groupBy === 'namespace' ? d.namespace : null).gpuCostUsd += cost;
+  }
+  return [...out.entries()]
+    .map(([group, r]) => {
+      const costUsd = r.tokenCostUsd + r.gpuCostUsd;
+      const tokens = r.inputTokens + r.outputTokens;
+      return { group, ...r, costUsd, costPerMTokUsd: tokens > 0 ? (costUsd * 1e6) / tokens : null };
+    })
+    .sort((a, b) => b.costUsd - a.costUsd || String(a.group).localeCompare(String(b.group)));
+}

@@ -188,6 +188,26 @@ export function createGatewayRepo(root: AnyDb) {
       await db.deleteFrom('gateway_usage_batches').where('received_at', '<', before).execute();
       return Number(r.numDeletedRows);
     },
+    /** Requests, tokens and metered cost per (deployment, group): what the cost report shares GPU-hour cost by. */
+    async tokensByDeployment(group: keyof typeof USAGE_GROUP_COLUMN, f: UsageFilter) {
+      const groupExpr = sql<string | null>`${sql.ref(USAGE_GROUP_COLUMN[group])}`;
+      let s = db
+        .selectFrom('gateway_usage')
+        .select([
+          'deployment',
+          groupExpr.as('grp'),
+          sql<number>`count(*)`.as('requests'),
+          sql<number>`sum(input_tokens)`.as('input_tokens'),
+          sql<number>`sum(output_tokens)`.as('output_tokens'),
+          sql<number>`sum(cost_usd)`.as('cost_usd'),
+        ]);
+      if (f.since) s = s.where('at', '>=', f.since);
+      if (f.until) s = s.where('at', '<', f.until);
+      if (f.model) s = s.where('model', '=', f.model);
+      if (f.namespace) s = s.where('namespace', '=', f.namespace);
+      if (f.namespaces) s = s.where('namespace', 'in', f.namespaces.length ? [...f.namespaces] : ['\u0000']);
+      return s.groupBy(['deployment', groupExpr]).execute();
+    },
     /** Usage aggregated in SQL, one row per group. */
     async aggregate(group: keyof typeof USAGE_GROUP_COLUMN | 'version', f: UsageFilter) {
       const groupExpr = group === 'version' ? sql<string | null>`model || '@' || version` : sql<string | null>`${sql.ref(USAGE_GROUP_COLUMN[group])}`;

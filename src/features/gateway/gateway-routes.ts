@@ -22,5 +22,6 @@ export function gatewayRoutes(svc: GatewayFeature): RouteDef[] {
     }),
     route(E.ingestUsage, async ({ body }) => svc.ingestUsage(body)),
     route(E.usage, async ({ query, actor }) => svc.usageReport(query, actor)),
+    route(E.cost, async ({ query, actor }) => svc.costReport(query, actor)),
   ];
 }

@@ -13,13 +13,14 @@ import { iso, type Clock } from '../../platform/clock.js';
 import { errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
-import { canonicalTime, spendByKey, usageRow } from './gateway-fns.js';
+import type { EventsService } from '../events/events-service.js';
+import { canonicalTime, spendByKey, thresholdsCrossed, usageRow } from './gateway-fns.js';
 import type { GatewayRepo, UsageRow } from './gateway-repo.js';
 
 /** Called inside the ingest transaction (`tx`) with the rows of a batch stored for the first time. */
 export type UsageListener = (tx: AnyDb, rows: readonly UsageRow[]) => Promise<void>;
 
-export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
+export function createUsageService(deps: { repo: GatewayRepo; clock: Clock; events: Pick<EventsService, 'emit'> }) {
   const { repo, clock } = deps;
   const listeners: UsageListener[] = [];
   return {
@@ -41,7 +42,22 @@ export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
         if (!(await r.claimBatch({ gateway: batch.gateway, batch: batch.batch, records: rows.length, received_at: iso(clock.now()) }))) return { accepted: 0, duplicate: true };
         await r.insertUsage(rows);
         for (const fn of listeners) await fn(trx as unknown as AnyDb, rows);
-        for (const [key, usd] of spendByKey(batch.records)) await r.addSpend(key, usd);
+        for (const [key, usd] of spendByKey(batch.records)) {
+          const before = await r.key(key);
+          await r.addSpend(key, usd);
+          if (!before) continue;
+          // Read back rather than added here: the stored sum is what the key reports.
+          const spent = (await r.key(key))?.spent_usd ?? before.spent_usd + usd;
+          // In the batch's transaction: a replayed batch adds no spend and so alerts nothing again.
+          for (const threshold of thresholdsCrossed(before.spent_usd, spent, before.budget_usd)) {
+            await deps.events.emit(trx as unknown as AnyDb, {
+              type: 'gateway.budget.threshold',
+              subject: `gateway-key:${key}`,
+              namespace: before.namespace,
+              data: { key: { id: key, name: before.name }, namespace: before.namespace, threshold, spentUsd: spent, budgetUsd: before.budget_usd! },
+            });
+          }
+        }
         return { accepted: rows.length, duplicate: false };
       });
     },

@@ -10,10 +10,12 @@ import { gatewayRoutes } from './gateway-routes.js';
 import { createGatewayService } from './gateway-service.js';
 import { createSnapshotService } from './gateway-snapshot-service.js';
 import { createUsageService } from './gateway-usage-service.js';
+import { createCostService } from './gateway-cost-service.js';
 
-function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] & Parameters<typeof createSnapshotService>[0]) {
+function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] & Parameters<typeof createSnapshotService>[0] & Parameters<typeof createCostService>[0]) {
   const snapshots = createSnapshotService(deps);
-  const usage = createUsageService({ repo: deps.repo, clock: deps.clock });
+  const usage = createUsageService({ repo: deps.repo, clock: deps.clock, events: deps.events });
+  const cost = createCostService({ repo: deps.repo, deployments: deps.deployments, clock: deps.clock });
   return {
     ...createGatewayService(deps),
     /** The route table; with `after`, one newer than it, waiting up to `waitMs` (null: none came). */
@@ -27,6 +29,8 @@ function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] &
     usageByRequest: usage.usageByRequest,
     /** Deletes raw usage older than a time (monitoring's retention; its rollups keep the figures). */
     pruneUsage: usage.pruneUsage,
+    /** Cost over a period: per-token metered, and GPU-hour prices shared out by tokens served. */
+    costReport: cost.report,
   };
 }
 export type GatewayFeature = ReturnType<typeof createGatewayFeature>;

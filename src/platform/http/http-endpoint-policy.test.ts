@@ -1,6 +1,6 @@
 import type dns from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { createEndpointPolicy, embeddedIPv4, ipv6Groups } from './evals-endpoint-policy.js';
+import { createEndpointPolicy, embeddedIPv4, ipv6Groups } from './http-endpoint-policy.js';
 
 /** What the policy's connection-time lookup answers for `host`: the addresses, or the error code. */
 function lookup(policy: ReturnType<typeof createEndpointPolicy>, host: string): Promise<string> {

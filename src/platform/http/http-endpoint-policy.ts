@@ -1,6 +1,6 @@
 /**
- * Which addresses the server may call for evaluations. A run's endpoint and judge are URLs that
- * users hand the server, so without a rule they reach whatever the server can reach, the cloud
+ * Which addresses the server may call when users hand it a URL: evaluation endpoints and judges,
+ * webhooks. Such URLs are user input, so without a rule they reach whatever the server can reach, the cloud
  * metadata service included (server-side request forgery).
  *
  * The rule: link-local addresses (169.254.0.0/16 and fe80::/10, where most cloud metadata
@@ -11,14 +11,14 @@
  * are read in canonical form by the WHATWG URL parser, then checked with `net.BlockList`).
  * Loopback and private networks, where model servers usually run, are not refused. With an
  * allow-list (`STEWARD_EVAL_ENDPOINT_ALLOW`: host names, `*.suffix`, addresses or CIDRs,
- * comma-separated), only what it names is called, refused addresses included if named. It is
+ * comma-separated; webhooks: `STEWARD_WEBHOOK_ALLOW`), only what it names is called, refused addresses included if named. It is
  * checked when a run is created (a clear 400 before any work) and again on every connection the
  * runner opens, so a name that resolves elsewhere later (DNS rebinding) fails its requests
  * instead of reaching a refused address.
  */
 import dns from 'node:dns';
 import net from 'node:net';
-import { errors } from '../../platform/errors.js';
+import { errors } from '../errors.js';
 
 export interface EndpointPolicy {
   /** Throws an `invalid_argument` AppError when `url`'s host is refused (a name that does not resolve passes: the run then fails to connect). */
@@ -73,7 +73,8 @@ function refusedByDefault(address: string): boolean {
   return REFUSED_V6.check(bare, 'ipv6') || (v4 !== null && REFUSED_V4.check(v4, 'ipv4'));
 }
 
-export function createEndpointPolicy(allow: readonly string[]): EndpointPolicy {
+/** `setting` names the allow-list in messages (where an operator widens it). */
+export function createEndpointPolicy(allow: readonly string[], setting = 'STEWARD_EVAL_ENDPOINT_ALLOW'): EndpointPolicy {
   const hosts = new Set<string>();
   const suffixes: string[] = [];
   const nets = new net.BlockList();
@@ -99,11 +100,11 @@ export function createEndpointPolicy(allow: readonly string[]): EndpointPolicy {
     const plain = mapped && carried !== null ? carried : bare;
     if (listed) {
       if (hosts.has(name) || suffixes.some((s) => name.endsWith(s)) || nets.check(plain, familyOf(plain))) return null;
-      return `${name}${name === plain ? '' : ` (${plain})`} is not in STEWARD_EVAL_ENDPOINT_ALLOW`;
+      return `${name}${name === plain ? '' : ` (${plain})`} is not in ${setting}`;
     }
     if (refusedByDefault(bare)) {
       const reaches = carried !== null && carried !== plain ? ` (it reaches ${carried})` : '';
-      return `${name}${name === plain ? '' : ` resolves to ${plain}, which`} is a link-local, unspecified or cloud metadata address${reaches}; name it in STEWARD_EVAL_ENDPOINT_ALLOW to call it anyway`;
+      return `${name}${name === plain ? '' : ` resolves to ${plain}, which`} is a link-local, unspecified or cloud metadata address${reaches}; name it in ${setting} to call it anyway`;
     }
     return null;
   }
