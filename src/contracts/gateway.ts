@@ -107,6 +107,8 @@ export const UsageRecord = z
     inputTokens: z.number().int().min(0),
     outputTokens: z.number().int().min(0),
     costUsd: z.number().min(0),
+    /** Attempts on the chosen deployment that failed (5xx, connection error, timeout) before the answer: a retry hides them from the client, not from a rollout's analysis. */
+    upstreamErrors: z.number().int().min(0).default(0),
   })
   .strict();
 export type UsageRecord = z.infer<typeof UsageRecord>;

@@ -9,12 +9,25 @@ import type { UsageBatch, UsageIngestResponse, UsageQuery } from '../../contract
 import { iso, type Clock } from '../../platform/clock.js';
 import { errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
-import { canonicalTime, spendByKey, usageRow } from './gateway-fns.js';
+import { canonicalTime, spendByKey, summariseWindow, usageRow, type UsageWindow } from './gateway-fns.js';
 import type { GatewayRepo } from './gateway-repo.js';
+
+/**
+ * Rows a window reads at most. Percentiles are not portable SQL (SQLite has none), so a window is
+ * summarised from its rows; windows are seconds long, so at a few hundred requests a second this
+ * bound is never reached, and past it the newest rows are what an analysis should judge anyway.
+ */
+const WINDOW_ROW_LIMIT = 20_000;
 
 export function createUsageService(deps: { repo: GatewayRepo; clock: Clock }) {
   const { repo, clock } = deps;
   return {
+    /** A deployment's (or version's, or environment's) traffic since a time: requests, errors, p95s, tokens per second. */
+    async window(q: { model: string; environment?: string; deployment?: string; version?: string; shadow?: boolean; since: Date }): Promise<UsageWindow> {
+      const rows = await repo.usageWindow({ ...q, since: iso(q.since), limit: WINDOW_ROW_LIMIT });
+      return summariseWindow(rows, WINDOW_ROW_LIMIT);
+    },
+
     async ingest(batch: UsageBatch): Promise<UsageIngestResponse> {
       // Validated whole before anything is written: a bad record refuses the batch.
       const rows = batch.records.map((r, i) => {

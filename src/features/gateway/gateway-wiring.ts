@@ -21,6 +21,8 @@ function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] &
     /** Stores a gateway's usage batch (idempotent per gateway and batch) and adds its spend to the keys. */
     ingestUsage: usage.ingest,
     usageReport: usage.report,
+    /** Raw usage of a short window, summarised (rollout analysis). */
+    usageWindow: usage.window,
   };
 }
 export type GatewayFeature = ReturnType<typeof createGatewayFeature>;
