@@ -13,6 +13,7 @@ import { gatewayEndpoints } from './gateway-endpoints.js';
 import { jobsEndpoints } from './jobs-endpoints.js';
 import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
+import { rolloutsEndpoints } from './rollouts-endpoints.js';
 import { uploadsEndpoints } from './uploads-endpoints.js';
 
 export const ENDPOINTS = {
@@ -29,5 +30,6 @@ export const ENDPOINTS = {
   promotions: promotionsEndpoints,
   deployments: deploymentsEndpoints,
   gateway: gatewayEndpoints,
+  rollouts: rolloutsEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

@@ -24,6 +24,7 @@ import { eventsModule } from '../features/events/events-wiring.js';
 import { jobsModule } from '../features/jobs/jobs-wiring.js';
 import { promotionsModule } from '../features/promotions/promotions-wiring.js';
 import { promptsModule } from '../features/prompts/prompts-wiring.js';
+import { rolloutsModule } from '../features/rollouts/rollouts-wiring.js';
 import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
@@ -37,7 +38,7 @@ import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
-export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule];
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, rolloutsModule];
 export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);

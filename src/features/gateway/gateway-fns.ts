@@ -92,6 +92,9 @@ export interface UsageWindow {
   /** 4xx answers, shown apart. */
   clientErrors: number;
   p95LatencyMs: number | null;
+  meanLatencyMs: number | null;
+  /** Sample standard deviation of the latencies (intervals of the mean). */
+  latencySdMs: number | null;
   p95TtftMs: number | null;
   /** Output tokens per second of request time, over the requests that succeeded. */
   tokensPerSecond: number | null;
@@ -129,12 +132,17 @@ export function summariseWindow(
       okMs += Number(r.latency_ms);
     }
   }
+  const n = latencies.length;
+  const mean = n ? latencies.reduce((a, b) => a + b, 0) / n : null;
+  const sd = mean !== null && n > 1 ? Math.sqrt(latencies.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
   return {
     requests: rows.length,
     errors,
     errorRate: rows.length ? errors / rows.length : null,
     clientErrors,
     p95LatencyMs: percentile(latencies, 0.95),
+    meanLatencyMs: mean,
+    latencySdMs: sd,
     p95TtftMs: percentile(ttfts, 0.95),
     tokensPerSecond: okMs > 0 && tokens > 0 ? tokens / (okMs / 1000) : null,
     truncated: rows.length >= limit,
