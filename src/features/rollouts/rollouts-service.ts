@@ -253,7 +253,11 @@ export function createRolloutsService(deps: RolloutsDeps) {
         if (candidate.model.name !== model || candidate.model.version !== v.version) throw errors.precondition(`deployment ${candidate.id} serves ${candidate.model.name}:${candidate.model.version}, not ${label}`, { deployment: candidate.id });
         if (candidate.environment !== body.environment) throw errors.precondition(`deployment ${candidate.id} is in ${candidate.environment}; a candidate runs in the environment it will serve (${body.environment})`, { deployment: candidate.id });
         if (candidate.state === 'stopped' || candidate.state === 'failed') throw errors.precondition(`deployment ${candidate.id} is ${candidate.state}`, { deployment: candidate.id, state: candidate.state });
-      } else if (stable.driver !== 'local') {
+      } else {
+        // A deployment of the candidate already in the environment (an operator's, e.g. external) is the candidate.
+        candidate = (await deps.deployments.list({ model, environment: body.environment, limit: 100 }, SYSTEM_ACTOR)).items.find((d) => d.model.version === v.version && d.state !== 'stopped' && d.state !== 'failed') ?? null;
+      }
+      if (!candidate && stable.driver !== 'local') {
         throw errors.precondition(`the stable deployment ${stable.id} uses driver ${stable.driver}: deploy ${label} in ${body.environment} yourself and name it with candidateDeployment (--candidate-deployment)`, { deployment: stable.id, driver: stable.driver });
       }
       // Traffic pinned to the stable arm before the candidate exists: a new deployment in the
