@@ -34,6 +34,7 @@ export interface Stage {
   stable: FakeOpenAI;
   canary: FakeOpenAI;
   stableDeployment: string;
+  candidateDeployment: string | null;
   key: string;
   close(): Promise<void>;
 }
@@ -43,7 +44,7 @@ export interface Stage {
  * candidate's external deployment exists (an operator would do the same: a deployment in the
  * environment otherwise takes its share at once).
  */
-export async function stage(api: Api, opts: { policy?: EnvironmentPolicyInput; candidate?: boolean } = {}): Promise<Stage & { candidateDeployment: string | null }> {
+export async function stage(api: Api, opts: { policy?: EnvironmentPolicyInput; candidate?: boolean } = {}): Promise<Stage> {
   const model = `ro${uid()}/chat`;
   const env = `r${uid()}`;
   expectBody(await api.put(`/api/v1/environments/${env}`, { description: 'rollout test', ...(opts.policy ?? {}) }), 200, EnvironmentResponse);
