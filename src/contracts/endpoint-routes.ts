@@ -145,4 +145,13 @@ export const ENDPOINT_ROUTES = {
     ingestUsage: { method: 'POST', url: '/api/v1/gateway/usage' },
     usage: { method: 'GET', url: '/api/v1/usage' },
   },
+  rollouts: {
+    startRollout: { method: 'POST', url: '/api/v1/rollouts' },
+    listRollouts: { method: 'GET', url: '/api/v1/rollouts' },
+    getRollout: { method: 'GET', url: '/api/v1/rollouts/:id' },
+    pauseRollout: { method: 'POST', url: '/api/v1/rollouts/:id/pause' },
+    resumeRollout: { method: 'POST', url: '/api/v1/rollouts/:id/resume' },
+    promoteRollout: { method: 'POST', url: '/api/v1/rollouts/:id/promote' },
+    abortRollout: { method: 'POST', url: '/api/v1/rollouts/:id/abort' },
+  },
 } as const;
