@@ -123,6 +123,41 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
     expect(await pointerOf(api, s.model, s.env)).toBe('2.0.0');
   });
 
+  it('runs an A/B split, sticky by key, and ends with a report comparing the arms; shadow mirrors and reports too', async () => {
+    const s = await setup();
+    const gen = load(server.url, s.key, s.model, 40);
+    try {
+      const ab = expectBody(await start(s, { strategy: 'ab', weights: [50, 50], pause: 2, sticky: 'header:x-user', analysis: FAST }), 201, RolloutResponse);
+      const done = await waitRollout(api, ab.id, (x) => x.state === 'paused');
+      expect((await traffic(s)).sticky).toBe('header:x-user');
+      expect(done.reason).toMatch(/^experiment finished: no significant difference in error rate/);
+      const rep = done.report!;
+      expect(rep.stable.requests).toBeGreaterThan(0);
+      expect(rep.candidate.requests).toBeGreaterThan(0);
+      expect(rep.candidate.errorRate).toMatchObject({ estimate: 0, low: 0 });
+      expect(rep.candidate.errorRate.high!).toBeGreaterThan(0);
+      expect(rep.errorRateDifference.low!).toBeLessThan(0);
+      expect(rep.errorRateDifference.high!).toBeGreaterThan(0);
+      expectError(await api.post(`/api/v1/rollouts/${ab.id}/resume`, {}), 409, 'conflict');
+      expectBody(await api.post(`/api/v1/rollouts/${ab.id}/abort`, { reason: 'keep A' }), 200, RolloutResponse);
+
+      const shadow = expectBody(await start(s, { strategy: 'shadow', shadowPercent: 100, pause: 2, analysis: FAST }), 201, RolloutResponse);
+      await waitRollout(api, shadow.id, (x) => x.step === 0);
+      const t = await traffic(s);
+      expect(t.arms).toEqual([{ deployment: s.stableDeployment, weight: 100 }]);
+      expect(t.shadow).toEqual({ deployment: s.candidateDeployment, percent: 100 });
+      const reported = await waitRollout(api, shadow.id, (x) => x.state === 'paused');
+      expect(reported.reason).toMatch(/^shadow finished/);
+      // The candidate's figures are of the mirrored requests, judged against the stable arm's.
+      expect(reported.report!.candidate.requests).toBeGreaterThan(10);
+      expect(reported.lastAnalysis?.verdict).toBe('pass');
+      expectBody(await api.post(`/api/v1/rollouts/${shadow.id}/promote`, {}), 200, RolloutResponse);
+    } finally {
+      await gen.stop();
+    }
+    expect(await pointerOf(api, s.model, s.env)).toBe('2.0.0');
+  });
+
   it('pauses an inconclusive step (no traffic) instead of passing it; resume, pause and promote', async () => {
     const s = await setup();
     const r = expectBody(await start(s, { strategy: 'canary', steps: [10, 100], pause: 1, analysis: FAST }), 201, RolloutResponse);

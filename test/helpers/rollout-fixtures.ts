@@ -77,7 +77,9 @@ export async function waitRollout(api: Api, id: string, until: (r: RolloutDetail
       return until(last) ? last : null;
     }, timeoutMs, 50);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last, null, 1)}`);
+    const l = last as RolloutDetail | null;
+    const brief = l ? `state ${l.state} at step ${l.step} (${l.reason ?? 'no reason'}); last analysis: ${l.lastAnalysis?.reason ?? 'none'}; timeline: ${l.timeline.map((t) => t.message).join(' | ')}` : 'nothing';
+    throw new Error(`${(err as Error).message}; last seen: ${brief}`);
   }
 }
 

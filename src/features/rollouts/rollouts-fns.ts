@@ -120,7 +120,8 @@ export function wilson(k: number, n: number, z = Z95): { estimate: number | null
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
-  return { estimate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // The bounds are exact at the edges (rounding would leave 1e-18 above 0 with no errors).
+  return { estimate: p, low: k === 0 ? 0 : Math.max(0, centre - half), high: k === n ? 1 : Math.min(1, centre + half) };
 }
 
 /** Newcombe's hybrid score interval (method 10) of p2 − p1 from the two Wilson intervals. */
