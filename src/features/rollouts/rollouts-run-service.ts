@@ -9,6 +9,7 @@
  */
 import type { AnalysisResult, ArmMetrics, RolloutSpec, RolloutStep } from '../../contracts/rollouts.js';
 import { iso, type Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/log.js';
 import { AppError } from '../../platform/errors.js';
 import { SYSTEM_ACTOR } from '../audit/audit-service.js';
 import type { DeploymentsService } from '../deployments/deployments-service.js';
@@ -23,6 +24,7 @@ export interface RunDeps {
   deployments: Pick<DeploymentsService, 'get' | 'cloneFor' | 'stopIn'>;
   gateway: Pick<GatewayFeature, 'usageWindow'>;
   clock: Clock;
+  log: Logger;
 }
 
 /** What the job does after a tick: wait `intervalSeconds` and tick again, or end. */
@@ -43,7 +45,9 @@ export function createRolloutRunner(deps: RunDeps) {
   }
 
   async function fail(row: RolloutRow, state: 'aborted' | 'failed', reason: string, evidence: Record<string, unknown>): Promise<TickOutcome> {
-    await rollouts.rollBack(row.id, actor, { state, reason, evidence });
+    const done = await rollouts.rollBack(row.id, actor, { state, reason, evidence });
+    // The alert: `rollout.aborted` is the event subscribers (webhooks, monitoring) act on; the log says it to an operator.
+    if (done) deps.log.warn({ rollout: row.id, model: row.model, environment: row.environment, stable: row.stable_version, candidate: row.candidate_version, reason }, `rollout ${state}: traffic returned to the stable version`);
     return { next: 'done' };
   }
 

@@ -24,14 +24,14 @@ export const rolloutsModule = defineModule({
   name: 'rollouts',
   needs: ['assets', 'promotions', 'deployments', 'gateway', 'audit', 'events', 'jobs'],
   migrations: rolloutsMigrations,
-  setup({ sql, clock, need }) {
+  setup({ sql, clock, log, need }) {
     const jobs = need('jobs');
     const promotions = need('promotions');
     const deployments = need('deployments');
     const gateway = need('gateway');
     const repo = createRolloutsRepo(sql.db, sql.dialect);
     const service = createRolloutsService({ repo, assets: need('assets'), promotions, deployments, gateway, audit: need('audit'), events: need('events'), jobs, clock });
-    const runner = createRolloutRunner({ repo, rollouts: service, deployments, gateway, clock });
+    const runner = createRolloutRunner({ repo, rollouts: service, deployments, gateway, clock, log });
 
     // One long-lived job per rollout: it ticks every analysis interval while the rollout runs,
     // holding its lease, so one control-plane replica drives it and another takes over if it dies.
