@@ -8,6 +8,7 @@ import { DeploymentResponse } from '../src/contracts/deployments.js';
 import { TrafficResponse } from '../src/contracts/gateway.js';
 import { PromotionPage, PromotionResponse } from '../src/contracts/promotions.js';
 import { RolloutPage, RolloutResponse } from '../src/contracts/rollouts.js';
+import { pushModel } from './helpers/evals-fixtures.js';
 import { load, pointerOf, rolloutOf, stage, waitFor, waitRollout, type Stage } from './helpers/rollout-fixtures.js';
 import { BACKENDS } from './helpers/test-server.js';
 import { expectBody, expectError, serveSuite, type Api, type ApiResponse } from './helpers/test-api.js';
@@ -196,6 +197,21 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
     expect(racing.map((x) => x.status).sort()).toEqual([201, 409]);
     const winner = racing.find((x) => x.status === 201)!.body as RolloutResponse;
     expectBody(await api.post(`/api/v1/rollouts/${winner.id}/abort`, {}), 200, RolloutResponse);
+  });
+
+  it('ends when the environment is moved under it by something else, and refuses to promote a candidate that does not serve', async () => {
+    const s = await setup({ candidate: false });
+    // No candidate deployment yet, and the stable one is external: nothing to copy (412).
+    expectError(await start(s, { strategy: 'canary' }), 412, 'failed_precondition');
+    const cand = expectBody(await api.post('/api/v1/deployments', { model: `${s.model}:2.0.0`, environment: s.env, driver: 'external', endpoint: { url: 'http://127.0.0.1:9/v1' }, health: { startTimeoutMs: 60_000 } }), 201, DeploymentResponse);
+    const r = expectBody(await start(s, { strategy: 'canary', pause: 60 }, { candidateDeployment: cand.id }), 201, RolloutResponse);
+    expectError(await api.post(`/api/v1/rollouts/${r.id}/promote`, {}), 412, 'failed_precondition');
+    await pushModel(api, s.model, '3.0.0');
+    expect(expectBody(await api.post('/api/v1/promotions', { model: `${s.model}:3.0.0`, to: s.env }), 201, PromotionResponse).state).toBe('completed');
+    const ended = await waitRollout(api, r.id, (x) => x.state !== 'pending');
+    expect(ended.state).toBe('aborted');
+    expect(ended.reason).toBe(`${s.env} was moved to 3.0.0 by a promotion during the rollout`);
+    expect((await traffic(s)).arms).toEqual([{ deployment: s.stableDeployment, weight: 100 }]);
   });
 
   it('an abort racing step transitions leaves all traffic on stable and is never undone', async () => {

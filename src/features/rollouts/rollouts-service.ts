@@ -143,23 +143,21 @@ export function createRolloutsService(deps: RolloutsDeps) {
    * made is stopped, and its promotion fails with the evidence.
    */
   async function rollBack(id: string, actor: Actor, end: { state: 'aborted' | 'failed'; reason: string; evidence: Record<string, unknown> }, refuse?: string): Promise<RolloutRow | null> {
-    return transition(
-      id,
-      OPEN,
-      async (row, r, tx) => {
-        const now = iso(clock.now());
-        await deps.gateway.setTrafficIn(tx, row.model, row.environment, stableTraffic(row.stable_deployment, fallbacksOf(row)), actor);
-        if (row.candidate_created && row.candidate_deployment) await deps.deployments.stopIn(tx, row.candidate_deployment, actor, `rollout ${row.id} ${end.state}`);
-        const next = { ...row, state: end.state, reason: end.reason, updated_at: now, finished_at: now };
-        await r.update(row.id, { state: end.state, reason: end.reason, updated_at: now, finished_at: now });
-        await note(r, next, 'state', `${end.state}: ${end.reason}; traffic is on ${row.model}:${row.stable_version} (${row.stable_deployment})`, end.evidence);
-        await audit(tx, actor, next, end.state === 'failed' ? 'fail' : 'abort', { reason: end.reason, ...end.evidence });
-        await emit(tx, 'rollout.aborted', next);
-        if (row.promotion_id) await deps.promotions.failRollout(tx, row.promotion_id, `rollout ${row.id} ${end.state}: ${end.reason}`, { rollout: row.id, ...end.evidence });
-        return next;
-      },
-      refuse,
-    );
+    return transition(id, OPEN, (row, r, tx) => rollBackIn(r, tx, row, actor, end), refuse);
+  }
+
+  /** The body of a rollback, in the caller's transaction, on a row it has locked. */
+  async function rollBackIn(r: RolloutsTxRepo, tx: AnyDb, row: RolloutRow, actor: Actor, end: { state: 'aborted' | 'failed'; reason: string; evidence: Record<string, unknown> }): Promise<RolloutRow> {
+    const now = iso(clock.now());
+    await deps.gateway.setTrafficIn(tx, row.model, row.environment, stableTraffic(row.stable_deployment, fallbacksOf(row)), actor);
+    if (row.candidate_created && row.candidate_deployment) await deps.deployments.stopIn(tx, row.candidate_deployment, actor, `rollout ${row.id} ${end.state}`);
+    const next = { ...row, state: end.state, reason: end.reason, updated_at: now, finished_at: now };
+    await r.update(row.id, { state: end.state, reason: end.reason, updated_at: now, finished_at: now });
+    await note(r, next, 'state', `${end.state}: ${end.reason}; traffic is on ${row.model}:${row.stable_version} (${row.stable_deployment})`, end.evidence);
+    await audit(tx, actor, next, end.state === 'failed' ? 'fail' : 'abort', { reason: end.reason, ...end.evidence });
+    await emit(tx, 'rollout.aborted', next);
+    if (row.promotion_id) await deps.promotions.failRollout(tx, row.promotion_id, `rollout ${row.id} ${end.state}: ${end.reason}`, { rollout: row.id, ...end.evidence });
+    return next;
   }
 
   /** The candidate takes everything, the pointer moves, the stable deployment is retired (one transaction). */
@@ -317,6 +315,21 @@ export function createRolloutsService(deps: RolloutsDeps) {
     },
 
     /**
+     * The environment's pointer moved under an unfinished rollout, by something else than it (a
+     * rollback, a removal): the rollout ends in that event's transaction, traffic back on its stable arm.
+     */
+    async pointerMoved(tx: AnyDb, move: { model: string; environment: string; version: string | null; kind: string }): Promise<void> {
+      if (move.kind === 'rollout') return;
+      const r = repo.on(tx);
+      const open = await r.open(move.model, move.environment);
+      if (!open) return;
+      const row = await r.getForUpdate(open.id);
+      if (!row || !OPEN.includes(row.state)) return;
+      const reason = `${move.environment} was moved to ${move.version ?? 'no version'} by a ${move.kind} during the rollout`;
+      await rollBackIn(r, tx, row, SYSTEM_ACTOR, { state: 'aborted', reason, evidence: { move } });
+    },
+
+    /**
      * A promotion completed into an environment whose policy rolls out: the rollout starts (once:
      * a second execution finds it); a refusal fails the promotion with the reason.
      */
@@ -387,7 +400,12 @@ export function createRolloutsService(deps: RolloutsDeps) {
 
     /** Skips the remaining steps and analyses: the candidate takes all the traffic now. */
     async promote(id: string, actor: Actor): Promise<RolloutResponse> {
-      await forActor(id, actor);
+      const row = await forActor(id, actor);
+      // Never switch to a candidate that does not serve: the stable deployment stops with the switch.
+      const cand = row.candidate_deployment ? await deps.deployments.get(row.candidate_deployment, SYSTEM_ACTOR) : null;
+      if (OPEN.includes(row.state) && (!cand || (cand.state !== 'ready' && cand.state !== 'degraded'))) {
+        throw errors.precondition(`rollout ${id}'s candidate ${cand ? `deployment ${cand.id} is ${cand.state}` : 'deployment is being made'}; promote it once it serves, or abort`, { rollout: id, state: cand?.state ?? null });
+      }
       return rolloutView((await succeed(id, actor, ['pending', 'running', 'paused'], 'promoted'))!);
     },
 

@@ -73,6 +73,13 @@ export const rolloutsModule = defineModule({
       },
     });
 
+    // A rollback (or removal) of the environment during a rollout ends the rollout.
+    need('events').subscribe({
+      name: 'rollouts.moves',
+      types: ['environment.moved'],
+      handle: (event, tx) => service.pointerMoved(tx, event.data as { model: string; environment: string; version: string | null; kind: string }),
+    });
+
     return { provides: service, routes: () => rolloutsRoutes(service) };
   },
 });
