@@ -14,7 +14,10 @@ import { BACKENDS } from './helpers/test-server.js';
 import { expectBody, expectError, serveSuite, type Api, type ApiResponse } from './helpers/test-api.js';
 import type { TestServer } from './helpers/test-server.js';
 
-/** Fast analysis for tests: a verdict from 10 requests, every 0.3 s, over the last 3 s. */
+/**
+ * Fast analysis for tests: a verdict from 10 requests, every 0.3 s, over the last 3 s. Steps that
+ * must pass hold 4 s: usage arrives in 1 s batches, and a loaded machine sends fewer requests.
+ */
 const FAST = { minRequests: 10, intervalSeconds: 0.3, windowSeconds: 3 };
 
 describe.each(BACKENDS)('rollouts (%s)', (backend) => {
@@ -38,7 +41,7 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
     const s = await setup();
     const gen = load(server.url, s.key, s.model, 40);
     try {
-      const r = expectBody(await start(s, { strategy: 'canary', steps: [50, 100], pause: 2, analysis: FAST }), 201, RolloutResponse);
+      const r = expectBody(await start(s, { strategy: 'canary', steps: [50, 100], pause: 4, analysis: FAST }), 201, RolloutResponse);
       expect(r).toMatchObject({ strategy: 'canary', state: 'pending', stable: { version: '1.0.0', deployment: s.stableDeployment }, candidate: { version: '2.0.0', deployment: s.candidateDeployment, created: false } });
       const mid = await waitRollout(api, r.id, (x) => x.step === 0 && x.state === 'running');
       expect(mid.stepStartedAt).not.toBeNull();
@@ -128,7 +131,7 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
     const s = await setup();
     const gen = load(server.url, s.key, s.model, 40);
     try {
-      const ab = expectBody(await start(s, { strategy: 'ab', weights: [50, 50], pause: 2, sticky: 'header:x-user', analysis: FAST }), 201, RolloutResponse);
+      const ab = expectBody(await start(s, { strategy: 'ab', weights: [50, 50], pause: 4, sticky: 'header:x-user', analysis: FAST }), 201, RolloutResponse);
       const done = await waitRollout(api, ab.id, (x) => x.state === 'paused');
       expect((await traffic(s)).sticky).toBe('header:x-user');
       expect(done.reason).toMatch(/^experiment finished: no significant difference in error rate/);
@@ -142,7 +145,7 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
       expectError(await api.post(`/api/v1/rollouts/${ab.id}/resume`, {}), 409, 'conflict');
       expectBody(await api.post(`/api/v1/rollouts/${ab.id}/abort`, { reason: 'keep A' }), 200, RolloutResponse);
 
-      const shadow = expectBody(await start(s, { strategy: 'shadow', shadowPercent: 100, pause: 2, analysis: FAST }), 201, RolloutResponse);
+      const shadow = expectBody(await start(s, { strategy: 'shadow', shadowPercent: 100, pause: 4, analysis: FAST }), 201, RolloutResponse);
       await waitRollout(api, shadow.id, (x) => x.step === 0);
       const t = await traffic(s);
       expect(t.arms).toEqual([{ deployment: s.stableDeployment, weight: 100 }]);
