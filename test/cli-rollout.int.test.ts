@@ -46,6 +46,16 @@ describe('steward rollout', () => {
     expect(table.stdout).toMatch(/canary\s+2\/2\s+succeeded/);
   });
 
+  it('promote --wait into an environment that rolls out follows the rollout to completion', async () => {
+    const s = await stage(api, { policy: { rollout: { strategy: 'canary', steps: [50, 100], pause: '1s', analysis: { enabled: false } } } });
+    stages.push(s);
+    const r = await runCli(['promote', `${s.model}:2.0.0`, '--to', s.env, '--wait'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/is rolling out: steward rollout status --model/);
+    expect(r.stdout).toMatch(/COMPLETED/);
+    expect(await pointerOf(api, s.model, s.env)).toBe('2.0.0');
+  });
+
   it('pauses, resumes and aborts; an aborted rollout exits 1 with --wait, bad input is refused', async () => {
     const s = await stage(api);
     stages.push(s);
