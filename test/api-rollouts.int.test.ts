@@ -2,17 +2,22 @@
 // rollback on a failed analysis that fails the promotion with the evidence, blue-green, an
 // inconclusive step (no traffic) that pauses, overlapping rollouts, bad weights, abort racing
 // a step transition, pause / resume / promote.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuditPage } from '../src/contracts/audit.js';
 import { DeploymentResponse } from '../src/contracts/deployments.js';
 import { TrafficResponse } from '../src/contracts/gateway.js';
-import { PromotionPage, PromotionResponse } from '../src/contracts/promotions.js';
+import { EnvironmentResponse, PromotionPage, PromotionResponse } from '../src/contracts/promotions.js';
 import { RolloutPage, RolloutResponse } from '../src/contracts/rollouts.js';
 import { pushModel } from './helpers/evals-fixtures.js';
 import { load, pointerOf, rolloutOf, stage, waitFor, waitRollout, type Stage } from './helpers/rollout-fixtures.js';
 import { BACKENDS } from './helpers/test-server.js';
-import { expectBody, expectError, serveSuite, type Api, type ApiResponse } from './helpers/test-api.js';
+import { expectBody, expectError, serveSuite, uid, type Api, type ApiResponse } from './helpers/test-api.js';
 import type { TestServer } from './helpers/test-server.js';
+
+const FAKE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'helpers/fake-openai-main.ts');
+const FAKE_ARGS = [process.execPath, '--import', 'tsx', FAKE, '--port', '{port}'];
 
 /**
  * Fast analysis for tests: a verdict from 10 requests, every 0.3 s, over the last 3 s. Steps that
@@ -215,6 +220,30 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
     expect(ended.state).toBe('aborted');
     expect(ended.reason).toBe(`${s.env} was moved to 3.0.0 by a promotion during the rollout`);
     expect((await traffic(s)).arms).toEqual([{ deployment: s.stableDeployment, weight: 100 }]);
+  });
+
+  it('makes the candidate as a copy of a local stable deployment, and stops it when the rollout aborts', async () => {
+    const model = `ro${uid()}/local`;
+    const envName = `l${uid()}`;
+    expectBody(await api.put(`/api/v1/environments/${envName}`, {}), 200, EnvironmentResponse);
+    await pushModel(api, model, '1.0.0');
+    await pushModel(api, model, '2.0.0');
+    expect(expectBody(await api.post('/api/v1/promotions', { model: `${model}:1.0.0`, to: envName }), 201, PromotionResponse).state).toBe('completed');
+    const stable = expectBody(await api.post('/api/v1/deployments', { model: `${model}:1.0.0`, environment: envName, args: FAKE_ARGS, replicas: 1, env: { MARK: 'kept' } }), 201, DeploymentResponse);
+    try {
+      await waitFor('stable ready', async () => expectBody(await api.get(`/api/v1/deployments/${stable.id}`), 200, DeploymentResponse).state === 'ready');
+      const r = expectBody(await api.post('/api/v1/rollouts', { model: `${model}:2.0.0`, environment: envName, spec: { strategy: 'canary', steps: [50, 100], pause: 60, analysis: { enabled: false, intervalSeconds: 0.2 } } }), 201, RolloutResponse);
+      expect(r.candidate.deployment).toBeNull();
+      const running = await waitRollout(api, r.id, (x) => x.step === 0);
+      expect(running.candidate.created).toBe(true);
+      const cand = expectBody(await api.get(`/api/v1/deployments/${running.candidate.deployment!}`), 200, DeploymentResponse);
+      expect(cand).toMatchObject({ model: { name: model, version: '2.0.0' }, environment: envName, runtime: 'openai-compatible', driver: 'local', args: FAKE_ARGS, envKeys: ['MARK'], state: 'ready' });
+      expectBody(await api.post(`/api/v1/rollouts/${r.id}/abort`, {}), 200, RolloutResponse);
+      await waitFor('the candidate stopped', async () => expectBody(await api.get(`/api/v1/deployments/${cand.id}`), 200, DeploymentResponse).state === 'stopped');
+      expect(expectBody(await api.get(`/api/v1/traffic/${encodeURIComponent(model)}/${envName}`), 200, TrafficResponse).arms).toEqual([{ deployment: stable.id, weight: 100 }]);
+    } finally {
+      await api.post(`/api/v1/deployments/${stable.id}/stop`);
+    }
   });
 
   it('an abort racing step transitions leaves all traffic on stable and is never undone', async () => {
