@@ -20,10 +20,10 @@ const FAKE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'helpers
 const FAKE_ARGS = [process.execPath, '--import', 'tsx', FAKE, '--port', '{port}'];
 
 /**
- * Fast analysis for tests: a verdict from 10 requests, every 0.3 s, over the last 3 s. Steps that
+ * Fast analysis for tests: a verdict from 10 requests, every 0.3 s, over the last 5 s. Steps that
  * must pass hold 4 s: usage arrives in 1 s batches, and a loaded machine sends fewer requests.
  */
-const FAST = { minRequests: 10, intervalSeconds: 0.3, windowSeconds: 3 };
+const FAST = { minRequests: 10, intervalSeconds: 0.3, windowSeconds: 5 };
 
 describe.each(BACKENDS)('rollouts (%s)', (backend) => {
   let server: TestServer;
@@ -85,7 +85,8 @@ describe.each(BACKENDS)('rollouts (%s)', (backend) => {
       expect(p.state).toBe('rolling_out');
       const r = await waitFor('the rollout of the promotion', async () => expectBody(await api.get(`/api/v1/rollouts?model=${encodeURIComponent(s.model)}`), 200, RolloutPage).items[0]);
       expect(r.promotion).toBe(p.id);
-      await waitRollout(api, r.id, (x) => x.step === 0 && x.lastAnalysis?.verdict === 'pass');
+      // The canary takes traffic (and is analysed) before the fault.
+      await waitRollout(api, r.id, (x) => x.step === 0 && (x.lastAnalysis?.candidate.requests ?? 0) > 0);
       s.canary.setFailRate(0.5);
       const done = await waitRollout(api, r.id, (x) => x.state !== 'running');
       expect(done.state).toBe('aborted');

@@ -89,10 +89,13 @@ export function load(gatewayUrl: string, key: string, model: string, perSecond: 
   let inFlight = 0;
   let sent = 0;
   const tickMs = 20;
-  const perTick = perSecond / (1000 / tickMs);
+  // Owed by the clock, not by ticks: a starved timer (a loaded machine) sends late, not less.
   let owed = 0;
+  let last = performance.now();
   const timer = setInterval(() => {
-    owed += perTick;
+    const now = performance.now();
+    owed += ((now - last) / 1000) * perSecond;
+    last = now;
     for (; owed >= 1; owed--) {
       sent++;
       inFlight++;

@@ -85,10 +85,16 @@ describe('judge', () => {
     expect(judge(AnalysisSpec.parse({ maxP95TtftMs: 100 }), arm({ p95TtftMs: 300 }), null, ok).verdict).toBe('fail');
   });
   it('compares with the stable arm over the same window', () => {
-    expect(judge(spec, arm({ errors: 8, errorRate: 0.04 }), arm({ errors: 0, errorRate: 0 }), ok).checks.find((c) => c.name === 'error-rate-vs-stable')?.status).toBe('fail');
-    expect(judge(spec, arm({ p95LatencyMs: 900 }), arm({ p95LatencyMs: 300 }), ok).checks.find((c) => c.name === 'p95-latency-vs-stable')?.status).toBe('fail');
-    // Tiny latencies: 3 ms against 1 ms is noise, not a regression.
-    expect(judge(spec, arm({ p95LatencyMs: 3 }), arm({ p95LatencyMs: 1 }), ok).verdict).toBe('pass');
+    const vs = (c: ArmMetrics, st: ArmMetrics, name: string) => judge(spec, c, st, ok).checks.find((x) => x.name === name)?.status;
+    // Worse by more than 2 points with 95% confidence: 4% of 400 against none of 400.
+    expect(vs(arm({ requests: 400, errors: 16, errorRate: 0.04 }), arm({ requests: 400 }), 'error-rate-vs-stable')).toBe('fail');
+    // 4% of 100 against none: the difference may be under 2 points; not proven.
+    expect(vs(arm({ requests: 100, errors: 4, errorRate: 0.04 }), arm({ requests: 100 }), 'error-rate-vs-stable')).toBe('pass');
+    expect(vs(arm({ p95LatencyMs: 900 }), arm({ p95LatencyMs: 300 }), 'p95-latency-vs-stable')).toBe('fail');
+    // Small latencies: 300 ms against 100 ms is within the 250 ms margin.
+    expect(judge(spec, arm({ p95LatencyMs: 300 }), arm({ p95LatencyMs: 100 }), ok).verdict).toBe('pass');
+    // A p95 of fewer than 100 requests per arm is not compared.
+    expect(vs(arm({ requests: 60, p95LatencyMs: 1900 }), arm({ requests: 60, p95LatencyMs: 100 }), 'p95-latency-vs-stable')).toBeUndefined();
   });
   it('fails a degraded or unhealthy candidate', () => {
     expect(judge(spec, arm(), null, { unhealthy: 1, state: 'ready' }).verdict).toBe('fail');

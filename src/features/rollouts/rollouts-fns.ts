@@ -9,6 +9,10 @@ import type { TrafficBody } from '../../contracts/gateway.js';
 
 /** z of a two-sided 95% interval. */
 const Z95 = 1.959963984540054;
+/** A p95 of fewer requests per arm is its few slowest requests, not a percentile worth comparing. */
+const LATENCY_COMPARISON_MIN = 100;
+/** The candidate's p95 must also exceed the stable arm's by this much to be a regression. */
+const LATENCY_MARGIN_MS = 250;
 
 /** The steps a strategy takes; `rolling` has none (it is the promotion's in-place update). */
 export function planSteps(spec: RolloutSpec): RolloutStep[] {
@@ -95,12 +99,15 @@ export function judge(a: AnalysisSpec, candidate: ArmMetrics, stable: ArmMetrics
   // Against the stable arm, when both saw enough traffic in the same window.
   if (stable && enough && stable.requests >= a.minRequests) {
     if (a.maxErrorRateIncrease !== null && candidate.errorRate !== null && stable.errorRate !== null) {
-      const bad = candidate.errorRate > stable.errorRate + a.maxErrorRateIncrease;
-      add('error-rate-vs-stable', bad ? 'fail' : 'pass', `${pct(candidate.errorRate)} against stable ${pct(stable.errorRate)} (at most +${pct(a.maxErrorRateIncrease)})`);
+      // Worse by more than allowed with 95% confidence (Newcombe's interval of the difference):
+      // one unlucky error among a few dozen requests is not a regression.
+      const d = proportionDifference(stable.errors, stable.requests, candidate.errors, candidate.requests);
+      const bad = d.low !== null && d.low > a.maxErrorRateIncrease;
+      add('error-rate-vs-stable', bad ? 'fail' : 'pass', `${pct(candidate.errorRate)} against stable ${pct(stable.errorRate)}: the difference is ${pct(d.low ?? 0)} to ${pct(d.high ?? 0)} (95%), allowed +${pct(a.maxErrorRateIncrease)}`);
     }
-    if (a.maxLatencyRatio !== null && candidate.p95LatencyMs !== null && stable.p95LatencyMs !== null) {
-      // A ratio of tiny latencies is noise: 100 ms more is needed as well.
-      const limit = Math.max(stable.p95LatencyMs * a.maxLatencyRatio, stable.p95LatencyMs + 100);
+    if (a.maxLatencyRatio !== null && candidate.p95LatencyMs !== null && stable.p95LatencyMs !== null && Math.min(candidate.requests, stable.requests) >= LATENCY_COMPARISON_MIN) {
+      // A ratio of small latencies is noise (a cold connection pool on a new arm): 250 ms more is needed as well.
+      const limit = Math.max(stable.p95LatencyMs * a.maxLatencyRatio, stable.p95LatencyMs + LATENCY_MARGIN_MS);
       const bad = candidate.p95LatencyMs > limit;
       add('p95-latency-vs-stable', bad ? 'fail' : 'pass', `${ms(candidate.p95LatencyMs)} against stable ${ms(stable.p95LatencyMs)} (at most ${ms(limit)})`);
     }
