@@ -36,6 +36,7 @@ function batchOf(n: number): UsageBatch {
     const m = (n * SIZE + i) % 6;
     const status = i % 50 === 0 ? 502 : i % 97 === 0 ? 429 : 200;
     records.push({
+      upstreamErrors: 0,
       // One second of traffic per batch, as a gateway flushes.
       at: new Date(START + n * 1000 + i).toISOString(),
       keyId: `key_${i % 4}`,

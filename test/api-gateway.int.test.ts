@@ -283,6 +283,7 @@ describe.each(BACKENDS)('gateway control plane on %s', (backend) => {
       inputTokens: 100,
       outputTokens: 50,
       costUsd: 0.25,
+      upstreamErrors: 0,
       ...over,
     });
 

@@ -40,6 +40,7 @@ describe.each(BACKENDS)('monitoring on %s', (backend) => {
   });
 
   const record = (model: string, over: Partial<UsageRecord> = {}): UsageRecord => ({
+    upstreamErrors: 0,
     at: at(),
     keyId: null,
     namespace: model.split('/')[0]!,

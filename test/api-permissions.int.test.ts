@@ -66,6 +66,7 @@ function requestFor(r: RouteDef, name: string): { url: string; init: RequestInit
       '/api/v1/promotions': { model: `${name}:1.0.0`, to: 'staging' },
       '/api/v1/deployments': { model: `${name}:1.0.0`, environment: 'development', args: ['/nonexistent/server'] },
       '/api/v1/environments/:env/rollback': { model: name },
+      '/api/v1/rollouts': { model: `${name}:1.0.0`, environment: 'development' },
     };
     init.body = JSON.stringify(bodies[r.url] ?? (r.method === 'POST' && /^\/api\/v1\/(models|datasets|prompts)$/.test(r.url) ? { name } : {}));
   }

@@ -19,6 +19,7 @@ beforeAll(async () => {
   const api = apiClient(server);
   const now = Date.now();
   const records: UsageRecord[] = Array.from({ length: 30 }, (_, i) => ({
+    upstreamErrors: 0,
     at: new Date(now - (i % 3) * 120_000).toISOString(),
     keyId: null,
     namespace: 'acme',

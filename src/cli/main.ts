@@ -35,6 +35,7 @@ const LAZY: Record<string, () => Promise<Register>> = {
   prompt: async () => (await import('./commands/prompt.js')).registerPrompt,
   dataset: async () => (await import('./commands/dataset.js')).registerDataset,
   eval: async () => (await import('./commands/eval.js')).registerEval,
+  rollout: async () => (await import('./commands/rollout.js')).registerRollout,
 };
 
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {

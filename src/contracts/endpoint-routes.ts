@@ -172,4 +172,13 @@ export const ENDPOINT_ROUTES = {
     prometheusRules: { method: 'GET', url: '/api/v1/export/prometheus-rules' },
     grafana: { method: 'GET', url: '/api/v1/export/grafana' },
   },
+  rollouts: {
+    startRollout: { method: 'POST', url: '/api/v1/rollouts' },
+    listRollouts: { method: 'GET', url: '/api/v1/rollouts' },
+    getRollout: { method: 'GET', url: '/api/v1/rollouts/:id' },
+    pauseRollout: { method: 'POST', url: '/api/v1/rollouts/:id/pause' },
+    resumeRollout: { method: 'POST', url: '/api/v1/rollouts/:id/resume' },
+    promoteRollout: { method: 'POST', url: '/api/v1/rollouts/:id/promote' },
+    abortRollout: { method: 'POST', url: '/api/v1/rollouts/:id/abort' },
+  },
 } as const;

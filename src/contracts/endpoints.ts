@@ -16,6 +16,7 @@ import { monitoringEndpoints } from './monitoring-endpoints.js';
 import { notifyEndpoints } from './notify-endpoints.js';
 import { promotionsEndpoints } from './promotions-endpoints.js';
 import { promptsEndpoints } from './prompts-endpoints.js';
+import { rolloutsEndpoints } from './rollouts-endpoints.js';
 import { uploadsEndpoints } from './uploads-endpoints.js';
 
 export const ENDPOINTS = {
@@ -35,5 +36,6 @@ export const ENDPOINTS = {
   monitoring: monitoringEndpoints,
   notify: notifyEndpoints,
   export: exportEndpoints,
+  rollouts: rolloutsEndpoints,
 };
 export type EndpointTable = typeof ENDPOINTS;

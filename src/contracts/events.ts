@@ -8,6 +8,7 @@ import { AssetKind, VersionState } from './assets.js';
 import { DeploymentState } from './deployments.js';
 import { RunState } from './evals.js';
 import { PointerMove, PromotionState } from './promotions.js';
+import { RolloutState, RolloutStrategy } from './rollouts.js';
 import { Timestamp } from './common.js';
 
 const SloAlert = z
@@ -26,6 +27,19 @@ const SloAlert = z
   .strict();
 
 const VersionRef = { kind: AssetKind, name: z.string(), version: z.string() };
+
+const RolloutEventData = z
+  .object({
+    id: z.string(),
+    model: z.string(),
+    environment: z.string(),
+    strategy: RolloutStrategy,
+    state: RolloutState,
+    stable: z.string().describe('the stable version'),
+    candidate: z.string().describe('the candidate version'),
+    reason: z.string().nullable(),
+  })
+  .strict();
 
 /** Payload schema of every event type, by name. */
 export const EVENT_DATA = {
@@ -117,6 +131,16 @@ export const EVENT_DATA = {
   'slo.alert.firing': SloAlert,
   /** A burn-rate alert stopped firing (or its SLO was removed). */
   'slo.alert.resolved': SloAlert,
+  /** A rollout began moving an environment from its stable version to a candidate. */
+  'rollout.started': RolloutEventData,
+  /** A rollout's traffic moved to its next step (`step`: its index; `weight`: the candidate's share). */
+  'rollout.step': RolloutEventData.extend({ step: z.number().int(), weight: z.number().int() }).strict(),
+  'rollout.paused': RolloutEventData,
+  'rollout.resumed': RolloutEventData,
+  /** The candidate took all the traffic and the environment's pointer moved to it. */
+  'rollout.succeeded': RolloutEventData,
+  /** Traffic returned to the stable version (`state`: aborted by an operator or an analysis, failed when the rollout could not proceed). */
+  'rollout.aborted': RolloutEventData,
 } as const;
 
 export type EventType = keyof typeof EVENT_DATA;

@@ -111,6 +111,8 @@ export const UsageRecord = z
     requestId: z.string().optional(),
     /** The model refused (finish_reason `content_filter`, or a `message.refusal`); absent when the gateway did not look. */
     refusal: z.boolean().optional(),
+    /** Attempts on the chosen deployment that failed (5xx, connection error, timeout) before the answer: a retry hides them from the client, not from a rollout's analysis. */
+    upstreamErrors: z.number().int().min(0).default(0),
   })
   .strict();
 export type UsageRecord = z.infer<typeof UsageRecord>;

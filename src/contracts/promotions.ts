@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseGate } from './evals.js';
 import { Cursor, Limit, page, Timestamp } from './common.js';
+import { RolloutSpec } from './rollouts.js';
 
 const ENV_RE = /^[a-z][a-z0-9-]{0,31}$/;
 export const EnvironmentName = z.string().regex(ENV_RE, 'environment names are 1-32 lowercase letters, digits and "-", starting with a letter');
@@ -67,6 +68,7 @@ export const EnvironmentPolicy = z
       .strict()
       .default({ replicas: 1, runtime: null, nodeSelector: {} }),
     allowDangerousFindings: z.boolean().default(false).describe('whether versions with dangerous supply-chain scan findings may enter'),
+    rollout: RolloutSpec.default(RolloutSpec.parse({})).describe('how a completed promotion reaches the deployments: rolling (in place), or a rollout (canary, blue-green) that moves the pointer when it succeeds'),
   })
   .strict();
 export type EnvironmentPolicy = z.output<typeof EnvironmentPolicy>;
@@ -122,7 +124,7 @@ export const PointerMove = z
     environment: z.string(),
     version: z.string().nullable().describe('null for a removal: the version was deleted, and the environment runs none of the model'),
     previous: z.string().nullable(),
-    kind: z.enum(['promotion', 'rollback', 'removal']),
+    kind: z.enum(['promotion', 'rollback', 'removal', 'rollout']).describe('rollout: a rollout succeeded; its own deployment already serves the version'),
     promotion: z.string().nullable(),
     reason: z.string().nullable(),
     at: Timestamp,
@@ -133,7 +135,8 @@ export type PointerMove = z.infer<typeof PointerMove>;
 export const PointerHistory = z.object({ items: z.array(PointerMove) }).strict();
 export const PointerHistoryQuery = z.object({ model: z.string().min(1).max(200), environment: EnvironmentName.optional(), limit: Limit }).strict();
 
-export const PROMOTION_STATES = ['checking', 'pending', 'completed', 'rejected', 'failed', 'cancelled', 'expired'] as const;
+/** `rolling_out`: approved, and a rollout (the environment's policy) is moving traffic; it completes or fails with it. */
+export const PROMOTION_STATES = ['checking', 'pending', 'rolling_out', 'completed', 'rejected', 'failed', 'cancelled', 'expired'] as const;
 export const PromotionState = z.enum(PROMOTION_STATES);
 export type PromotionState = z.infer<typeof PromotionState>;
 

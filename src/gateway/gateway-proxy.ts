@@ -299,6 +299,9 @@ export function createProxy(deps: {
       admission = a;
     }
 
+    // Attempts on this arm that failed (5xx, connection, timeout), retried or not: metered so a
+    // rollout's analysis sees a failing deployment that retries hide from the client.
+    let failedAttempts = 0;
     const record = (r: Partial<UsageRecord> & { status: number; deployment: string | null; version: string | null; input: number; output: number; ttftMs: number | null; cached?: boolean }): void => {
       const costUsd = pricing && !r.cached ? (r.input * pricing.inputPerMTok + r.output * pricing.outputPerMTok) / 1e6 : 0;
       if (admission) settle(admission, { tokens: r.input + r.output, costUsd });
@@ -323,6 +326,7 @@ export function createProxy(deps: {
         costUsd,
         requestId: c.reqId,
         ...(r.refusal !== undefined ? { refusal: r.refusal } : {}),
+        upstreamErrors: failedAttempts,
       });
     };
 
@@ -378,6 +382,7 @@ export function createProxy(deps: {
           return;
         }
         if (!(err instanceof AttemptError)) throw err;
+        if (err.unhealthy) failedAttempts++;
         if (err.unhealthy && upstreams.failed(target.id, Date.now())) {
           meter.metrics.ejections.inc();
           log.warn({ target: target.id, reason: err.message }, 'gateway: target ejected after repeated failures');
@@ -570,6 +575,16 @@ export function createProxy(deps: {
             deployment: arm.deployment.id, environment: route.environment, endpoint: kind, status: up.statusCode, stream: false, shadow: true, cached: false,
             latencyMs: performance.now() - started, ttftMs: null, inputTokens: u.input, outputTokens: u.output,
             costUsd: p ? (u.input * p.inputPerMTok + u.output * p.outputPerMTok) / 1e6 : 0,
+            upstreamErrors: up.statusCode >= 500 ? 1 : 0,
+          });
+        })
+        .catch(() => {
+          upstreams.failed(target.id, Date.now());
+          // A shadow that could not answer is metered too: its failures are what a shadow rollout compares.
+          meter.record({
+            at: new Date().toISOString(), keyId: key?.id ?? null, namespace: key?.namespace ?? route.namespace, model: route.model, version: target.version,
+            deployment: arm.deployment.id, environment: route.environment, endpoint: kind, status: 502, stream: false, shadow: true, cached: false,
+            latencyMs: performance.now() - started, ttftMs: null, inputTokens: 0, outputTokens: 0, costUsd: 0, upstreamErrors: 1,
           });
         })
         .catch(() => upstreams.failed(target.id, Date.now()));

@@ -27,6 +27,7 @@ import { monitoringModule } from '../features/monitoring/monitoring-wiring.js';
 import { notifyModule } from '../features/notify/notify-wiring.js';
 import { promotionsModule } from '../features/promotions/promotions-wiring.js';
 import { promptsModule } from '../features/prompts/prompts-wiring.js';
+import { rolloutsModule } from '../features/rollouts/rollouts-wiring.js';
 import { uploadsModule } from '../features/uploads/uploads-wiring.js';
 import { openBlobStore } from '../platform/blob/blob-open.js';
 import { systemClock, type Clock } from '../platform/clock.js';
@@ -40,7 +41,7 @@ import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
-export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, monitoringModule, notifyModule, exportModule];
+export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, monitoringModule, notifyModule, exportModule, rolloutsModule];
 export const MIGRATIONS = migrationsOf(MODULES);
 
 const require = createRequire(import.meta.url);

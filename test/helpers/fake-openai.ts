@@ -29,6 +29,9 @@
  * `POST /v1/embeddings` answers a deterministic unit vector (8 dimensions) per input string
  * (float32 base64 with `encoding_format: "base64"`, as the official client asks), with
  * prompt_tokens the word count of the inputs.
+ * `setFailRate(r)` (or `opts.failRate`) makes a share r of generation requests (chat and
+ * completions) answer 500 from then on, spread evenly and deterministically (request k fails when
+ * floor(k·r) moves), so "20% failing" is exactly one in five: a fault injected mid-test.
  * Server-wide `opts.mode` applies to every request after the API-key check: 'error500' (500
  * JSON), 'nonjson' (HTML), 'slow' (wait `opts.delayMs`, default 1000, then behave normally).
  * Order: API key, server mode, then the request itself (so a 'slow' server delays 400s too).
@@ -73,6 +76,8 @@ export interface FakeOpenAIOptions {
   models?: string[];
   /** How many requests received() keeps (the most recent); default 10,000. */
   maxRecorded?: number;
+  /** Share of generation requests that answer 500 (see setFailRate); default 0. */
+  failRate?: number;
 }
 
 export interface RecordedRequest {
@@ -96,6 +101,8 @@ export interface FakeOpenAI {
   received(): RecordedRequest[];
   /** Clears the request count, the recorded requests and the fail/429 attempt counters. */
   reset(): void;
+  /** From now on a share `rate` (0..1) of generation requests answer 500; 0 heals it. */
+  setFailRate(rate: number): void;
   close(): Promise<void>;
 }
 
@@ -284,6 +291,8 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
   let recorded: RecordedRequest[] = [];
   let recordedNext = 0;
   const attempts = new Map<string, number>();
+  let failRate = opts.failRate ?? 0;
+  let generations = 0;
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
 
@@ -501,6 +510,12 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       }
     }
     if (outcome === undefined && controls.nonjson) outcome = 'nonjson';
+    if (outcome === undefined && failRate > 0) {
+      generations++;
+      if (Math.floor(generations * failRate) > Math.floor((generations - 1) * failRate)) {
+        outcome = { status: 500, type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request (fake fault injection).' };
+      }
+    }
 
     const respond = (): void => {
       if (outcome === 'reset') req.socket.destroy();
@@ -569,6 +584,10 @@ export async function startFakeOpenAI(opts: FakeOpenAIOptions = {}): Promise<Fak
       recorded = [];
       recordedNext = 0;
       attempts.clear();
+    },
+    setFailRate(rate: number) {
+      failRate = Math.min(1, Math.max(0, rate));
+      generations = 0;
     },
     async close() {
       if (closed) return;

@@ -8,7 +8,8 @@ import { parseRef, UsageError } from '../cli-errors.js';
 import { pickGlobals } from './push.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-const OPEN = new Set(['checking', 'pending']);
+/** States a request leaves by itself or by a decision: `--wait` waits them out (a rollout included). */
+const OPEN = new Set(['checking', 'pending', 'rolling_out']);
 
 function int(flag: string) {
   return (v: string): number => {
@@ -40,12 +41,13 @@ function printPromotion(p: PromotionResponse): void {
     for (const d of p.approvals.decisions) lines.push(`  ${d.decision} by ${d.by} at ${d.at}${d.comment ? `: ${d.comment}` : ''}`);
   }
   if (p.state === 'pending') lines.push(`waiting for approval: steward approve ${p.id}  (or steward reject ${p.id} --comment WHY)`);
+  if (p.state === 'rolling_out') lines.push(`rolling out: the environment moves when the rollout succeeds; follow it with steward rollout status --model ${p.model.name} --env ${p.to}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** Exit status 1 for a request that did not (or will not) complete. */
 function exitFor(p: PromotionResponse): void {
-  if (!['completed', 'pending', 'checking'].includes(p.state)) process.exitCode = 1;
+  if (!['completed', 'pending', 'checking', 'rolling_out'].includes(p.state)) process.exitCode = 1;
 }
 
 async function waitDecided(client: StewardClient, p: PromotionResponse, timeoutMs: number): Promise<PromotionResponse> {
@@ -214,7 +216,7 @@ Examples:
       const client = clientFor(g(o));
       let p = await client.api((t) => t.promotions.createPromotion)({ body: { model: `${r.name}:${r.ref}`, to: o.to, ...(o.comment ? { comment: o.comment } : {}) } });
       if (o.wait && OPEN.has(p.state)) {
-        if (!o.json) process.stderr.write(`promotion ${p.id} waits for ${p.approvals.required} approval(s) (${p.approvals.role}): steward approve ${p.id}\n`);
+        if (!o.json) process.stderr.write(p.state === 'rolling_out' ? `promotion ${p.id} is rolling out: steward rollout status --model ${p.model.name} --env ${p.to}\n` : `promotion ${p.id} waits for ${p.approvals.required} approval(s) (${p.approvals.role}): steward approve ${p.id}\n`);
         p = await waitDecided(client, p, o.timeout * 60_000);
       }
       if (o.json) printJson(p);

@@ -486,7 +486,7 @@ export function createDeploymentsService(deps: {
     await deps.jobs.enqueue(tx, { kind: DEPLOYMENT_RECONCILE_JOB, key: reconcileKey(id), payload: { id } });
   }
 
-  return {
+  const service = {
     reconcile,
 
     /** Every deployment that is not at rest, for the periodic pass (a stopped one scaled to 0 is watched too: it may scale up). */
@@ -581,6 +581,9 @@ export function createDeploymentsService(deps: {
      * deployments of the model move to the new version by a rolling update; a removal stops them.
      */
     async follow(tx: AnyDb, move: { model: string; environment: string; version: string | null; kind: string }): Promise<void> {
+      // A rollout's move: the new version already runs in the rollout's own deployment, which has
+      // taken the traffic; rolling the old deployment in place as well would replace it twice.
+      if (move.kind === 'rollout') return;
       const r = repo.on(tx);
       for (const d of await r.following(move.model, move.environment)) {
         if (d.version === move.version) continue;
@@ -674,6 +677,33 @@ export function createDeploymentsService(deps: {
       return show(id);
     },
 
+    /** Asks a deployment to stop in the caller's transaction (a rollout retiring its old or failed arm); false when it was stopping already. */
+    async stopIn(tx: AnyDb, id: string, actor: Actor, reason: string): Promise<boolean> {
+      const r = repo.on(tx);
+      const d = await r.get(id);
+      if (!d || d.stop_requested) return false;
+      await r.update(id, { stop_requested: 1, updated_at: iso(clock.now()) });
+      await deps.audit.record(tx, actor, { action: 'deployment.stop', target: `deployment:${id}`, change: { state: d.state, reason } });
+      await enqueue(tx, id);
+      return true;
+    },
+
+    /**
+     * A new deployment of another version of the same model with the same spec (runtime, replicas,
+     * args, env, pricing, health): a rollout's candidate. Only the local driver can be copied: an
+     * external endpoint serves one fixed version, and Kubernetes objects are one set per model and
+     * environment, so those candidates are deployed by the operator and named.
+     */
+    async cloneFor(id: string, version: string, actor: Actor): Promise<DeploymentResponse> {
+      const d = await get(id, actor.namespaces);
+      const spec = JSON.parse(d.spec) as Spec;
+      if (spec.driver !== 'local') {
+        throw errors.precondition(`deployment ${id} uses driver ${spec.driver}, whose candidate cannot be a copy; deploy ${d.model}:${version} yourself and name it (--candidate-deployment)`, { deployment: id, driver: spec.driver });
+      }
+      const out = await service.create({ ...spec, model: `${d.model}:${version}`, dryRun: false }, actor);
+      return out as DeploymentResponse;
+    },
+
     async scale(id: string, replicas: number, actor: Actor): Promise<DeploymentResponse> {
       const d = await get(id, actor.namespaces);
       if (d.stop_requested) throw errors.conflict(`deployment ${id} is stopped; deploy the version again`, { state: d.state });
@@ -695,6 +725,7 @@ export function createDeploymentsService(deps: {
       return { replica, lines: await driver.tail(id, replica, tail) };
     },
   };
+  return service;
 }
 
 export type DeploymentsService = ReturnType<typeof createDeploymentsService>;

@@ -78,6 +78,7 @@ export function usageRow(gateway: string, batch: number, idx: number, at: string
     // Longer ids (a client's own x-request-id) are not kept: an index entry has a size limit.
     request_id: r.requestId && r.requestId.length <= MAX_REQUEST_ID ? r.requestId : null,
     refusal: r.refusal === undefined ? null : r.refusal ? 1 : 0,
+    upstream_errors: r.upstreamErrors,
   };
 }
 
@@ -162,4 +163,70 @@ export function costRows(groupBy: CostGroup, usage: readonly DeploymentTokens[],
       return { group, ...r, costUsd, costPerMTokUsd: tokens > 0 ? (costUsd * 1e6) / tokens : null };
     })
     .sort((a, b) => b.costUsd - a.costUsd || String(a.group).localeCompare(String(b.group)));
+}
+
+/** What a rollout's analysis reads of a deployment's recent traffic (`usage.window`). */
+export interface UsageWindow {
+  requests: number;
+  /** Requests answered 5xx (connection errors and timeouts are 502/504) or that met a failed attempt a retry hid; 4xx are the caller's and not counted. */
+  errors: number;
+  errorRate: number | null;
+  /** 4xx answers, shown apart. */
+  clientErrors: number;
+  p95LatencyMs: number | null;
+  meanLatencyMs: number | null;
+  /** Sample standard deviation of the latencies (intervals of the mean). */
+  latencySdMs: number | null;
+  p95TtftMs: number | null;
+  /** Output tokens per second of request time, over the requests that succeeded. */
+  tokensPerSecond: number | null;
+  /** The window held more rows than were read: the figures are of the newest ones. */
+  truncated: boolean;
+}
+
+/** The nearest-rank percentile (p in 0..1) of unsorted values; null for none. */
+export function percentile(values: readonly number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+/** Summarises a window's rows; `limit` is how many were asked for (a full page means truncated). */
+export function summariseWindow(
+  rows: readonly { status: number; latency_ms: number; ttft_ms: number | null; output_tokens: number | string; upstream_errors: number }[],
+  limit: number,
+): UsageWindow {
+  let errors = 0;
+  let clientErrors = 0;
+  let tokens = 0;
+  let okMs = 0;
+  const latencies: number[] = [];
+  const ttfts: number[] = [];
+  for (const r of rows) {
+    const status = Number(r.status);
+    // 499: the client went away; neither the deployment's fault nor the caller's error.
+    if (status >= 500 || Number(r.upstream_errors) > 0) errors++;
+    else if (status >= 400 && status !== 499) clientErrors++;
+    latencies.push(Number(r.latency_ms));
+    if (r.ttft_ms !== null) ttfts.push(Number(r.ttft_ms));
+    if (status < 400) {
+      tokens += Number(r.output_tokens);
+      okMs += Number(r.latency_ms);
+    }
+  }
+  const n = latencies.length;
+  const mean = n ? latencies.reduce((a, b) => a + b, 0) / n : null;
+  const sd = mean !== null && n > 1 ? Math.sqrt(latencies.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : null;
+  return {
+    requests: rows.length,
+    errors,
+    errorRate: rows.length ? errors / rows.length : null,
+    clientErrors,
+    p95LatencyMs: percentile(latencies, 0.95),
+    meanLatencyMs: mean,
+    latencySdMs: sd,
+    p95TtftMs: percentile(ttfts, 0.95),
+    tokensPerSecond: okMs > 0 && tokens > 0 ? tokens / (okMs / 1000) : null,
+    truncated: rows.length >= limit,
+  };
 }

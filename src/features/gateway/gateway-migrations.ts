@@ -90,4 +90,12 @@ export const gatewayMigrations: StewardMigration[] = [
       await db.schema.createIndex('gateway_usage_request_idx').on('gateway_usage').columns(['request_id']).execute();
     },
   },
+  {
+    // Rollouts judge a deployment by the attempts that failed on it, retried or not.
+    name: '0024_gateway_upstream_errors',
+    async up(db) {
+      await db.schema.alterTable('gateway_usage').addColumn('upstream_errors', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('gateway_usage_deployment_idx').on('gateway_usage').columns(['deployment', 'at']).execute();
+    },
+  },
 ];

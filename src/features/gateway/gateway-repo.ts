@@ -65,6 +65,8 @@ export interface UsageTable {
   request_id: string | null;
   /** 1 refused, 0 answered, null not looked at. */
   refusal: number | null;
+  /** Failed attempts on the deployment that a retry hid (0024). */
+  upstream_errors: number;
 }
 interface Tables {
   gateway_keys: GatewayKeysTable;
@@ -207,6 +209,22 @@ export function createGatewayRepo(root: AnyDb) {
       if (f.namespace) s = s.where('namespace', '=', f.namespace);
       if (f.namespaces) s = s.where('namespace', 'in', f.namespaces.length ? [...f.namespaces] : ['\u0000']);
       return s.groupBy(['deployment', groupExpr]).execute();
+    },
+    /**
+     * The newest usage rows of a model (optionally one environment, deployment, version, shadow
+     * flag) since a time, at most `limit`: the raw material of a rollout's analysis window.
+     */
+    async usageWindow(q: { model: string; environment?: string; deployment?: string; version?: string; shadow?: boolean; since: string; limit: number }) {
+      let s = db
+        .selectFrom('gateway_usage')
+        .select(['status', 'latency_ms', 'ttft_ms', 'output_tokens', 'upstream_errors'])
+        .where('model', '=', q.model)
+        .where('at', '>=', q.since);
+      if (q.environment !== undefined) s = s.where('environment', '=', q.environment);
+      if (q.deployment !== undefined) s = s.where('deployment', '=', q.deployment);
+      if (q.version !== undefined) s = s.where('version', '=', q.version);
+      if (q.shadow !== undefined) s = s.where('shadow', '=', q.shadow ? 1 : 0);
+      return s.orderBy('at', 'desc').limit(q.limit).execute();
     },
     /** Usage aggregated in SQL, one row per group. */
     async aggregate(group: keyof typeof USAGE_GROUP_COLUMN | 'version', f: UsageFilter) {

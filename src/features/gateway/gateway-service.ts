@@ -70,7 +70,7 @@ export function createGatewayService(deps: {
     }
   }
 
-  return {
+  const service = {
     async createKey(body: CreateKeyBody, actor: Actor) {
       await requireEnvironment(body.defaultEnvironment, 'defaultEnvironment');
       const { secret, hash, prefix } = newKeySecret();
@@ -143,7 +143,8 @@ export function createGatewayService(deps: {
       return trafficView(r);
     },
 
-    async putTraffic(model: string, environment: string, body: TrafficBody, actor: Actor) {
+    /** Checks a split as `putTraffic` does (400 / 412), writing nothing: callers that write it in their own transaction check first. */
+    async checkTraffic(model: string, environment: string, body: TrafficBody, actor: Actor): Promise<void> {
       requireModelName(model);
       if (body.arms.every((a) => a.weight === 0)) throw errors.invalid('every arm has weight 0: at least one must take traffic', { arms: body.arms });
       const seen = new Set<string>();
@@ -153,26 +154,41 @@ export function createGatewayService(deps: {
       }
       await requireEnvironment(environment, 'environment');
       await checkArms(model, body, actor);
+    },
+
+    /**
+     * Writes a checked split in the caller's transaction, audited and emitted there: a rollout moves
+     * traffic and records its step in one commit, so neither is ever seen without the other.
+     */
+    async setTrafficIn(tx: AnyDb, model: string, environment: string, body: TrafficBody, actor: Actor) {
+      const r = repo.on(tx);
       const row: TrafficRow = { model, environment, body: JSON.stringify(body), updated_at: iso(clock.now()), updated_by: actor.name };
-      await repo.transaction(async (r, trx) => {
-        const tx = trx as unknown as AnyDb;
-        const before = await r.traffic(model, environment);
-        await r.putTraffic(row);
-        await deps.audit.record(tx, actor, { action: 'gateway.traffic.set', target: trafficTarget(model, environment), change: { ...body, ...(before ? { previous: JSON.parse(before.body) as unknown } : {}) } });
-        await deps.events.emit(tx, { type: 'gateway.traffic.changed', subject: trafficTarget(model, environment), namespace: namespaceOf(model), data: { model, environment } });
-      });
+      const before = await r.traffic(model, environment);
+      await r.putTraffic(row);
+      await deps.audit.record(tx, actor, { action: 'gateway.traffic.set', target: trafficTarget(model, environment), change: { ...body, ...(before ? { previous: JSON.parse(before.body) as unknown } : {}) } });
+      await deps.events.emit(tx, { type: 'gateway.traffic.changed', subject: trafficTarget(model, environment), namespace: namespaceOf(model), data: { model, environment } });
       return trafficView(row);
+    },
+
+    /** Clears a split in the caller's transaction (false: there was none). */
+    async clearTrafficIn(tx: AnyDb, model: string, environment: string, actor: Actor): Promise<boolean> {
+      const r = repo.on(tx);
+      const before = await r.traffic(model, environment);
+      if (!before || !(await r.deleteTraffic(model, environment))) return false;
+      await deps.audit.record(tx, actor, { action: 'gateway.traffic.clear', target: trafficTarget(model, environment), change: { previous: JSON.parse(before.body) as unknown } });
+      await deps.events.emit(tx, { type: 'gateway.traffic.changed', subject: trafficTarget(model, environment), namespace: namespaceOf(model), data: { model, environment } });
+      return true;
+    },
+
+    async putTraffic(model: string, environment: string, body: TrafficBody, actor: Actor) {
+      await service.checkTraffic(model, environment, body, actor);
+      return repo.transaction((_r, trx) => service.setTrafficIn(trx as unknown as AnyDb, model, environment, body, actor));
     },
 
     async deleteTraffic(model: string, environment: string, actor: Actor): Promise<void> {
       requireModelName(model);
-      await repo.transaction(async (r, trx) => {
-        const tx = trx as unknown as AnyDb;
-        const before = await r.traffic(model, environment);
-        if (!before || !(await r.deleteTraffic(model, environment))) throw new AppError('not_found', `${model} has no traffic split in ${environment}`, { model, environment });
-        await deps.audit.record(tx, actor, { action: 'gateway.traffic.clear', target: trafficTarget(model, environment), change: { previous: JSON.parse(before.body) as unknown } });
-        await deps.events.emit(tx, { type: 'gateway.traffic.changed', subject: trafficTarget(model, environment), namespace: namespaceOf(model), data: { model, environment } });
-      });
+      const cleared = await repo.transaction((_r, trx) => service.clearTrafficIn(trx as unknown as AnyDb, model, environment, actor));
+      if (!cleared) throw new AppError('not_found', `${model} has no traffic split in ${environment}`, { model, environment });
     },
 
     async putModelSettings(model: string, body: z.output<typeof GatewayModelBody>, actor: Actor) {
@@ -187,6 +203,7 @@ export function createGatewayService(deps: {
       return { model, cache: body.cache, updatedAt: row.updated_at, updatedBy: row.updated_by };
     },
   };
+  return service;
 }
 
 export type GatewayService = ReturnType<typeof createGatewayService>;

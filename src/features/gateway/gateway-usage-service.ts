@@ -14,11 +14,18 @@ import { errors } from '../../platform/errors.js';
 import type { Actor } from '../../platform/http/http-route.js';
 import type { AnyDb } from '../../platform/sql/sql-db.js';
 import type { EventsService } from '../events/events-service.js';
-import { canonicalTime, spendByKey, thresholdsCrossed, usageRow } from './gateway-fns.js';
+import { canonicalTime, spendByKey, summariseWindow, thresholdsCrossed, usageRow, type UsageWindow } from './gateway-fns.js';
 import type { GatewayRepo, UsageRow } from './gateway-repo.js';
 
 /** Called inside the ingest transaction (`tx`) with the rows of a batch stored for the first time. */
 export type UsageListener = (tx: AnyDb, rows: readonly UsageRow[]) => Promise<void>;
+
+/**
+ * Rows a window reads at most. Percentiles are not portable SQL (SQLite has none), so a window is
+ * summarised from its rows; windows are seconds long, so at a few hundred requests a second this
+ * bound is never reached, and past it the newest rows are what an analysis should judge anyway.
+ */
+const WINDOW_ROW_LIMIT = 20_000;
 
 export function createUsageService(deps: { repo: GatewayRepo; clock: Clock; events: Pick<EventsService, 'emit'> }) {
   const { repo, clock } = deps;
@@ -30,6 +37,12 @@ export function createUsageService(deps: { repo: GatewayRepo; clock: Clock; even
 
     usageByRequest: (requestId: string) => repo.usageByRequest(requestId),
     pruneUsage: (before: string) => repo.pruneUsage(before),
+
+    /** A deployment's (or version's, or environment's) traffic since a time: requests, errors, p95s, tokens per second. */
+    async window(q: { model: string; environment?: string; deployment?: string; version?: string; shadow?: boolean; since: Date }): Promise<UsageWindow> {
+      const rows = await repo.usageWindow({ ...q, since: iso(q.since), limit: WINDOW_ROW_LIMIT });
+      return summariseWindow(rows, WINDOW_ROW_LIMIT);
+    },
 
     async ingest(batch: UsageBatch): Promise<UsageIngestResponse> {
       // Validated whole before anything is written: a bad record refuses the batch.

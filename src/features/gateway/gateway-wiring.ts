@@ -31,6 +31,8 @@ function createGatewayFeature(deps: Parameters<typeof createGatewayService>[0] &
     pruneUsage: usage.pruneUsage,
     /** Cost over a period: per-token metered, and GPU-hour prices shared out by tokens served. */
     costReport: cost.report,
+    /** Raw usage of a short window, summarised (rollout analysis). */
+    usageWindow: usage.window,
   };
 }
 export type GatewayFeature = ReturnType<typeof createGatewayFeature>;

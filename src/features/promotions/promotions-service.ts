@@ -141,7 +141,7 @@ export function createPromotionsService(deps: PromotionsDeps) {
     r: PromotionsTxRepo,
     tx: AnyDb,
     actor: Actor,
-    m: { model: string; namespace: string | null; environment: string; version: string; kind: 'promotion' | 'rollback'; promotion: string | null; reason: string | null },
+    m: { model: string; namespace: string | null; environment: string; version: string; kind: 'promotion' | 'rollback' | 'rollout'; promotion: string | null; reason: string | null },
   ): Promise<PointerMove> {
     const prev = await r.pointerForUpdate(m.model, m.environment);
     const at = iso(clock.now());
@@ -170,6 +170,15 @@ export function createPromotionsService(deps: PromotionsDeps) {
       const reason = `${p.model}:${p.version} became ${v.state} before the promotion completed`;
       await r.updatePromotion(p.id, ['checking', 'pending'], { state: 'failed', reason, decided_at: now });
       await record(tx, SYSTEM_ACTOR, { ...p, state: 'failed' }, 'fail', { reason });
+      return;
+    }
+    // The policy asks for a rollout, and there is a stable version to roll from: the pointer
+    // stays until the rollout succeeds (rollouts react to `promotion.changed` → rolling_out).
+    const policy = await policyFor(p.namespace, p.to_env, r);
+    const current = await r.pointerForUpdate(p.model, p.to_env);
+    if (policy.rollout.strategy !== 'rolling' && current && current.version !== p.version) {
+      await r.updatePromotion(p.id, ['checking', 'pending'], { state: 'rolling_out', reason: null, decided_at: now });
+      await record(tx, actor, { ...p, state: 'rolling_out' }, 'rollout', { strategy: policy.rollout.strategy, from: current.version });
       return;
     }
     await movePointer(r, tx, actor, { model: p.model, namespace: p.namespace, environment: p.to_env, version: p.version, kind: 'promotion', promotion: p.id, reason: null });
@@ -517,6 +526,44 @@ export function createPromotionsService(deps: PromotionsDeps) {
         if (v.state === 'archived' || v.state === 'pending') throw errors.precondition(`${model}:${to} is ${v.state} and cannot serve; name another with --to`, { state: v.state });
         return movePointer(r, tx_(trx), actor, { model, namespace, environment, version: to, kind: 'rollback', promotion: null, reason: body.reason || null });
       });
+    },
+
+    /** The rollout an environment's policy asks for, for a model (its team's override first). */
+    async rolloutPolicy(model: string, environment: string): Promise<EnvironmentPolicy['rollout']> {
+      return (await policyFor(namespaceOf(model), environment)).rollout;
+    },
+
+    /**
+     * A rollout succeeded (in the caller's transaction): the pointer moves to the candidate (a
+     * `rollout` move: the deployments do not roll in place, the rollout's own deployment serves
+     * it) and its promotion, if it came from one, completes.
+     */
+    async finishRollout(tx: AnyDb, m: { model: string; environment: string; version: string; promotion: string | null; rollout: string }, actor: Actor): Promise<PointerMove> {
+      const r = repo.on(tx);
+      const move = await movePointer(r, tx, actor, { model: m.model, namespace: namespaceOf(m.model), environment: m.environment, version: m.version, kind: 'rollout', promotion: m.promotion, reason: `rollout ${m.rollout} succeeded` });
+      if (m.promotion) {
+        const p = await r.promotionForUpdate(m.promotion);
+        if (p && (await r.updatePromotion(p.id, ['rolling_out'], { state: 'completed', reason: null, decided_at: iso(clock.now()) }))) {
+          await record(tx, actor, { ...p, state: 'completed' }, 'complete', { rollout: m.rollout });
+        }
+      }
+      return move;
+    },
+
+    /** A rollout of a promotion aborted or failed (in the caller's transaction): the promotion fails, its evidence kept as a `rollout` gate result. */
+    async failRollout(tx: AnyDb, promotionId: string, reason: string, evidence: Record<string, unknown>): Promise<void> {
+      const r = repo.on(tx);
+      const p = await r.promotionForUpdate(promotionId);
+      if (!p || p.state !== 'rolling_out') return;
+      const gates = [...(JSON.parse(p.gates) as PromotionGateResult[]), { name: 'rollout', status: 'failed' as const, reason, evidence }];
+      await r.updatePromotion(p.id, ['rolling_out'], { state: 'failed', reason, gates: JSON.stringify(gates), decided_at: iso(clock.now()) });
+      await record(tx, SYSTEM_ACTOR, { ...p, state: 'failed' }, 'fail', { reason, ...evidence });
+    },
+
+    /** A promotion that waits for its rollout, or null. */
+    async rollingOut(id: string): Promise<{ id: string; model: string; version: string; to: string; requestedBy: string } | null> {
+      const p = await repo.promotion(id);
+      return p && p.state === 'rolling_out' ? { id: p.id, model: p.model, version: p.version, to: p.to_env, requestedBy: p.requested_by } : null;
     },
 
     async versionEnvironments(name: string, version: string): Promise<VersionEnvironments> {
