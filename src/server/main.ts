@@ -35,6 +35,7 @@ import { openDatabase } from '../platform/sql/sql-db.js';
 import { migrate } from '../platform/sql/sql-migrations.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
+import { WEB_DIST } from './web-ui.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
 export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule];
@@ -125,6 +126,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     requestLog: { all: config.logRequests === 'all', slowMs: config.slowRequestMs },
     metrics,
     version: STEWARD_VERSION,
+    webRoot: WEB_DIST,
     ready: async () => {
       await sql.ping();
       await store.ping();
