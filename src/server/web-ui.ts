@@ -12,16 +12,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 /** Where `npm run build:web` writes the UI: `web/dist` at the package root (from src/server or dist/server). */
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
-/** Paths that belong to the API, the gateway or operations, never to the UI. */
-const NOT_PAGES = /^\/(api|v1)(\/|$)|^\/(healthz|readyz|metrics)(\/|\?|$)/;
+/**
+ * Paths that are never pages: the API, the gateway, operations, and the built assets (a missing
+ * script is a 404, not the app's HTML under a .js name). Page paths may end in anything a name or
+ * a version does (`/models/acme/bot/-/versions/1.0.0`), so they are not told apart by extension.
+ */
+const NOT_PAGES = /^\/(api|v1|assets)(\/|$)|^\/(healthz|readyz|metrics)(\/|\?|$)/;
 
 /** Whether a request that matched no route is the browser asking for one of the UI's pages. */
 export function isPageRequest(method: string, url: string, accept: string | undefined): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
   const path = url.split('?')[0]!;
   if (NOT_PAGES.test(path)) return false;
-  // A missing script or image is a 404, not the app's HTML under a .js name.
-  if (/\.[A-Za-z0-9]{1,8}$/.test(path)) return false;
   return (accept ?? '').includes('text/html');
 }
 

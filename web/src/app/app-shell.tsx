@@ -70,7 +70,9 @@ export function AppShell({ children }: { children: ReactNode }) {
       </aside>
       <div className="topbar">
         <button type="button" className="btn btn-ghost menu-button" aria-label="Menu" aria-expanded={open} onClick={() => setOpen((o) => !o)}>
-          ☰
+          <svg width="20" height="20" viewBox="0 0 20 20" aria-hidden="true">
+            <path d="M3 5h14M3 10h14M3 15h14" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
+          </svg>
         </button>
         <div className="brand">
           <span className="brand-mark" aria-hidden="true">

@@ -37,12 +37,12 @@ export function TimeSeriesChart({ series, height = 200, format = (v) => String(v
     const opts: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height,
-      legend: { show: true },
+      legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true } },
       axes: [
         { stroke: '#667085', grid: { stroke: '#f2f4f7' }, ticks: { stroke: '#e4e7ec' } },
-        { stroke: '#667085', grid: { stroke: '#f2f4f7' }, ticks: { stroke: '#e4e7ec' }, size: 56, values: (_u, vals) => vals.map((v) => format(v)) },
+        { stroke: '#667085', grid: { stroke: '#f2f4f7' }, ticks: { stroke: '#e4e7ec' }, size: 64, values: (_u, vals) => vals.map((v) => format(v)) },
       ],
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)) }))],
     };
@@ -61,5 +61,18 @@ export function TimeSeriesChart({ series, height = 200, format = (v) => String(v
     plot.current?.setData(alignSeries(series));
   }, [series]);
 
-  return <div ref={box} className="chart-frame" style={{ minHeight: height + 34 }} />;
+  const points = series.reduce((n, s) => Math.max(n, s.points.length), 0);
+  return (
+    <div>
+      <div ref={box} className="chart-frame" data-points={points} style={{ minHeight: height }} />
+      <div className="chart-legend">
+        {series.map((s) => (
+          <span key={s.label}>
+            <i style={{ background: s.color }} />
+            {s.label}
+          </span>
+        ))}
+      </div>
+    </div>
+  );
 }

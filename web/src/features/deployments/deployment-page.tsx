@@ -85,8 +85,8 @@ export default function DeploymentPage() {
           {d.error ? <div className="banner banner-bad">{d.error}</div> : null}
           <div className="stats">
             <Stat label="Replicas ready" value={`${readyReplicas(d)} / ${d.replicas}`} />
-            <Stat label="Runtime" value={d.runtime} hint={`driver ${d.driver}`} />
-            <Stat label="Serves" value={<span style={{ fontSize: 14 }}>{d.endpoint?.url ?? d.replicaStatus.find((r) => r.url)?.url ?? '—'}</span>} />
+            <Stat label="Runtime" value={<span className="stat-value-small">{d.runtime}</span>} hint={`driver ${d.driver}`} />
+            <Stat label="Serves" value={<span className="stat-value-small">{d.endpoint?.url ?? d.replicaStatus.find((r) => r.url)?.url ?? '—'}</span>} />
             <Stat label="Updated" value={timeAgo(d.updatedAt)} hint={formatDate(d.updatedAt)} />
           </div>
           <Card title={`Traffic split · ${d.model.name} in ${d.environment}`}>

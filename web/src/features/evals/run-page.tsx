@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { paths } from '../../app/paths.js';
 import { useApi } from '../../app/use-api.js';
-import { formatDate, formatMetric, formatMs, formatPercent } from '../../ui/format.js';
+import { formatDate, formatMetric, formatMs, formatPercent, timeAgo } from '../../ui/format.js';
 import { IntervalChart } from '../../ui/interval-chart.js';
 import { Card, PageHeader, Stat } from '../../ui/layout.js';
 import { Pill } from '../../ui/pill.js';
@@ -47,12 +47,12 @@ export default function RunPage() {
             <Stat label="Progress" value={<Progress done={r.done} total={r.total} failed={r.failed} />} />
             <Stat label="Failed requests" value={r.failed} hint={r.summary ? `error rate ${formatPercent(r.summary.errorRate)}` : undefined} />
             <Stat label="Duration" value={r.summary ? formatMs(r.summary.durationMs) : '—'} hint={r.summary ? `${r.summary.casesPerSecond.toFixed(1)} cases/s` : undefined} />
-            <Stat label="Started" value={formatDate(r.startedAt)} hint={r.createdBy ? `by ${r.createdBy}` : undefined} />
+            <Stat label="Started" value={timeAgo(r.startedAt)} hint={`${formatDate(r.startedAt)}${r.createdBy ? ` by ${r.createdBy}` : ''}`} />
           </div>
           {r.error ? <div className="banner banner-bad">{r.error}</div> : null}
           <div className="grid-2" style={{ alignItems: 'start' }}>
             <Card title="Scores" actions={<span className="muted">bars: value · whiskers: 95% bootstrap interval</span>}>
-              {r.summary ? <IntervalChart data={r.summary.metrics.map((m) => ({ label: m.id, value: m.value, low: m.low, high: m.high, unit: m.unit }))} width={560} /> : <Empty title={live ? 'Scores appear when the run finishes' : 'No scores'} />}
+              {r.summary ? <IntervalChart data={r.summary.metrics.map((m) => ({ label: m.id, value: m.value, low: m.low, high: m.high, unit: m.unit }))} /> : <Empty title={live ? 'Scores appear when the run finishes' : 'No scores'} />}
             </Card>
             <Card title="Thresholds" actions={r.summary ? <Pill state={r.summary.passed ? 'passed' : 'failed'} /> : null}>
               {r.summary?.thresholds.length ? (
@@ -103,7 +103,7 @@ export default function RunPage() {
                     <tbody>
                       {p.items.map((c) => (
                         <tr key={c.index}>
-                          <td className="num">{c.index}</td>
+                          <td className="num">{c.index + 1}</td>
                           <td className="mono">{c.caseId}</td>
                           <td>{c.ok ? <span className="cell-sub" style={{ color: 'var(--text)' }}>{c.output}</span> : <span className="delta-bad">{c.error}</span>}</td>
                           {Object.keys(p.items[0]?.scores ?? {}).map((m) => {

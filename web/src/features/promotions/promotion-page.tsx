@@ -69,7 +69,7 @@ export default function PromotionPage() {
                       </div>
                       <p style={{ margin: '6px 0' }}>{g.reason}</p>
                       {Object.keys(g.evidence).length ? (
-                        <details>
+                        <details open>
                           <summary className="muted">Evidence</summary>
                           <Evidence evidence={g.evidence} />
                         </details>
