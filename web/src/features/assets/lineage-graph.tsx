@@ -6,7 +6,7 @@ import { Link } from 'react-router';
 import type { LineageGraph as Graph } from '../../../../src/contracts/assets.js';
 import { paths } from '../../app/paths.js';
 
-const COL_W = 230;
+const COL_W = 270;
 const NODE_W = 190;
 const NODE_H = 46;
 const ROW_H = 64;
@@ -52,7 +52,7 @@ export function LineageGraph({ graph }: { graph: Graph }) {
           return (
             <g key={`${e.from}-${e.to}-${e.relation}`}>
               <path className="edge" d={`M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`} />
-              <text x={mid} y={(y1 + y2) / 2 - 4} textAnchor="middle" style={{ fontSize: 10, fill: '#98a2b3' }}>
+              <text x={x1 + 6} y={y1 - 5} textAnchor="start" style={{ fontSize: 10, fill: '#98a2b3' }}>
                 {e.relation.replace('_', ' ')}
               </text>
             </g>

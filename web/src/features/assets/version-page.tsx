@@ -25,7 +25,7 @@ const PromptPlayground = lazy(() => import('../prompts/prompt-playground.js'));
 const TABS: Record<AssetKind, readonly string[]> = {
   model: ['overview', 'files', 'evaluations', 'lineage'],
   dataset: ['datasheet', 'files', 'lineage'],
-  prompt: ['template', 'diff', 'playground', 'files'],
+  prompt: ['template', 'diff', 'playground'],
 };
 
 export function VersionPage({ kind, name, version }: { kind: AssetKind; name: string; version: string }) {

@@ -37,7 +37,7 @@ export default function EnvironmentsPage() {
               .map((env) => {
                 const here = (pointers.data?.items ?? []).filter((p) => p.environment === env.name);
                 return (
-                  <Card key={env.name} title={<span className="tag tag-accent">{env.name}</span>} actions={<span className="muted">{here.length} models</span>}>
+                  <Card key={env.name} title={<span className="tag tag-accent">{env.name}</span>} actions={<span className="muted">{here.length === 1 ? '1 model' : `${here.length} models`}</span>}>
                     <p className="muted" style={{ marginTop: 0 }}>
                       {env.policy.description}
                     </p>
@@ -48,7 +48,7 @@ export default function EnvironmentsPage() {
                     ) : here.length === 0 ? (
                       <span className="muted">No model yet</span>
                     ) : (
-                      <table className="table">
+                      <table className="table table-compact">
                         <thead>
                           <tr>
                             <th>Model</th>
