@@ -27,6 +27,8 @@ A small instruction-tuned model that answers customer questions about orders and
 
 ## Limitations
 Not for legal or medical advice. <script>alert('x')</script>
+
+<img src="x" onerror="alert(2)"> [details](javascript:alert(3)) <iframe src="https://evil.example"></iframe>
 `;
 
 /** Ten questions; the answers listed in `wrong` come back wrong from the fake endpoint. */
