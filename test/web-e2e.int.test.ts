@@ -12,7 +12,7 @@ import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
 import { apiClient } from './helpers/test-api.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { ensureWebBuilt, firstPaintOf, launchBrowser, screenshot, type WebBrowser } from './helpers/web-browser.js';
-import { MODEL, PROMPT, SUITE, seedManyModels, seedWebData, type Seeded } from './helpers/web-seed.js';
+import { DATASET, MODEL, PROMPT, SUITE, seedManyModels, seedWebData, type Seeded } from './helpers/web-seed.js';
 import { WEB_DIST } from '../src/server/web-ui.js';
 
 const enc = (name: string) => name.split('/').map(encodeURIComponent).join('/');
@@ -192,8 +192,10 @@ describe('web UI end to end', () => {
     await page.getByRole('button', { name: 'Render' }).click();
     await page.getByText(/injection finding/).waitFor();
     await screenshot(page, '16-prompt-playground');
-    await page.goto(`${server.url}/datasets/${enc(SUITE)}/-/versions/1.0.0`);
-    await page.getByRole('heading', { name: 'Statistics' }).waitFor();
+    await page.goto(`${server.url}/datasets/${enc(DATASET)}/-/versions/1.0.0`);
+    await page.getByRole('heading', { name: 'Collection' }).waitFor();
+    await page.getByText('test 10 · train 40').waitFor();
+    await screenshot(page, '17b-dataset');
     await page.goto(`${server.url}/environments`);
     await page.getByRole('link', { name: MODEL }).first().waitFor();
     await screenshot(page, '17-environments');

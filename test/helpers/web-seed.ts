@@ -3,11 +3,15 @@
  * evaluated versions and lineage, a suite, a prompt with two versions, promotions (one waiting
  * for approval in production), external deployments with a traffic split, and tokens per role.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'vitest';
 import { AssetResponse } from '../../src/contracts/assets.js';
 import { DeploymentResponse } from '../../src/contracts/deployments.js';
 import { PromotionResponse } from '../../src/contracts/promotions.js';
 import { StewardClient } from '../../src/sdk/client.js';
+import { cliEnv, runCli, writeTree } from './cli.js';
 import { jsonl, pushSuite, startRun, waitRun } from './evals-fixtures.js';
 import type { FakeOpenAI } from './fake-openai.js';
 import { apiClient, blob, createModel, expectBody, pushVersion, type Api } from './test-api.js';
@@ -16,6 +20,15 @@ import type { TestServer } from './test-server.js';
 export const MODEL = 'acme/support-bot';
 export const SUITE = 'acme/support-qa';
 export const PROMPT = 'acme/support-reply';
+export const DATASET = 'acme/support-tickets';
+
+const DATASHEET = `# Support tickets
+
+Anonymised customer tickets with the agent's final answer, for fine-tuning and evaluation.
+
+## Collection
+Exported from the help desk, January to June; personal data removed.
+`;
 
 const CARD = `# Support bot
 
@@ -118,6 +131,14 @@ export async function seedWebData(server: TestServer, fake: FakeOpenAI): Promise
   ] as const) {
     expect((await api.post(`/api/v1/prompts/${encodeURIComponent(PROMPT)}/versions`, { version, files: [], metadata: spec(system) })).status).toBe(201);
   }
+  // A dataset pushed as a user would, with the CLI, which computes its statistics.
+  const dir = writeTree(fs.mkdtempSync(path.join(os.tmpdir(), 'steward-web-data-')), {
+    'train.jsonl': jsonl(Array.from({ length: 40 }, (_, i) => ({ ticket: `Order ${i} has not arrived, can you check?`.repeat(1 + (i % 3)), answer: i % 7 ? `It ships on day ${i}.` : null }))),
+    'test.jsonl': jsonl(Array.from({ length: 10 }, (_, i) => ({ ticket: `Where is parcel ${i}?`, answer: `Out for delivery (${i}).` }))),
+    'DATASHEET.md': DATASHEET,
+  });
+  const pushed = await runCli(['dataset', 'push', dir, '--name', DATASET, '--version', '1.0.0', '--datasheet', path.join(dir, 'DATASHEET.md'), '--license', 'CC-BY-4.0', '--source', 'help desk export', '--no-progress'], cliEnv(server.url, server.token));
+  expect(pushed.code, pushed.stderr).toBe(0);
   return { tokens, runs: { v1, v2 }, pendingPromotion: pending.id, deployments: { stable, canary } };
 }
 

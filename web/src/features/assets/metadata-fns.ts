@@ -23,8 +23,8 @@ const FIELDS: [key: string, label: string, format?: (v: unknown) => string][] = 
   ['recommended_replicas', 'Recommended replicas'],
 ];
 
-/** Keys shown elsewhere on the page (benchmarks as a chart; a suite's or prompt's spec in its own tab). */
-const ELSEWHERE = new Set(['benchmark_results', 'evalSuite', 'template', 'variables', 'modelConfig', 'safety']);
+/** Keys shown elsewhere on the page (benchmarks as a chart; a suite's or prompt's spec, a dataset's statistics in their own panels). */
+const ELSEWHERE = new Set(['benchmark_results', 'evalSuite', 'template', 'variables', 'modelConfig', 'safety', 'statistics', 'splits', 'columns', 'rows']);
 
 export function metadataRows(metadata: Record<string, unknown>): [string, string][] {
   const rows: [string, string][] = [];

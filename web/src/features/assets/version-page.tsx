@@ -9,10 +9,11 @@ import type { AssetKind } from '../../../../src/contracts/asset-names.js';
 import { paths } from '../../app/paths.js';
 import { useApi } from '../../app/use-api.js';
 import { formatBytes, formatDate, shortDigest, timeAgo } from '../../ui/format.js';
-import { Card, KeyValues, PageHeader, Stat, Tabs, useTab } from '../../ui/layout.js';
+import { Card, KeyValues, PageHeader, Tabs, useTab } from '../../ui/layout.js';
 import { Labels, Pill, Tag } from '../../ui/pill.js';
 import { Empty, ErrorBox, Loadable, Skeleton } from '../../ui/states.js';
 import type { VersionDoc } from './asset-types.js';
+import { DatasetStatsPanel } from './dataset-stats-panel.js';
 import { EvaluationsPanel } from './evaluations-panel.js';
 import { LineageGraph } from './lineage-graph.js';
 import { metadataRows } from './metadata-fns.js';
@@ -89,21 +90,20 @@ export function VersionPage({ kind, name, version }: { kind: AssetKind; name: st
 
 function Overview({ kind, v }: { kind: AssetKind; v: VersionDoc }) {
   const rows = metadataRows(v.metadata);
-  const cases = kind === 'dataset' ? (v.metadata.evalSuite as { metrics?: { metric: string }[] } | undefined) : undefined;
+  const suite = kind === 'dataset' ? (v.metadata.evalSuite as { metrics?: { metric: string }[] } | undefined) : undefined;
   return (
     <div className="grid-2" style={{ alignItems: 'start' }}>
       <Card title={kind === 'dataset' ? 'Datasheet' : 'Model card'}>
         {v.card ? <Markdown source={v.card} /> : <Empty title={kind === 'dataset' ? 'No datasheet' : 'No model card'}>Push one with <code>--card README.md</code>.</Empty>}
       </Card>
       <div className="stack">
-        {kind === 'dataset' ? (
-          <div className="stats">
-            <Stat label="Files" value={v.fileCount} />
-            <Stat label="Size" value={formatBytes(v.size)} />
-            {cases?.metrics ? <Stat label="Suite metrics" value={cases.metrics.map((m) => m.metric).join(', ')} /> : null}
-          </div>
+        {kind === 'dataset' ? <DatasetStatsPanel metadata={v.metadata} /> : null}
+        {suite?.metrics ? (
+          <Card title="Evaluation suite">
+            <KeyValues items={[['Metrics', suite.metrics.map((m) => m.metric).join(', ')]]} />
+          </Card>
         ) : null}
-        <Card title={kind === 'dataset' ? 'Statistics' : 'Metadata'}>{rows.length ? <KeyValues items={rows} /> : <Empty title="No metadata" />}</Card>
+        <Card title="Metadata">{rows.length ? <KeyValues items={rows} /> : <Empty title="No metadata" />}</Card>
         <Card title="Details">
           <KeyValues
             items={[
