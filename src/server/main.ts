@@ -62,6 +62,8 @@ export interface RunningServer {
   routes: readonly RouteDef[];
   /** The in-process gateway serving `/v1/...` (null for the control plane alone). */
   gateway: Gateway | null;
+  /** Whether the built web UI is served at `/` (web/dist exists). */
+  webUi: boolean;
   close(): Promise<void>;
 }
 
@@ -194,5 +196,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, gateway, close };
+  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, gateway, webUi: fs.existsSync(path.join(WEB_DIST, 'index.html')), close };
 }
