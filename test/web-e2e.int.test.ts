@@ -220,6 +220,24 @@ describe('web UI end to end', () => {
     await admin.context().close();
   });
 
+  it('is usable from the keyboard: skip link, links and tabs', async () => {
+    const kb = await (await web.context({ token: seeded.tokens.approver })).newPage();
+    await kb.goto(`${server.url}/models`);
+    await kb.getByRole('link', { name: 'support-bot' }).waitFor();
+    await kb.keyboard.press('Tab');
+    expect(await kb.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await kb.getByRole('link', { name: 'support-bot' }).focus();
+    await kb.keyboard.press('Enter');
+    await kb.getByRole('heading', { name: MODEL }).waitFor();
+    await kb.getByRole('link', { name: '1.1.0' }).first().focus();
+    await kb.keyboard.press('Enter');
+    await kb.getByRole('tab', { name: 'Files' }).focus();
+    await kb.keyboard.press('Enter');
+    await kb.getByRole('cell', { name: 'generation_config.json' }).waitFor();
+    expect(kb.url()).toContain('tab=files');
+    await kb.context().close();
+  });
+
   it('fits a narrow screen: the menu becomes a drawer', async () => {
     const narrow = await (await web.context({ token: seeded.tokens.approver, width: 390, height: 844 })).newPage();
     await narrow.goto(`${server.url}/models/${enc(MODEL)}`);
@@ -232,20 +250,21 @@ describe('web UI end to end', () => {
     await narrow.context().close();
   });
 
-  it('paints the models page quickly with 1,000 models; the first page stays within its JavaScript budget', async () => {
+  it('paints the models page quickly with 1,000 models, without layout shift; the first page stays within its JavaScript budget', async () => {
     const loads = async () => {
       const c = await web.context({ token: seeded.tokens.viewer });
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) times.push(await firstPaintOf(c, `${server.url}/models`, 'table tbody tr'));
+      const runs: { ms: number; layoutShift: number }[] = [];
+      for (let i = 0; i < 5; i++) runs.push(await firstPaintOf(c, `${server.url}/models`, 'table tbody tr'));
       await c.close();
-      return times.sort((a, b) => a - b);
+      const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+      return { ms, median: ms[2]!, layoutShift: Math.max(...runs.map((r) => r.layoutShift)) };
     };
     const baseline = await loads();
     await seedManyModels(server, 1000);
     const many = await loads();
     const size = firstPageSize(WEB_DIST);
     console.log(
-      `[web] first meaningful paint of /models (first table row): 1,000 models median ${many[2]!.toFixed(0)} ms (cold ${many[0] === undefined ? '-' : many.map((t) => t.toFixed(0)).join('/')} ms); baseline with 1 model median ${baseline[2]!.toFixed(0)} ms`,
+      `[web] first meaningful paint of /models (navigation to the first table row), median of 5: ${many.median.toFixed(0)} ms with 1,000 models (${many.ms.map((t) => t.toFixed(0)).join('/')}); baseline ${baseline.median.toFixed(0)} ms with 1 model (${baseline.ms.map((t) => t.toFixed(0)).join('/')}); worst cumulative layout shift ${many.layoutShift.toFixed(3)}`,
     );
     console.log(`[web] first page JavaScript: ${(size.jsGzip / 1024).toFixed(1)} KB gzipped (budget 300 KB), CSS ${(size.cssGzip / 1024).toFixed(1)} KB`);
     const c = await web.context({ token: seeded.tokens.viewer });
@@ -253,8 +272,11 @@ describe('web UI end to end', () => {
     await p.goto(`${server.url}/models`);
     await p.getByText('50 models shown').waitFor();
     await screenshot(p, '02b-models-1000');
+    await p.getByRole('button', { name: 'Load more' }).click();
+    await p.getByText('100 models shown').waitFor();
     await c.close();
     expect(size.jsGzip).toBeLessThan(300 * 1024);
-    expect(many[2]).toBeLessThan(1500);
+    expect(many.median).toBeLessThan(1500);
+    expect(many.layoutShift).toBeLessThan(0.1);
   });
 });

@@ -53,12 +53,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /**
  * Loads `url` in a fresh page and returns the milliseconds from navigation start until
- * `selector` first appears in the DOM (observed in the page, so polling adds nothing).
+ * `selector` first appears in the DOM (observed in the page, so polling adds nothing), and the
+ * cumulative layout shift (Chromium's layout-shift entries) until a moment after it did.
  */
-export async function firstPaintOf(ctx: BrowserContext, url: string, selector: string): Promise<number> {
+export async function firstPaintOf(ctx: BrowserContext, url: string, selector: string): Promise<{ ms: number; layoutShift: number }> {
   const page = await ctx.newPage();
   await page.addInitScript((sel) => {
-    const w = window as unknown as { __firstPaint?: number };
+    const w = window as unknown as { __firstPaint?: number; __shift: number };
+    w.__shift = 0;
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as unknown as { value: number; hadRecentInput: boolean }[]) if (!e.hadRecentInput) w.__shift += e.value;
+    }).observe({ type: 'layout-shift', buffered: true });
     new MutationObserver((_m, obs) => {
       if (w.__firstPaint === undefined && document.querySelector(sel)) {
         w.__firstPaint = performance.now();
@@ -68,7 +73,12 @@ export async function firstPaintOf(ctx: BrowserContext, url: string, selector: s
   }, selector);
   await page.goto(url);
   await page.waitForSelector(selector);
-  const ms = await page.evaluate(() => (window as unknown as { __firstPaint: number }).__firstPaint);
+  // The rest of the page (filters' options, the approvals count) settles within a few frames.
+  await page.waitForTimeout(300);
+  const out = await page.evaluate(() => {
+    const w = window as unknown as { __firstPaint: number; __shift: number };
+    return { ms: w.__firstPaint, layoutShift: w.__shift };
+  });
   await page.close();
-  return ms;
+  return out;
 }
