@@ -138,6 +138,8 @@ describe('web UI end to end', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('cell', { name: 'canary looks healthy' }).waitFor();
     await expect.poll(() => page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    // The inbox is empty now: the menu's count goes at once.
+    await expect.poll(() => page.getByLabel(/waiting for approval/).count()).toBe(0);
     await screenshot(page, '12-promotion-approved');
     const promo = await apiClient(server).get(`/api/v1/promotions/${seeded.pendingPromotion}`);
     expect((promo.body as { state: string }).state).toBe('completed');

@@ -15,6 +15,9 @@ const NAV: { to: string; label: string; icon: string; permission?: 'audit:read' 
   { to: '/audit', label: 'Audit log', icon: '≡', permission: 'audit:read' },
 ];
 
+/** Fired on window when a promotion was decided here, so the approvals count refreshes at once. */
+export const PROMOTIONS_CHANGED = 'steward:promotions-changed';
+
 export function AppShell({ children }: { children: ReactNode }) {
   const { me, can, signOut } = useSession();
   const [open, setOpen] = useState(false);
@@ -23,6 +26,11 @@ export function AppShell({ children }: { children: ReactNode }) {
   // The approvals inbox count, for those who approve.
   const inbox = useApi((c) => c.api((t) => t.promotions.listPromotions)({ query: { state: 'pending', limit: 100 } }), [], { pollMs: 30_000, enabled: can('promotion:approve') });
   const pending = inbox.data?.items.length ?? 0;
+  const reloadInbox = inbox.reload;
+  useEffect(() => {
+    window.addEventListener(PROMOTIONS_CHANGED, reloadInbox);
+    return () => window.removeEventListener(PROMOTIONS_CHANGED, reloadInbox);
+  }, [reloadInbox]);
   return (
     <div className={open ? 'shell nav-open' : 'shell'}>
       <a className="skip-link" href="#main">

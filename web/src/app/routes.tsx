@@ -23,12 +23,12 @@ export function AppRoutes() {
     <Suspense fallback={<Skeleton rows={8} />}>
       <Routes>
         <Route path="/" element={<Navigate to="/models" replace />} />
-        <Route path="/models" element={<AssetListPage kind="model" />} />
-        <Route path="/datasets" element={<AssetListPage kind="dataset" />} />
-        <Route path="/prompts" element={<AssetListPage kind="prompt" />} />
-        <Route path="/models/*" element={<AssetRouter kind="model" />} />
-        <Route path="/datasets/*" element={<AssetRouter kind="dataset" />} />
-        <Route path="/prompts/*" element={<AssetRouter kind="prompt" />} />
+        <Route path="/models" element={<AssetListPage key="model" kind="model" />} />
+        <Route path="/datasets" element={<AssetListPage key="dataset" kind="dataset" />} />
+        <Route path="/prompts" element={<AssetListPage key="prompt" kind="prompt" />} />
+        <Route path="/models/*" element={<AssetRouter key="model" kind="model" />} />
+        <Route path="/datasets/*" element={<AssetRouter key="dataset" kind="dataset" />} />
+        <Route path="/prompts/*" element={<AssetRouter key="prompt" kind="prompt" />} />
         <Route path="/evals" element={<RunsPage />} />
         <Route path="/evals/runs/:id" element={<RunPage />} />
         <Route path="/evals/compare" element={<RunComparePage />} />

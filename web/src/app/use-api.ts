@@ -15,18 +15,28 @@ export interface Loaded<T> {
   reload(): void;
 }
 
-export function useApi<T>(load: (client: StewardClient) => Promise<T>, deps: readonly unknown[], opts: { pollMs?: number; enabled?: boolean } = {}): Loaded<T> {
+/**
+ * `deps` are what the load depends on (compared by value). `keep`: show the previous answer while
+ * new arguments load (a list being filtered, results growing with a run), instead of a skeleton.
+ */
+export function useApi<T>(load: (client: StewardClient) => Promise<T>, deps: readonly unknown[], opts: { pollMs?: number; enabled?: boolean; keep?: boolean } = {}): Loaded<T> {
   const { client, signOut } = useSession();
   const [state, setState] = useState<{ data: T | undefined; error: StewardApiError | null; loading: boolean }>({ data: undefined, error: null, loading: true });
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
   const enabled = opts.enabled ?? true;
+  // What the data was loaded for: a poll or reload keeps showing it while it refreshes, but new
+  // arguments (another model, another filter) must not show the previous one's data meanwhile.
+  const argsKey = JSON.stringify(deps);
+  const loadedFor = useRef(argsKey);
 
   useEffect(() => {
     if (!enabled) return;
     let live = true;
-    setState((s) => ({ ...s, loading: true }));
+    const fresh = loadedFor.current !== argsKey && !opts.keep;
+    loadedFor.current = argsKey;
+    setState((s) => (fresh ? { data: undefined, error: null, loading: true } : { ...s, loading: true }));
     loadRef
       .current(client)
       .then((data) => live && setState({ data, error: null, loading: false }))
@@ -39,7 +49,7 @@ export function useApi<T>(load: (client: StewardClient) => Promise<T>, deps: rea
     return () => {
       live = false;
     };
-  }, [client, enabled, tick, ...deps]);
+  }, [client, enabled, tick, argsKey]);
 
   useEffect(() => {
     if (!opts.pollMs || !enabled) return;

@@ -4,7 +4,7 @@
  * list is a link. Without a filter it pages through the API (50 at a time); a filter on version
  * metadata or an environment narrows the names first, then the list shows the matching ones.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import type { AssetKind } from '../../../../src/contracts/asset-names.js';
 import type { AssetResponse } from '../../../../src/contracts/assets.js';
@@ -67,6 +67,7 @@ export function AssetListPage({ kind }: { kind: AssetKind }) {
       return allowed ? { items: res.items.filter((a) => allowed.has(a.name)), nextCursor: null } : res;
     },
     [key],
+    { keep: true },
   );
   // Further pages, appended by "Load more"; a new filter starts again from the first page.
   const { client } = useSession();
@@ -80,16 +81,25 @@ export function AssetListPage({ kind }: { kind: AssetKind }) {
   const environments = useApi((c) => c.api((t) => t.promotions.listEnvironments)({}), [], { enabled: kind === 'model' });
   const envNames = useMemo(() => [...new Set((environments.data?.items ?? []).map((e) => e.name))], [environments.data]);
 
-  const set = (k: keyof Filters, v: string) =>
-    setParams(
-      (p) => {
-        const n = new URLSearchParams(p);
-        if (v) n.set(k, v);
-        else n.delete(k);
-        return n;
-      },
-      { replace: true },
-    );
+  // Typing updates the URL (and so the list) once the user pauses, not at every key.
+  const typing = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // A pending update must not fire after the user has left the page (it would navigate back).
+  useEffect(() => () => clearTimeout(typing.current), []);
+  const set = (k: keyof Filters, v: string, delayMs = 0) => {
+    clearTimeout(typing.current);
+    const apply = () =>
+      setParams(
+        (p) => {
+          const n = new URLSearchParams(p);
+          if (v) n.set(k, v);
+          else n.delete(k);
+          return n;
+        },
+        { replace: true },
+      );
+    if (delayMs) typing.current = setTimeout(apply, delayMs);
+    else apply();
+  };
   const filtered = Object.values(filters).some(Boolean);
   const rows = [...(list.data?.items ?? []), ...(extra?.items ?? [])];
   const nextCursor = extra ? extra.nextCursor : (list.data?.nextCursor ?? null);
@@ -101,21 +111,21 @@ export function AssetListPage({ kind }: { kind: AssetKind }) {
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label className="field field-grow">
           <span>Search</span>
-          <input type="search" placeholder={`Find a ${t.one} by name`} defaultValue={filters.q} onChange={(e) => set('q', e.target.value.trim())} name="q" />
+          <input type="search" placeholder={`Find a ${t.one} by name`} defaultValue={filters.q} onChange={(e) => set('q', e.target.value.trim(), 250)} name="q" />
         </label>
         <label className="field">
           <span>Label</span>
-          <input type="text" placeholder="key=value" defaultValue={filters.label} onChange={(e) => set('label', e.target.value.trim())} name="label" />
+          <input type="text" placeholder="key=value" defaultValue={filters.label} onChange={(e) => set('label', e.target.value.trim(), 250)} name="label" />
         </label>
         {kind === 'model' ? (
           <>
             <label className="field">
               <span>Architecture</span>
-              <input type="text" placeholder="e.g. llama" defaultValue={filters.architecture} onChange={(e) => set('architecture', e.target.value.trim())} name="architecture" />
+              <input type="text" placeholder="e.g. llama" defaultValue={filters.architecture} onChange={(e) => set('architecture', e.target.value.trim(), 250)} name="architecture" />
             </label>
             <label className="field">
               <span>Framework</span>
-              <input type="text" placeholder="e.g. gguf" defaultValue={filters.framework} onChange={(e) => set('framework', e.target.value.trim())} name="framework" />
+              <input type="text" placeholder="e.g. gguf" defaultValue={filters.framework} onChange={(e) => set('framework', e.target.value.trim(), 250)} name="framework" />
             </label>
             <label className="field">
               <span>Environment</span>

@@ -17,7 +17,7 @@ export default function RunPage() {
   const run = useApi((c) => c.api((t) => t.evals.getRun)({ params: { id } }), [id], { pollMs: 2000 });
   const live = run.data ? run.data.state === 'queued' || run.data.state === 'running' : true;
   const [limit, setLimit] = useState(100);
-  const results = useApi((c) => c.api((t) => t.evals.listResults)({ params: { id }, query: { ...(failedOnly ? { failed: 'true' as const } : {}), limit } }), [id, failedOnly, limit, live ? run.data?.done : -1]);
+  const results = useApi((c) => c.api((t) => t.evals.listResults)({ params: { id }, query: { ...(failedOnly ? { failed: 'true' as const } : {}), limit } }), [id, failedOnly, limit, live ? run.data?.done : -1], { keep: true });
   const r = run.data;
   return (
     <>

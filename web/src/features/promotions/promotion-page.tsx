@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { paths } from '../../app/paths.js';
+import { PROMOTIONS_CHANGED } from '../../app/app-shell.js';
 import { useSession } from '../../app/session.js';
 import { useAction, useApi } from '../../app/use-api.js';
 import { ConfirmDialog } from '../../ui/dialog.js';
@@ -129,6 +130,8 @@ export default function PromotionPage() {
           if (deciding && (await decide.run(deciding, comment))) {
             setDeciding(null);
             promo.reload();
+            // The approvals inbox count in the menu.
+            window.dispatchEvent(new Event(PROMOTIONS_CHANGED));
           }
         }}
       >
@@ -138,6 +141,27 @@ export default function PromotionPage() {
   );
 }
 
+/** A gate's evidence: plain values as they are, lists of records one per line, evaluation runs linked. */
 function Evidence({ evidence }: { evidence: Record<string, unknown> }) {
-  return <KeyValues items={Object.entries(evidence).map(([k, v]) => [k, <span key={k} className="mono">{formatValue(v)}</span>])} />;
+  return <KeyValues items={Object.entries(evidence).map(([k, v]) => [k, <EvidenceValue key={k} value={v} />])} />;
+}
+
+function EvidenceValue({ value }: { value: unknown }) {
+  if (Array.isArray(value) && value.every((x) => x && typeof x === 'object' && !Array.isArray(x))) {
+    return (
+      <div>
+        {(value as Record<string, unknown>[]).map((item, i) => (
+          <div key={i} className="evidence-item">
+            {Object.entries(item).map(([k, v], j) => (
+              <span key={k}>
+                {j ? ' · ' : ''}
+                <span className="muted">{k}</span> {k === 'run' && typeof v === 'string' ? <Link to={paths.run(v)}>{v}</Link> : <span className="mono">{formatValue(v)}</span>}
+              </span>
+            ))}
+          </div>
+        ))}
+      </div>
+    );
+  }
+  return <span className="mono">{formatValue(value)}</span>;
 }
