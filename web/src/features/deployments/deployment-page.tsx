@@ -139,6 +139,7 @@ export default function DeploymentPage() {
               />
             </Card>
           </div>
+          {d.driver !== 'external' && d.replicaStatus.length ? <Logs id={id} replicas={d.replicaStatus.map((r) => r.index)} /> : null}
         </div>
       ) : null}
       <ConfirmDialog
@@ -178,5 +179,39 @@ export default function DeploymentPage() {
         </label>
       </ConfirmDialog>
     </>
+  );
+}
+
+/** The last lines a replica wrote (its runtime's output), refreshed while the page is open. */
+function Logs({ id, replicas }: { id: string; replicas: number[] }) {
+  const [replica, setReplica] = useState(replicas[0] ?? 0);
+  const logs = useApi((c) => c.api((t) => t.deployments.deploymentLogs)({ params: { id }, query: { replica, tail: 200 } }), [id, replica], { pollMs: 5000, keep: true });
+  return (
+    <Card
+      title="Logs"
+      actions={
+        replicas.length > 1 ? (
+          <select value={replica} onChange={(e) => setReplica(Number(e.target.value))} aria-label="Replica">
+            {replicas.map((r) => (
+              <option key={r} value={r}>
+                replica {r}
+              </option>
+            ))}
+          </select>
+        ) : null
+      }
+    >
+      {logs.error && !logs.data ? (
+        <ErrorBox error={logs.error} onRetry={logs.reload} />
+      ) : !logs.data ? (
+        <Skeleton rows={4} height={18} />
+      ) : logs.data.lines.length === 0 ? (
+        <Empty title="No output yet" />
+      ) : (
+        <pre className="code-block" style={{ maxHeight: 320 }}>
+          {logs.data.lines.join('\n')}
+        </pre>
+      )}
+    </Card>
   );
 }
