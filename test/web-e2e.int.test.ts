@@ -71,6 +71,8 @@ describe('web UI end to end', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Models' }).waitFor();
     await page.getByRole('searchbox', { name: 'Search' }).fill('support');
+    // The search is in the address once typing pauses, so a filtered list is a link.
+    await page.waitForURL(/[?&]q=support/);
     await page.getByRole('link', { name: 'support-bot' }).waitFor();
     await screenshot(page, '02-models');
     await page.getByRole('link', { name: 'support-bot' }).click();
@@ -220,6 +222,17 @@ describe('web UI end to end', () => {
     await admin.goto(`${server.url}/deployments/${seeded.deployments.stable}`);
     await admin.getByRole('button', { name: 'Stop' }).waitFor();
     await admin.context().close();
+  });
+
+  it('a search still pending when the user opens a model does not bring the list back', async () => {
+    const p = await (await web.context({ token: seeded.tokens.approver })).newPage();
+    await p.goto(`${server.url}/models`);
+    await p.getByRole('searchbox', { name: 'Search' }).fill('supp');
+    await p.getByRole('link', { name: 'support-bot' }).click();
+    await p.getByRole('heading', { name: MODEL }).waitFor();
+    await p.waitForTimeout(600);
+    expect(new URL(p.url()).pathname).toBe(`/models/${enc(MODEL)}`);
+    await p.context().close();
   });
 
   it('is usable from the keyboard: skip link, links and tabs', async () => {

@@ -97,7 +97,10 @@ export function AssetListPage({ kind }: { kind: AssetKind }) {
         },
         { replace: true },
       );
-    if (delayMs) typing.current = setTimeout(apply, delayMs);
+    // The list stays on screen while a clicked page's code loads (a transition): by then the
+    // address is the new page's, and the update must not bring the user back to the list.
+    const from = window.location.pathname;
+    if (delayMs) typing.current = setTimeout(() => window.location.pathname === from && apply(), delayMs);
     else apply();
   };
   const filtered = Object.values(filters).some(Boolean);
