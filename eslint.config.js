@@ -47,6 +47,22 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/features/**', '**/platform/**', '**/server/**', '**/cli/**', '**/node/**', 'node:*', 'kysely', 'better-sqlite3', 'pg', 'fastify'] }] },
   },
   {
+    // The web UI is a client of the API through the SDK (browser-safe: no sdk/node), and takes
+    // only types from the contracts: their zod schemas would come into the bundle with them.
+    files: ['web/src/**/*.{ts,tsx}'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+src/(features|platform|server|cli|gateway|runtimes|sdk/node)/', message: 'the web UI reaches the server only through the SDK (src/sdk, not sdk/node)' },
+            { regex: '^(\\.\\./)+src/contracts/(?!asset-names)', allowTypeImports: true, message: 'contracts bring zod into the bundle: import their types only' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['bin/**', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly' } },
   },

@@ -1,5 +1,5 @@
 /**
- * Writes src/contracts/endpoint-routes.ts: the method and path of every declared endpoint
+ * Writes src/contracts/endpoint-routes.ts: the method, path and permission of every declared endpoint
  * (contracts/endpoints.ts) as plain data, so the SDK fills URLs without loading zod and every
  * contract at start-up (a quarter of a second per CLI command). `npm run gen:endpoints`; a test
  * fails while the file and the declarations differ.
@@ -11,12 +11,13 @@ import { ENDPOINTS } from '../src/contracts/endpoints.js';
 
 export function endpointRoutesSource(): string {
   const groups = Object.entries(ENDPOINTS).map(([group, eps]) => {
-    const lines = Object.entries(eps).map(([key, e]) => `    ${key}: { method: '${e.method}', url: '${e.url}' },`);
+    const lines = Object.entries(eps).map(([key, e]) => `    ${key}: { method: '${e.method}', url: '${e.url}', permission: '${e.permission}' },`);
     return `  ${group}: {\n${lines.join('\n')}\n  },`;
   });
   return `/**
- * Generated from contracts/endpoints.ts by \`npm run gen:endpoints\`; do not edit. The method and
- * path of every endpoint as plain data, for the SDK (no zod needed to build a URL).
+ * Generated from contracts/endpoints.ts by \`npm run gen:endpoints\`; do not edit. The method,
+ * path and permission of every endpoint as plain data, for the SDK and the web UI (no zod needed
+ * to build a URL or to know which actions a token may take).
  */
 export const ENDPOINT_ROUTES = {
 ${groups.join('\n')}

@@ -59,7 +59,8 @@ describe.each(BACKENDS)('auth and public endpoints on %s', (backend) => {
     const name = `view-${uid()}`;
     await createModel(api, name);
     const viewer = expectBody(await api.post('/api/v1/tokens', { name: `viewer-${uid()}`, role: 'viewer' }), 201, CreatedTokenResponse);
-    expect(expectBody(await api.get('/api/v1/whoami', { token: viewer.token }), 200, WhoAmI)).toMatchObject({ role: 'viewer', tokenId: viewer.id });
+    // whoami lists what the role allows, so a client (the web UI) shows only what the token may do.
+    expect(expectBody(await api.get('/api/v1/whoami', { token: viewer.token }), 200, WhoAmI)).toMatchObject({ role: 'viewer', tokenId: viewer.id, permissions: ['authenticated', 'asset:read'] });
     expect((await api.get(modelPath(name), { token: viewer.token })).status).toBe(200);
     expectError(await api.post(`${modelPath(name)}/versions`, { version: '1.0.0', files: [] }, { token: viewer.token }), 403, 'permission_denied');
     expectError(await api.post('/api/v1/tokens', { name: `x-${uid()}`, role: 'admin' }, { token: viewer.token }), 403, 'permission_denied');

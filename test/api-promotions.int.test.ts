@@ -120,6 +120,14 @@ describe.each(BACKENDS)('environments and promotions on %s', (backend) => {
     expect(JSON.stringify(ok.gates[0]!.evidence)).toContain(good.id);
     expect(await pointer(model, 'staging')).toBe('1.1.0');
 
+    // Every model's pointers in one environment (the UI's environment pages and filters); a
+    // namespace-limited token must name a model.
+    const inStaging = expectBody(await api.get('/api/v1/pointers?environment=staging'), 200, PointerList).items;
+    expect(inStaging.filter((p) => p.model === model)).toEqual([expect.objectContaining({ environment: 'staging', version: '1.1.0' })]);
+    expect(inStaging.every((p) => p.environment === 'staging')).toBe(true);
+    expect(expectBody(await api.get('/api/v1/pointers'), 200, PointerList).items.filter((p) => p.model === model).map((p) => p.environment)).toEqual(['development', 'staging']);
+    expectError(await as('teamb-admin').get('/api/v1/pointers?environment=staging'), 403, 'permission_denied');
+
     const doc = (await api.get(versionPath(model, '1.1.0'))).body as { environments: { current: { environment: string }[] } };
     expect(doc.environments.current.map((e) => e.environment).sort()).toEqual(['development', 'staging']);
     const events = expectBody(await api.get('/api/v1/events?types=environment.moved&limit=1000'), 200, EventPage);

@@ -58,4 +58,12 @@ export type TokenResponse = z.infer<typeof TokenResponse>;
 
 export const CreatedTokenResponse = TokenResponse.extend({ token: z.string().describe('the secret: shown once, never again') }).strict();
 export const TokenList = z.object({ items: z.array(TokenResponse) }).strict();
-export const WhoAmI = z.object({ name: z.string(), role: z.string(), namespaces: z.array(z.string()).nullable(), tokenId: z.string().nullable() }).strict();
+export const WhoAmI = z
+  .object({
+    name: z.string(),
+    role: z.string(),
+    namespaces: z.array(z.string()).nullable(),
+    tokenId: z.string().nullable(),
+    permissions: z.array(z.string()).describe("what the role allows (the endpoints' `permission`): a client hides what the token cannot do"),
+  })
+  .strict();

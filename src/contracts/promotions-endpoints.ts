@@ -48,7 +48,7 @@ export const promotionsEndpoints = {
   }),
   listPointers: endpoint({
     method: 'GET', url: '/api/v1/pointers', summary: 'Which version of a model each environment runs', tags,
-    permission: 'asset:read', scope: ({ query }) => [namespaceOfRef(query.model)], query: PointersQuery, responses: { 200: PointerList },
+    permission: 'asset:read', scope: ({ query }) => [query.model === undefined ? null : namespaceOfRef(query.model)], query: PointersQuery, responses: { 200: PointerList },
   }),
   pointerHistory: endpoint({
     method: 'GET', url: '/api/v1/pointers/history', summary: "Every move of a model's environment pointers, newest first (who, when, which promotion, what it replaced)", tags,

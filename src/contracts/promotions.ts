@@ -115,7 +115,12 @@ export const PointerResponse = z
   .strict();
 export type PointerResponse = z.infer<typeof PointerResponse>;
 export const PointerList = z.object({ items: z.array(PointerResponse) }).strict();
-export const PointersQuery = z.object({ model: z.string().min(1).max(200), environment: EnvironmentName.optional() }).strict();
+export const PointersQuery = z
+  .object({
+    model: z.string().min(1).max(200).optional().describe('absent: every model (a token limited to namespaces must name one)'),
+    environment: EnvironmentName.optional(),
+  })
+  .strict();
 
 export const PointerMove = z
   .object({

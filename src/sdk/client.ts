@@ -10,7 +10,7 @@ import type { AssetEndpoints } from '../contracts/assets-endpoints.js';
 import type { AssetKind, CreateAssetBody, CreateVersionBody, ListAssetsQuery, ListVersionsQuery, UpdateAssetBody, UpdateVersionBody } from '../contracts/assets.js';
 import { ASSET_COLLECTION } from '../contracts/asset-names.js';
 import type { ListAuditQuery } from '../contracts/audit.js';
-import type { CallInput, CallOutput, Endpoint } from '../contracts/endpoint.js';
+import type { CallInput, CallOutput, Endpoint, Permission } from '../contracts/endpoint.js';
 import type { EndpointTable } from '../contracts/endpoints.js';
 import type { ErrorCode } from '../contracts/errors.js';
 import type { BlobResponse, UploadSessionResponse } from '../contracts/uploads.js';
@@ -19,6 +19,14 @@ import { callEndpoint, endpointPath } from './endpoint-call.js';
 
 /** Method and path of each endpoint, read where the declarations would be (their types are the declarations'). */
 const ROUTES = ENDPOINT_ROUTES as unknown as EndpointTable;
+
+/**
+ * The permission an endpoint needs (`client.can`-style checks in a UI): read from the same table
+ * as its method and path. `endpointPermission((t) => t.promotions.approvePromotion)`.
+ */
+export function endpointPermission(pick: (t: EndpointTable) => Endpoint): Permission {
+  return pick(ROUTES).permission;
+}
 
 export class StewardApiError extends Error {
   constructor(

@@ -15,6 +15,7 @@ import { requestLogController, type RequestLogPolicy } from '../platform/http/ht
 import type { Actor, RouteDef } from '../platform/http/http-route.js';
 import type { Logger } from '../platform/log.js';
 import { openApiDocument } from './openapi.js';
+import { registerWebUi } from './web-ui.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -32,6 +33,8 @@ export interface HttpAppDeps {
    * Fastify (no routing, hooks or logging of the control plane on the data plane's path).
    */
   dataPlane?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The built web UI to serve at `/` (server/web-ui.ts); nothing is served there when it is absent or not built. */
+  webRoot?: string;
 }
 
 /** Longest path parameter the router matches (names, versions, file paths are all shorter). */
@@ -115,7 +118,9 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     if (appErr.code === 'range_not_satisfiable' && typeof appErr.details?.size === 'number') void reply.header('content-range', `bytes */${appErr.details.size}`);
     if (!reply.sent && !reply.raw.headersSent) void reply.code(appErr.status).send(envelope(appErr, req.id));
   });
+  const webPage = deps.webRoot ? registerWebUi(app, deps.webRoot) : null;
   app.setNotFoundHandler((req, reply) => {
+    if (webPage?.(req, reply)) return;
     const err = new AppError('not_found', `no route ${req.method} ${req.url.split('?')[0]}; see /api/v1/openapi.json`);
     void reply.code(404).send(envelope(err, req.id));
   });

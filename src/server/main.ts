@@ -39,6 +39,7 @@ import { openDatabase } from '../platform/sql/sql-db.js';
 import { migrate } from '../platform/sql/sql-migrations.js';
 import type { RouteDef } from '../platform/http/http-route.js';
 import { buildHttpApp } from './http-app.js';
+import { WEB_DIST } from './web-ui.js';
 
 /** Every feature of the control plane, in any order: each names what it needs. */
 export const MODULES: readonly FeatureModule[] = [auditModule, eventsModule, jobsModule, authModule, uploadsModule, assetsModule, promptsModule, evalsModule, promotionsModule, deploymentsModule, gatewayModule, monitoringModule, notifyModule, exportModule, rolloutsModule];
@@ -65,6 +66,8 @@ export interface RunningServer {
   routes: readonly RouteDef[];
   /** The in-process gateway serving `/v1/...` (null for the control plane alone). */
   gateway: Gateway | null;
+  /** Whether the built web UI is served at `/` (web/dist exists). */
+  webUi: boolean;
   close(): Promise<void>;
 }
 
@@ -129,6 +132,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     requestLog: { all: config.logRequests === 'all', slowMs: config.slowRequestMs },
     metrics,
     version: STEWARD_VERSION,
+    webRoot: WEB_DIST,
     ready: async () => {
       await sql.ping();
       await store.ping();
@@ -196,5 +200,5 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     process.once('SIGTERM', onSignal);
   }
 
-  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, gateway, close };
+  return { url, app, config, log, bootstrapToken, adminTokenFile, services, routes, gateway, webUi: fs.existsSync(path.join(WEB_DIST, 'index.html')), close };
 }

@@ -32,6 +32,7 @@ async function serve(flags: { data?: string; port?: number; host?: string; gatew
     process.stderr.write(`note: could not record this server for the CLI (${(err as Error).message}); clients need --server or STEWARD_URL\n`),
   );
   process.stderr.write(`steward ${server.url}  (database: ${config.database.kind}, blobs: ${config.blobs.kind}, data: ${config.dataDir})\n`);
+  process.stderr.write(server.webUi ? `web UI ${server.url}/  (sign in with an API token)\n` : 'web UI not built: `npm run build:web` builds it\n');
   const boot = server.bootstrapToken;
   const file = path.join(config.dataDir, 'admin.token');
   if (boot?.file) {

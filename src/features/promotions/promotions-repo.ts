@@ -97,9 +97,11 @@ export function createPromotionsRepo(root: AnyDb, dialect: Dialect) {
       if (environment) q = q.where('environment', '=', environment);
       return q.orderBy('environment').execute();
     },
-    /** Every pointer of every model (the gateway's route table). */
-    async allPointers(): Promise<PointerRow[]> {
-      return db.selectFrom('env_pointers').selectAll().orderBy('model').orderBy('environment').execute();
+    /** Every pointer of every model (the gateway's route table), or of every model in one environment. */
+    async allPointers(environment?: string): Promise<PointerRow[]> {
+      let q = db.selectFrom('env_pointers').selectAll();
+      if (environment) q = q.where('environment', '=', environment);
+      return q.orderBy('model').orderBy('environment').execute();
     },
     /** The pointer, locked until the transaction ends (PostgreSQL). */
     async pointerForUpdate(model: string, environment: string): Promise<PointerRow | undefined> {

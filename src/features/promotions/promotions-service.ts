@@ -336,9 +336,9 @@ export function createPromotionsService(deps: PromotionsDeps) {
       return this.getEnvironment(env, namespace);
     },
 
-    async pointers(model: string, environment: string | undefined) {
-      const name = modelName(model);
-      const rows = await repo.pointers(name, environment);
+    /** One model's pointers, or (model undefined) every model's, optionally in one environment. */
+    async pointers(model: string | undefined, environment: string | undefined) {
+      const rows = model === undefined ? await repo.allPointers(environment) : await repo.pointers(modelName(model), environment);
       return { items: rows.map((p) => ({ model: p.model, environment: p.environment, version: p.version, since: p.since, by: p.moved_by, promotion: p.promotion_id })) };
     },
 
