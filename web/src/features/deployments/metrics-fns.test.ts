@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsResponse, type MetricsFigures } from '../../../../src/contracts/monitoring.js';
+import type { MetricsFigures, MetricsResponse } from '../../../../src/contracts/monitoring.js';
 import { figureSeries, hasTraffic } from './metrics-fns.js';
 import { shares } from './traffic-split.js';
 
@@ -18,8 +18,8 @@ const figures = (over: Partial<MetricsFigures> = {}): MetricsFigures => ({
 });
 
 describe('monitoring points', () => {
-  // An answer as the endpoint gives it (parsed with its contract, so a drift of the contract fails here).
-  const answer = MetricsResponse.parse({
+  // An answer as the endpoint gives it (typed by its contract, so a drift of the contract fails to compile).
+  const answer: MetricsResponse = {
     model: 'acme/bot', environment: 'staging', version: null, deployment: 'd1', key: null,
     since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T00:02:00.000Z', step: 60,
     points: [
@@ -27,7 +27,7 @@ describe('monitoring points', () => {
       { at: '2026-01-01T00:01:00.000Z', ...figures() },
     ],
     totals: figures({ requests: 10 }),
-  });
+  };
 
   it('reads each figure by its field; a bucket without traffic is a gap, not a zero (requests excepted)', () => {
     expect(figureSeries(answer, 'requests')).toEqual([[1767225600, 10], [1767225660, 0]]);
