@@ -43,6 +43,39 @@ export function MetricsCharts({ model, environment, arms, label }: { model: stri
       ) : !hasTraffic([...data.data.values()]) ? (
         <Empty title="No requests in the last hour">Send traffic through the gateway at <code>/v1/chat/completions</code>.</Empty>
       ) : (
+        <div className="stack">
+        <table className="table arm-totals">
+          <thead>
+            <tr>
+              <th>Last hour</th>
+              <th className="num">Requests</th>
+              <th className="num">Error rate</th>
+              <th className="num">p50</th>
+              <th className="num">p95</th>
+              <th className="num">TTFT p95</th>
+              <th className="num">Tokens/s</th>
+            </tr>
+          </thead>
+          <tbody>
+            {arms.map((arm, i) => {
+              const t = data.data!.get(arm)?.totals;
+              return t ? (
+                <tr key={arm} data-arm={arm}>
+                  <td>
+                    <i className="swatch" style={{ background: ARM_COLORS[i % ARM_COLORS.length] }} />
+                    {label(arm)}
+                  </td>
+                  <td className="num" data-figure="requests">{t.requests}</td>
+                  <td className="num">{formatPercent(t.errorRate)}</td>
+                  <td className="num">{formatMs(t.latencyMs.p50)}</td>
+                  <td className="num">{formatMs(t.latencyMs.p95)}</td>
+                  <td className="num">{formatMs(t.ttftMs.p95)}</td>
+                  <td className="num">{t.requests ? t.tokensPerSecond.toFixed(1) : '—'}</td>
+                </tr>
+              ) : null;
+            })}
+          </tbody>
+        </table>
         <div className="grid-2">
           {CHARTS.map((chart) => {
             const series: Series[] = arms.flatMap((arm, i) =>
@@ -59,6 +92,7 @@ export function MetricsCharts({ model, environment, arms, label }: { model: stri
               </div>
             );
           })}
+        </div>
         </div>
       )}
     </Card>
