@@ -204,49 +204,56 @@ describe('web UI end to end', () => {
         201,
         RolloutResponse,
       );
-      await page.goto(`${server.url}/rollouts`);
-      await page.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).click();
-      await page.waitForURL(`**/rollouts/${started.id}`);
+      // The approver may read the rollout but not act on it: no button shows.
+      await page.goto(`${server.url}/rollouts/${started.id}`);
+      await page.locator('.rollout-step[data-status="current"]').waitFor();
+      expect(await page.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
+      // The admin may.
+      const ui = await (await web.context({ token: server.token })).newPage();
+      await ui.goto(`${server.url}/rollouts`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).click();
+      await ui.waitForURL(`**/rollouts/${started.id}`);
       // Step 1 holds 20% of the traffic for the candidate, and the analyses of live traffic judge it.
-      await page.getByRole('img', { name: /stable 1\.0\.0 80%, candidate 2\.0\.0 20%/ }).waitFor({ timeout: 30_000 });
-      const current = page.locator('.rollout-step[data-status="current"]');
+      await ui.getByRole('img', { name: /stable 1\.0\.0 80%, candidate 2\.0\.0 20%/ }).waitFor({ timeout: 30_000 });
+      const current = ui.locator('.rollout-step[data-status="current"]');
       await current.getByText('20% to the candidate').waitFor();
       await current.locator('.evidence-arm').filter({ hasText: 'Candidate' }).waitFor({ timeout: 30_000 });
       await current.locator('.evidence .pill').first().waitFor();
       expect(await current.locator('.evidence-arm').filter({ hasText: 'Stable' }).textContent()).toMatch(/\d+ req · err [\d.]+% · p95/);
-      await page.locator('.timeline').getByText(/analysis (pass|inconclusive)/).first().waitFor({ timeout: 30_000 });
-      await screenshot(page, '19-rollout-running');
+      await ui.locator('.timeline').getByText(/analysis (pass|inconclusive)/).first().waitFor({ timeout: 30_000 });
+      await screenshot(ui, '19-rollout-running');
 
       // Pause: the state and the buttons follow.
-      await page.getByRole('button', { name: /Pause/ }).click();
-      await page.locator('.page-header .pill', { hasText: 'paused' }).waitFor();
-      await page.getByRole('button', { name: /Resume/ }).waitFor();
-      expect(await page.getByRole('button', { name: /Pause/ }).count()).toBe(0);
-      await screenshot(page, '20-rollout-paused');
-      await page.getByRole('button', { name: /Resume/ }).click();
-      await page.locator('.page-header .pill', { hasText: 'running' }).waitFor();
+      await ui.getByRole('button', { name: /Pause/ }).click();
+      await ui.locator('.page-header .pill', { hasText: 'paused' }).waitFor();
+      await ui.getByRole('button', { name: /Resume/ }).waitFor();
+      expect(await ui.getByRole('button', { name: /Pause/ }).count()).toBe(0);
+      await screenshot(ui, '20-rollout-paused');
+      await ui.getByRole('button', { name: /Resume/ }).click();
+      await ui.locator('.page-header .pill', { hasText: 'running' }).waitFor();
 
       // The deployment's page shows the rollout in progress, with its actions.
-      await page.goto(`${server.url}/deployments/${s.stableDeployment}`);
-      const card = page.locator('.card', { hasText: 'Rollout in progress' });
+      await ui.goto(`${server.url}/deployments/${s.stableDeployment}`);
+      const card = ui.locator('.card', { hasText: 'Rollout in progress' });
       await card.getByText('20% to the candidate').waitFor();
       await card.getByRole('button', { name: 'Abort' }).waitFor();
-      await screenshot(page, '21-deployment-rollout');
+      await screenshot(ui, '21-deployment-rollout');
 
       // Abort, with a reason: all traffic returns to the stable version at once.
       await card.getByRole('link', { name: /Details/ }).click();
-      await page.getByRole('button', { name: 'Abort' }).click();
-      await page.getByRole('dialog').getByRole('textbox').fill('checking the canary by hand');
-      await page.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
-      await page.locator('.page-header .pill', { hasText: 'aborted' }).waitFor();
-      await page.getByRole('img', { name: /stable 1\.0\.0 100%, candidate 2\.0\.0 0%/ }).waitFor();
-      await page.locator('.rollout-step[data-status="stopped"]').getByText('20% to the candidate').waitFor();
-      expect(await page.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
+      await ui.getByRole('button', { name: 'Abort' }).click();
+      await ui.getByRole('dialog').getByRole('textbox').fill('checking the canary by hand');
+      await ui.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+      await ui.locator('.page-header .pill', { hasText: 'aborted' }).waitFor();
+      await ui.getByRole('img', { name: /stable 1\.0\.0 100%, candidate 2\.0\.0 0%/ }).waitFor();
+      await ui.locator('.rollout-step[data-status="stopped"]').getByText('20% to the candidate').waitFor();
+      expect(await ui.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
       expect((await waitRollout(api, started.id, (r) => r.state === 'aborted')).reason).toContain('checking the canary by hand');
-      await screenshot(page, '22-rollout-aborted');
-      await page.goto(`${server.url}/rollouts?state=aborted`);
-      await page.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
-      await screenshot(page, '23-rollouts');
+      await screenshot(ui, '22-rollout-aborted');
+      await ui.goto(`${server.url}/rollouts?state=aborted`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
+      await screenshot(ui, '23-rollouts');
+      await ui.context().close();
     } finally {
       await traffic.stop();
       await s.close();

@@ -127,7 +127,7 @@ export function RolloutPanel({ rollout, timeline = true }: { rollout: RolloutDet
       <Card title="Live split" actions={<span className="muted">{rollout.strategy} · step {Math.max(0, rollout.step + 1)} of {rollout.steps.length}</span>}>
         <RolloutSplit rollout={rollout} />
       </Card>
-      <div className={timeline ? 'grid-2' : 'stack'} style={{ alignItems: 'start' }}>
+      <div className={timeline ? 'grid-rollout' : 'stack'}>
         <Card title="Steps and analyses">
           <RolloutSteps rollout={rollout} />
         </Card>
