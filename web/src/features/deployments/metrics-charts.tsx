@@ -13,11 +13,11 @@ import type { MetricsResponse } from '../../../../src/contracts/monitoring.js';
 import { figureSeries, hasTraffic, type Figure } from './metrics-fns.js';
 import { ARM_COLORS } from './traffic-split.js';
 
-const CHARTS: { title: string; figures: [Figure, string][]; format: (v: number) => string }[] = [
+const CHARTS: { title: string; figures: [Figure, string][]; format: (v: number) => string; yMax?: number }[] = [
   { title: 'Requests', figures: [['requests', '']], format: (v) => String(Math.round(v)) },
-  { title: 'Error rate', figures: [['errorRate', '']], format: (v) => formatPercent(v) },
-  { title: 'Latency', figures: [['latencyP50Ms', ' p50'], ['latencyP95Ms', ' p95']], format: formatMs },
-  { title: 'Time to first token', figures: [['ttftP50Ms', ' p50'], ['ttftP95Ms', ' p95']], format: formatMs },
+  { title: 'Error rate', figures: [['errorRate', '']], format: (v) => formatPercent(v), yMax: 0.05 },
+  { title: 'Latency', figures: [['latencyP50Ms', ' p50'], ['latencyP95Ms', ' p95']], format: formatMs, yMax: 100 },
+  { title: 'Time to first token', figures: [['ttftP50Ms', ' p50'], ['ttftP95Ms', ' p95']], format: formatMs, yMax: 100 },
   { title: 'Tokens per second', figures: [['tokensPerSecond', '']], format: (v) => v.toFixed(1) },
 ];
 
@@ -88,7 +88,7 @@ export function MetricsCharts({ model, environment, arms, label }: { model: stri
             return (
               <div key={chart.title}>
                 <h3 style={{ fontSize: 13, margin: '0 0 6px' }}>{chart.title}</h3>
-                <TimeSeriesChart series={series} format={chart.format} height={180} />
+                <TimeSeriesChart series={series} format={chart.format} height={180} yMax={chart.yMax ?? 1} />
               </div>
             );
           })}
