@@ -250,7 +250,14 @@ describe('web UI end to end', () => {
       expect(await ui.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
       expect((await waitRollout(api, started.id, (r) => r.state === 'aborted')).reason).toContain('checking the canary by hand');
       await screenshot(ui, '22-rollout-aborted');
-      await ui.goto(`${server.url}/rollouts?state=aborted`);
+      // The list is deep-linkable: by state and model, in the URL.
+      await ui.goto(`${server.url}/rollouts?state=aborted&model=${encodeURIComponent(s.model)}`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
+      await ui.getByRole('button', { name: 'Clear the model filter' }).waitFor();
+      expect(await ui.locator('tbody tr').count()).toBe(1);
+      await ui.goto(`${server.url}/rollouts?state=running&model=${encodeURIComponent(s.model)}`);
+      await ui.getByText('No rollouts').waitFor();
+      await ui.goto(`${server.url}/rollouts`);
       await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
       await screenshot(ui, '23-rollouts');
       await ui.context().close();

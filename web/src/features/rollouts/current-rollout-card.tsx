@@ -50,7 +50,7 @@ export function CurrentRolloutCard({ model, environment }: { model: string; envi
     >
       {d ? (
         <div className="stack">
-          {d.reason ? <div className="banner banner-warn">{d.reason}</div> : null}
+          {d.reason ? <div className="banner banner-warn" style={{ margin: 0 }}>{d.reason}</div> : null}
           <RolloutSplit rollout={d} />
           <RolloutSteps rollout={d} />
         </div>

@@ -123,7 +123,7 @@ export function RolloutTimeline({ rollout }: { rollout: RolloutDetail }) {
 export function RolloutPanel({ rollout, timeline = true }: { rollout: RolloutDetail; timeline?: boolean }) {
   return (
     <div className="stack">
-      {rollout.reason ? <div className={`banner ${rollout.state === 'paused' ? 'banner-warn' : rollout.state === 'succeeded' ? 'banner-good' : 'banner-bad'}`}>{rollout.reason}</div> : null}
+      {rollout.reason ? <div style={{ margin: 0 }} className={`banner ${rollout.state === 'paused' ? 'banner-warn' : rollout.state === 'succeeded' ? 'banner-good' : 'banner-bad'}`}>{rollout.reason}</div> : null}
       <Card title="Live split" actions={<span className="muted">{rollout.strategy} · step {Math.max(0, rollout.step + 1)} of {rollout.steps.length}</span>}>
         <RolloutSplit rollout={rollout} />
       </Card>

@@ -1,4 +1,4 @@
-/** Rollouts, newest first, by state (`/rollouts?state=running`), each with its live share. */
+/** Rollouts, newest first, by state and optionally of one model or environment (`/rollouts?state=running&model=acme/bot&environment=prod`), each with its live share. */
 import { Link, useSearchParams } from 'react-router';
 import type { RolloutState } from '../../../../src/contracts/rollouts.js';
 import { paths } from '../../app/paths.js';
@@ -15,11 +15,30 @@ export default function RolloutsPage() {
   const [params, setParams] = useSearchParams();
   const view = params.get('state') ?? 'all';
   const state = view === 'all' ? undefined : (view as RolloutState);
-  const list = useApi((c) => c.api((t) => t.rollouts.listRollouts)({ query: { ...(state ? { state } : {}), limit: 100 } }), [state], { pollMs: 5000 });
+  const model = params.get('model') ?? undefined;
+  const environment = params.get('environment') ?? undefined;
+  const list = useApi((c) => c.api((t) => t.rollouts.listRollouts)({ query: { ...(state ? { state } : {}), ...(model ? { model } : {}), ...(environment ? { environment } : {}), limit: 100 } }), [state, model, environment], { pollMs: 5000 });
+  const setParam = (key: string, value: string | null) => {
+    const next = new URLSearchParams(params);
+    if (value === null) next.delete(key);
+    else next.set(key, value);
+    setParams(next, { replace: true });
+  };
   return (
     <>
       <PageHeader title="Rollouts" subtitle="Moves of an environment from its stable version to a candidate: canary steps, blue-green switches, A/B experiments and shadow traffic, each judged by analyses of live traffic." />
-      <Tabs tabs={VIEWS} current={view} onChange={(v) => setParams(v === 'all' ? {} : { state: v }, { replace: true })} />
+      <Tabs tabs={VIEWS} current={view} onChange={(v) => setParam('state', v === 'all' ? null : v)} />
+      {model || environment ? (
+        <div className="row" style={{ marginBottom: 12 }}>
+          {[['model', model], ['environment', environment]].map(([k, v]) =>
+            v ? (
+              <button key={k} type="button" className="btn btn-small" onClick={() => setParam(k!, null)} aria-label={`Clear the ${k} filter`}>
+                {k}: {v} ✕
+              </button>
+            ) : null,
+          )}
+        </div>
+      ) : null}
       <div className="table-card">
         <Loadable state={list} rows={6} height={49} empty={(l) => (l.items.length === 0 ? <Empty title="No rollouts" icon="⇄">Start one with <code>steward rollout start</code>, or promote to an environment whose policy names a rollout.</Empty> : null)}>
           {(l) => (
@@ -46,7 +65,9 @@ export default function RolloutsPage() {
                         {r.reason ? <div className="cell-sub">{r.reason}</div> : null}
                       </td>
                       <td>
-                        <span className="tag tag-accent">{r.environment}</span>
+                        <Link className="tag tag-accent" to={`/rollouts?environment=${encodeURIComponent(r.environment)}`}>
+                          {r.environment}
+                        </Link>
                       </td>
                       <td>{r.strategy}</td>
                       <td>
