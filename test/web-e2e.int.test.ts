@@ -1,7 +1,8 @@
 /**
  * The web UI end to end: a real `steward up` (control plane, gateway and UI on one port) seeded
  * through the API, driven by Chromium. Signs in, finds a model, compares two versions, reads an
- * evaluation, approves a promotion as an approver, watches a deployment's charts, finds the
+ * evaluation, approves a promotion as an approver, watches a deployment's charts fill with real
+ * gateway traffic, follows a canary rollout (paused, resumed and aborted from the UI), finds the
  * audit entry, and checks that a viewer sees no button it cannot use. Screenshots of the main
  * pages go to test-results/; the first paint of the models page with 1,000 models is printed.
  */
@@ -9,7 +10,10 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { firstPageSize } from '../scripts/web-size.js';
 import { startFakeOpenAI, type FakeOpenAI } from './helpers/fake-openai.js';
-import { apiClient } from './helpers/test-api.js';
+import { CreatedKeyResponse } from '../src/contracts/gateway.js';
+import { RolloutResponse } from '../src/contracts/rollouts.js';
+import { load, stage, waitRollout } from './helpers/rollout-fixtures.js';
+import { apiClient, expectBody } from './helpers/test-api.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { ensureWebBuilt, firstPaintOf, launchBrowser, screenshot, type WebBrowser } from './helpers/web-browser.js';
 import { DATASET, MODEL, PROMPT, SUITE, seedManyModels, seedWebData, type Seeded } from './helpers/web-seed.js';
@@ -27,7 +31,7 @@ describe('web UI end to end', () => {
 
   beforeAll(async () => {
     ensureWebBuilt();
-    server = await startTestServer('sqlite-fs', { jobPollIntervalMs: 50, eventPollMs: 20 });
+    server = await startTestServer('sqlite-fs', { jobPollIntervalMs: 50, eventPollMs: 20, deploymentReconcileMs: 100 });
     fake = await startFakeOpenAI();
     seeded = await seedWebData(server, fake);
     web = await launchBrowser();
@@ -147,35 +151,120 @@ describe('web UI end to end', () => {
     expect((promo.body as { state: string }).state).toBe('completed');
   });
 
-  it('shows a deployment: replicas, the 90/10 split, and charts that update as metrics arrive', async () => {
+  it('shows a deployment: replicas, the 90/10 split, and charts of real gateway traffic that update as it arrives', async () => {
     await page.goto(`${server.url}/deployments/${seeded.deployments.stable}`);
     await page.getByRole('img', { name: /90%.*10%/ }).waitFor();
-    // The monitoring endpoint is not part of this server yet: the page says so rather than draw.
-    await page.getByText('No monitoring data').waitFor();
-    // The monitoring API's shape, served at the browser's network layer until the monitoring
-    // feature is merged: each poll adds a minute bucket, per arm.
-    let buckets = 5;
-    await page.route('**/api/v1/metrics?**', async (route) => {
-      const u = new URL(route.request().url());
-      const canary = u.searchParams.get('deployment') === seeded.deployments.canary;
-      const now = Math.floor(Date.now() / 60_000) * 60_000;
-      const points = Array.from({ length: buckets }, (_, i) => {
-        const requests = canary ? 12 + i : 110 + 7 * i;
-        return { t: new Date(now - (buckets - 1 - i) * 60_000).toISOString(), requests, errors: canary ? 1 : 2, errorRate: (canary ? 1 : 2) / requests, latencyP50Ms: canary ? 180 : 140, latencyP95Ms: canary ? 420 : 310, ttftP50Ms: 60, ttftP95Ms: 140, tokensPerSecond: canary ? 38 : 45 };
-      });
-      buckets++;
-      await route.fulfill({ json: { points } });
-    });
+    // Nothing went through the gateway yet: the page says so rather than draw empty axes.
+    await page.getByText('No requests in the last hour').waitFor();
+    // Real traffic: chat completions through the gateway with a key, split 90/10 between the
+    // stable and the canary deployment; the gateway's usage reaches the monitoring rollups.
+    const key = expectBody(await apiClient(server).post('/api/v1/keys', { name: 'web-e2e', defaultEnvironment: 'staging' }), 201, CreatedKeyResponse).key;
+    const send = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const res = await fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: `Where is order ${i}?` }] }),
+        });
+        expect(res.status, await res.text()).toBe(200);
+      }
+    };
+    await send(40);
+    const requestsOf = (deployment: string) => page.locator(`tr[data-arm="${deployment}"] [data-figure="requests"]`);
+    const count = async (deployment: string) => Number((await requestsOf(deployment).textContent({ timeout: 1000 }).catch(() => null)) ?? 0);
+    const total = async () => (await count(seeded.deployments.stable)) + (await count(seeded.deployments.canary));
     await page.reload();
+    await expect.poll(total, { timeout: 20_000 }).toBe(40);
     const chart = page.locator('.chart-frame').first();
     await chart.locator('canvas').waitFor();
-    // Both arms of the split (stable and canary) are drawn on the same axes.
+    // Both arms of the split (stable and canary) are drawn on the same axes, one series per version.
+    await page.locator('.chart-legend').first().getByText(/^1\.0\.0/).waitFor();
     await page.locator('.chart-legend').first().getByText(/^1\.1\.0/).waitFor();
-    const first = Number(await chart.getAttribute('data-points'));
-    expect(first).toBeGreaterThanOrEqual(5);
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 25_000 }).toBeGreaterThan(first);
+    expect(Number(await chart.getAttribute('data-points'))).toBeGreaterThanOrEqual(30);
+    // More traffic shows on the next refresh, without a reload.
+    await send(20);
+    await expect.poll(total, { timeout: 25_000 }).toBe(60);
+    expect(await count(seeded.deployments.stable)).toBeGreaterThan(await count(seeded.deployments.canary));
     await screenshot(page, '13-deployment');
-    await page.unroute('**/api/v1/metrics?**');
+  });
+
+  it('follows a canary rollout: its steps and analyses, paused, resumed and aborted from the UI', async () => {
+    const api = apiClient(server);
+    const s = await stage(api);
+    const traffic = load(server.url, s.key, s.model, 15);
+    try {
+      const started = expectBody(
+        await api.post('/api/v1/rollouts', {
+          model: `${s.model}:2.0.0`,
+          environment: s.env,
+          candidateDeployment: s.candidateDeployment,
+          reason: 'web e2e',
+          spec: { strategy: 'canary', steps: [20, 50, 100], pause: '10m', analysis: { minRequests: 5, windowSeconds: 20, intervalSeconds: 0.5 } },
+        }),
+        201,
+        RolloutResponse,
+      );
+      // The approver may read the rollout but not act on it: no button shows.
+      await page.goto(`${server.url}/rollouts/${started.id}`);
+      await page.locator('.rollout-step[data-status="current"]').waitFor();
+      expect(await page.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
+      // The admin may.
+      const ui = await (await web.context({ token: server.token })).newPage();
+      await ui.goto(`${server.url}/rollouts`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).click();
+      await ui.waitForURL(`**/rollouts/${started.id}`);
+      // Step 1 holds 20% of the traffic for the candidate, and the analyses of live traffic judge it.
+      await ui.getByRole('img', { name: /stable 1\.0\.0 80%, candidate 2\.0\.0 20%/ }).waitFor({ timeout: 30_000 });
+      const current = ui.locator('.rollout-step[data-status="current"]');
+      await current.getByText('20% to the candidate').waitFor();
+      await current.locator('.evidence-arm').filter({ hasText: 'Candidate' }).waitFor({ timeout: 30_000 });
+      await current.locator('.evidence .pill').first().waitFor();
+      expect(await current.locator('.evidence-arm').filter({ hasText: 'Stable' }).textContent()).toMatch(/\d+ req · err [\d.]+% · p95/);
+      await ui.locator('.timeline').getByText(/analysis (pass|inconclusive)/).first().waitFor({ timeout: 30_000 });
+      await screenshot(ui, '19-rollout-running');
+
+      // Pause: the state and the buttons follow.
+      await ui.getByRole('button', { name: /Pause/ }).click();
+      await ui.locator('.page-header .pill', { hasText: 'paused' }).waitFor();
+      await ui.getByRole('button', { name: /Resume/ }).waitFor();
+      expect(await ui.getByRole('button', { name: /Pause/ }).count()).toBe(0);
+      await screenshot(ui, '20-rollout-paused');
+      await ui.getByRole('button', { name: /Resume/ }).click();
+      await ui.locator('.page-header .pill', { hasText: 'running' }).waitFor();
+
+      // The deployment's page shows the rollout in progress, with its actions.
+      await ui.goto(`${server.url}/deployments/${s.stableDeployment}`);
+      const card = ui.locator('.card', { hasText: 'Rollout in progress' });
+      await card.getByText('20% to the candidate').waitFor();
+      await card.getByRole('button', { name: 'Abort' }).waitFor();
+      await screenshot(ui, '21-deployment-rollout');
+
+      // Abort, with a reason: all traffic returns to the stable version at once.
+      await card.getByRole('link', { name: /Details/ }).click();
+      await ui.getByRole('button', { name: 'Abort' }).click();
+      await ui.getByRole('dialog').getByRole('textbox').fill('checking the canary by hand');
+      await ui.getByRole('dialog').getByRole('button', { name: 'Abort' }).click();
+      await ui.locator('.page-header .pill', { hasText: 'aborted' }).waitFor();
+      await ui.getByRole('img', { name: /stable 1\.0\.0 100%, candidate 2\.0\.0 0%/ }).waitFor();
+      await ui.locator('.rollout-step[data-status="stopped"]').getByText('20% to the candidate').waitFor();
+      expect(await ui.getByRole('button', { name: /Pause|Resume|Abort|Promote/ }).count()).toBe(0);
+      expect((await waitRollout(api, started.id, (r) => r.state === 'aborted')).reason).toContain('checking the canary by hand');
+      await screenshot(ui, '22-rollout-aborted');
+      // The list is deep-linkable: by state and model, in the URL.
+      await ui.goto(`${server.url}/rollouts?state=aborted&model=${encodeURIComponent(s.model)}`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
+      await ui.getByRole('button', { name: 'Clear the model filter' }).waitFor();
+      expect(await ui.locator('tbody tr').count()).toBe(1);
+      await ui.goto(`${server.url}/rollouts?state=running&model=${encodeURIComponent(s.model)}`);
+      await ui.getByText('No rollouts').waitFor();
+      await ui.goto(`${server.url}/rollouts`);
+      await ui.getByRole('link', { name: new RegExp(`${s.model} 1\\.0\\.0 → 2\\.0\\.0`) }).waitFor();
+      await screenshot(ui, '23-rollouts');
+      await ui.context().close();
+    } finally {
+      await traffic.stop();
+      await s.close();
+    }
   });
 
   it('finds the approval in the audit log, with the chain verified', async () => {

@@ -12,6 +12,7 @@ const NAV: { to: string; label: string; icon: string; permission?: 'audit:read' 
   { to: '/environments', label: 'Environments', icon: '⇢' },
   { to: '/promotions', label: 'Promotions', icon: '↑' },
   { to: '/deployments', label: 'Deployments', icon: '◉' },
+  { to: '/rollouts', label: 'Rollouts', icon: '⇄' },
   { to: '/audit', label: 'Audit log', icon: '≡', permission: 'audit:read' },
 ];
 

@@ -17,6 +17,7 @@ export const paths = {
   compareRuns: (a: string, b: string) => `/evals/compare?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`,
   promotion: (id: string) => `/promotions/${encodeURIComponent(id)}`,
   deployment: (id: string) => `/deployments/${encodeURIComponent(id)}`,
+  rollout: (id: string) => `/rollouts/${encodeURIComponent(id)}`,
 };
 
 export type AssetRoute = { name: string; page: 'asset' } | { name: string; page: 'version'; version: string } | { name: string; page: 'compare' } | null;

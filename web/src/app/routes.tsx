@@ -16,6 +16,8 @@ const PromotionsPage = lazy(() => import('../features/promotions/promotions-page
 const PromotionPage = lazy(() => import('../features/promotions/promotion-page.js'));
 const DeploymentsPage = lazy(() => import('../features/deployments/deployments-page.js'));
 const DeploymentPage = lazy(() => import('../features/deployments/deployment-page.js'));
+const RolloutsPage = lazy(() => import('../features/rollouts/rollouts-page.js'));
+const RolloutPage = lazy(() => import('../features/rollouts/rollout-page.js'));
 const AuditPage = lazy(() => import('../features/audit/audit-page.js'));
 
 export function AppRoutes() {
@@ -37,6 +39,8 @@ export function AppRoutes() {
         <Route path="/promotions/:id" element={<PromotionPage />} />
         <Route path="/deployments" element={<DeploymentsPage />} />
         <Route path="/deployments/:id" element={<DeploymentPage />} />
+        <Route path="/rollouts" element={<RolloutsPage />} />
+        <Route path="/rollouts/:id" element={<RolloutPage />} />
         <Route path="/audit" element={<AuditPage />} />
         <Route path="*" element={<Empty title="No such page">Check the address, or pick a section in the menu.</Empty>} />
       </Routes>

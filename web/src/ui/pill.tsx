@@ -20,6 +20,8 @@ const TONES: Record<string, 'good' | 'warn' | 'bad' | 'info' | 'muted'> = {
   restarting: 'warn',
   degraded: 'warn',
   inconclusive: 'warn',
+  pass: 'good',
+  fail: 'bad',
   interrupted: 'warn',
   deprecated: 'warn',
   failed: 'bad',

@@ -26,7 +26,14 @@ export function alignSeries(series: Series[]): uPlot.AlignedData {
   return [xs, ...ys] as uPlot.AlignedData;
 }
 
-export function TimeSeriesChart({ series, height = 200, format = (v) => String(v) }: { series: Series[]; height?: number; format?: (v: number) => string }) {
+/**
+ * `yMax`: the least top of the y axis (figures here are never negative, so it starts at 0; an
+ * hour of zeros still gets a readable axis). A series with few measured points shows them as dots.
+ */
+/** Dots a series' points when it has so few measured ones that its lines would hardly show. */
+const sparse = (u: uPlot, si: number): boolean => (u.data[si] ?? []).filter((v) => v !== null && v !== undefined).length <= 12;
+
+export function TimeSeriesChart({ series, height = 200, format = (v) => String(v), yMax = 1 }: { series: Series[]; height?: number; format?: (v: number) => string; yMax?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label).join('|');
@@ -39,12 +46,12 @@ export function TimeSeriesChart({ series, height = 200, format = (v) => String(v
       height,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(yMax, max * 1.1)] } },
       axes: [
         { stroke: '#667085', grid: { stroke: '#f2f4f7' }, ticks: { stroke: '#e4e7ec' } },
         { stroke: '#667085', grid: { stroke: '#f2f4f7' }, ticks: { stroke: '#e4e7ec' }, size: 64, values: (_u, vals) => vals.map((v) => format(v)) },
       ],
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: false }, value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)) }))],
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, points: { show: sparse }, value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)) }))],
     };
     plot.current = new uPlot(opts, alignSeries(series), el);
     const ro = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, el.clientWidth), height }));
@@ -55,7 +62,7 @@ export function TimeSeriesChart({ series, height = 200, format = (v) => String(v
       plot.current = null;
     };
     // Rebuilt when the set of series changes; new points go through setData below.
-  }, [key, height]);
+  }, [key, height, yMax]);
 
   useEffect(() => {
     plot.current?.setData(alignSeries(series));

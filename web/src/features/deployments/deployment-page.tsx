@@ -1,6 +1,7 @@
 /**
- * One deployment: state and replicas, where it serves, the live traffic split of its model in
- * its environment, its request charts, and — for a token allowed to — scale and stop.
+ * One deployment: state and replicas, where it serves, the rollout of its model in its
+ * environment (if one moves), the live traffic split, its request charts, and — for a token
+ * allowed to — scale and stop.
  */
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
@@ -14,6 +15,7 @@ import { Pill } from '../../ui/pill.js';
 import { Empty, ErrorBox, Skeleton } from '../../ui/states.js';
 import { StewardApiError } from '../../../../src/sdk/client.js';
 import { readyReplicas } from './deployments-page.js';
+import { CurrentRolloutCard } from '../rollouts/current-rollout-card.js';
 import { MetricsCharts } from './metrics-charts.js';
 import { TrafficSplit } from './traffic-split.js';
 
@@ -89,6 +91,7 @@ export default function DeploymentPage() {
             <Stat label="Serves" value={<span className="stat-value-small">{d.endpoint?.url ?? d.replicaStatus.find((r) => r.url)?.url ?? '—'}</span>} />
             <Stat label="Updated" value={timeAgo(d.updatedAt)} hint={formatDate(d.updatedAt)} />
           </div>
+          <CurrentRolloutCard model={d.model.name} environment={d.environment} />
           <Card title={`Traffic split · ${d.model.name} in ${d.environment}`}>
             {traffic.error ? <ErrorBox error={traffic.error} onRetry={traffic.reload} /> : traffic.data === undefined ? <Skeleton rows={1} height={56} /> : <TrafficSplit traffic={traffic.data} current={id} label={label} />}
           </Card>

@@ -1,27 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { figureSeries, pointsOf } from './metrics-fns.js';
+import type { MetricsFigures, MetricsResponse } from '../../../../src/contracts/monitoring.js';
+import { figureSeries, hasTraffic } from './metrics-fns.js';
 import { shares } from './traffic-split.js';
 
+const figures = (over: Partial<MetricsFigures> = {}): MetricsFigures => ({
+  requests: 0,
+  errors: { client: 0, rateLimited: 0, cancelled: 0, timeout: 0, upstream: 0, server: 0 },
+  errorRate: null,
+  latencyMs: { p50: null, p95: null, p99: null, avg: null },
+  ttftMs: { p50: null, p95: null },
+  inputTokens: 0,
+  outputTokens: 0,
+  tokensPerSecond: 0,
+  costUsd: 0,
+  refusals: 0,
+  ...over,
+});
+
 describe('monitoring points', () => {
-  it('reads flat points and nested percentiles; a missing figure is a gap, not a zero', () => {
-    const pts = pointsOf({
-      points: [
-        { t: '2026-01-01T00:00:00Z', requests: 10, errors: 1, latencyP50Ms: 100, latencyP95Ms: 300, tokensPerSecond: 40 },
-        { at: '2026-01-01T00:01:00Z', requests: 20, errors: 0, latency: { p50: 90, p95: 250 }, ttft: { p50: 30, p95: 70 } },
-      ],
-    });
-    expect(pts).toHaveLength(2);
-    expect(pts[0]).toMatchObject({ errorRate: 0.1, latencyP95Ms: 300, ttftP50Ms: null });
-    expect(pts[1]).toMatchObject({ errorRate: 0, latencyP50Ms: 90, ttftP95Ms: 70, tokensPerSecond: null });
-    expect(figureSeries(pts, 'tokensPerSecond')).toEqual([
-      [1767225600, 40],
-      [1767225660, null],
-    ]);
+  // An answer as the endpoint gives it (typed by its contract, so a drift of the contract fails to compile).
+  const answer: MetricsResponse = {
+    model: 'acme/bot', environment: 'staging', version: null, deployment: 'd1', key: null,
+    since: '2026-01-01T00:00:00.000Z', until: '2026-01-01T00:02:00.000Z', step: 60,
+    points: [
+      { at: '2026-01-01T00:00:00.000Z', ...figures({ requests: 10, errors: { client: 3, rateLimited: 0, cancelled: 0, timeout: 0, upstream: 1, server: 0 }, errorRate: 0.1, latencyMs: { p50: 100, p95: 300, p99: 400, avg: 120 }, ttftMs: { p50: 30, p95: 70 }, tokensPerSecond: 40 }) },
+      { at: '2026-01-01T00:01:00.000Z', ...figures() },
+    ],
+    totals: figures({ requests: 10 }),
+  };
+
+  it('reads each figure by its field; a bucket without traffic is a gap, not a zero (requests excepted)', () => {
+    expect(figureSeries(answer, 'requests')).toEqual([[1767225600, 10], [1767225660, 0]]);
+    expect(figureSeries(answer, 'errorRate')).toEqual([[1767225600, 0.1], [1767225660, null]]);
+    expect(figureSeries(answer, 'errors')[0]).toEqual([1767225600, 1]);
+    expect(figureSeries(answer, 'latencyP95Ms')).toEqual([[1767225600, 300], [1767225660, null]]);
+    expect(figureSeries(answer, 'ttftP50Ms')[0]).toEqual([1767225600, 30]);
+    expect(figureSeries(answer, 'tokensPerSecond')).toEqual([[1767225600, 40], [1767225660, null]]);
   });
-  it('reads the points of a series list, and nothing from what is not an answer', () => {
-    expect(pointsOf({ series: [{ points: [{ t: 1767225600000, requests: 1 }] }] })[0]!.t).toBe(1767225600000);
-    expect(pointsOf(null)).toEqual([]);
-    expect(pointsOf({ points: [{ requests: 1 }] })).toEqual([]);
+  it('knows an hour without any request from one with some', () => {
+    expect(hasTraffic([answer])).toBe(true);
+    expect(hasTraffic([{ totals: figures() }])).toBe(false);
+    expect(hasTraffic([])).toBe(false);
   });
 });
 

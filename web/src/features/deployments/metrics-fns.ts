@@ -1,59 +1,42 @@
 /**
- * Reading the monitoring API (`GET /api/v1/metrics`: time buckets of requests, errors, error
- * rate, latency and time-to-first-token percentiles, tokens per second) into chart series. The
- * endpoint belongs to the monitoring feature; this reads its points by field name, so a bucket
- * that lacks a figure leaves a gap rather than a zero. Pure.
+ * Reading the monitoring API (`GET /api/v1/metrics`, `MetricsResponse` in
+ * src/contracts/monitoring.ts) into chart series. Every bucket of the range is in `points`; one
+ * without traffic has `requests: 0` and null ratios and percentiles, which draw as a gap rather
+ * than a zero. Pure.
  */
+import type { MetricsPoint, MetricsResponse } from '../../../../src/contracts/monitoring.js';
 
-export interface MetricPoint {
-  /** Start of the bucket (RFC 3339 or epoch ms/s). */
-  t: string | number;
-  requests?: number | null;
-  errors?: number | null;
-  errorRate?: number | null;
-  latencyP50Ms?: number | null;
-  latencyP95Ms?: number | null;
-  ttftP50Ms?: number | null;
-  ttftP95Ms?: number | null;
-  tokensPerSecond?: number | null;
+export type Figure = 'requests' | 'errors' | 'errorRate' | 'latencyP50Ms' | 'latencyP95Ms' | 'ttftP50Ms' | 'ttftP95Ms' | 'tokensPerSecond';
+
+/** Errors the model's operator answers for (the contract's error rate counts the same classes). */
+export const badErrors = (p: MetricsPoint): number => p.errors.timeout + p.errors.upstream + p.errors.server;
+
+/** One figure of a bucket; null where the bucket has no traffic to measure it on. */
+export function figureOf(p: MetricsPoint, figure: Figure): number | null {
+  switch (figure) {
+    case 'requests':
+      return p.requests;
+    case 'errors':
+      return badErrors(p);
+    case 'errorRate':
+      return p.errorRate;
+    case 'latencyP50Ms':
+      return p.latencyMs.p50;
+    case 'latencyP95Ms':
+      return p.latencyMs.p95;
+    case 'ttftP50Ms':
+      return p.ttftMs.p50;
+    case 'ttftP95Ms':
+      return p.ttftMs.p95;
+    case 'tokensPerSecond':
+      return p.requests > 0 ? p.tokensPerSecond : null;
+  }
 }
 
-export type Figure = Exclude<keyof MetricPoint, 't'>;
-
-/** One answer of the endpoint: its buckets, under `points` (or the first series' points). */
-export function pointsOf(body: unknown): MetricPoint[] {
-  if (!body || typeof body !== 'object') return [];
-  const b = body as { points?: unknown; series?: { points?: unknown }[]; items?: unknown };
-  const raw = Array.isArray(b.points) ? b.points : Array.isArray(b.items) ? b.items : Array.isArray(b.series) && b.series.length ? b.series.flatMap((s) => (Array.isArray(s.points) ? s.points : [])) : [];
-  return (raw as Record<string, unknown>[]).map(normalise).filter((p): p is MetricPoint => p !== null);
+/** The [unix seconds, value] pairs of one figure over an answer's buckets. */
+export function figureSeries(res: Pick<MetricsResponse, 'points'>, figure: Figure): [number, number | null][] {
+  return res.points.map((p) => [Math.floor(Date.parse(p.at) / 1000), figureOf(p, figure)]);
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-
-function normalise(p: Record<string, unknown>): MetricPoint | null {
-  const t = (p.t ?? p.at ?? p.time ?? p.start ?? p.bucket) as string | number | undefined;
-  if (t === undefined) return null;
-  const latency = (p.latency ?? p.latencyMs) as { p50?: unknown; p95?: unknown } | undefined;
-  const ttft = (p.ttft ?? p.ttftMs) as { p50?: unknown; p95?: unknown } | undefined;
-  return {
-    t,
-    requests: num(p.requests),
-    errors: num(p.errors),
-    errorRate: num(p.errorRate) ?? (num(p.requests) ? (num(p.errors) ?? 0) / num(p.requests)! : null),
-    latencyP50Ms: num(p.latencyP50Ms) ?? num(latency?.p50),
-    latencyP95Ms: num(p.latencyP95Ms) ?? num(latency?.p95),
-    ttftP50Ms: num(p.ttftP50Ms) ?? num(ttft?.p50),
-    ttftP95Ms: num(p.ttftP95Ms) ?? num(ttft?.p95),
-    tokensPerSecond: num(p.tokensPerSecond) ?? num(p.outputTokensPerSecond),
-  };
-}
-
-export function epochSeconds(t: string | number): number {
-  if (typeof t === 'number') return t > 1e12 ? Math.floor(t / 1000) : t;
-  return Math.floor(Date.parse(t) / 1000);
-}
-
-/** The [time, value] pairs of one figure. */
-export function figureSeries(points: MetricPoint[], figure: Figure): [number, number | null][] {
-  return points.map((p) => [epochSeconds(p.t), (p[figure] as number | null | undefined) ?? null]);
-}
+/** Whether any bucket of the answers had traffic. */
+export const hasTraffic = (answers: Pick<MetricsResponse, 'totals'>[]): boolean => answers.some((a) => a.totals.requests > 0);
