@@ -65,7 +65,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerMonitoring(program, globals);
   registerNotify(program, globals);
   registerExport(program, globals);
-  registerDemo(program);
+  registerDemo(program, globals);
   const args = argv.slice(2);
   const core = new Set(program.commands.map((c) => c.name()));
   const named = Object.keys(LAZY).filter((name) => args.includes(name));

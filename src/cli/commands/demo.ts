@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { printJson } from '../cli-context.js';
+import { printJson, type GlobalOptions } from '../cli-context.js';
 import { UsageError } from '../cli-errors.js';
-import { DemoError, type DemoResult, type DemoStep } from './demo-story.js';
+import type { DemoResult, DemoStep } from './demo-story.js';
 
 function port(v: string): number {
   const n = Number(v);
@@ -66,7 +66,7 @@ async function demo(o: { data?: string; port: number; keep?: boolean; json?: boo
   const token = server.bootstrapToken?.token;
   let ok = false;
   try {
-    if (!token) throw new DemoError(`the server in ${dataDir} did not create an admin token: the demo needs a new, empty data directory`);
+    if (!token) throw new Error(`the server in ${dataDir} did not create an admin token: the demo needs a new, empty data directory`);
     say(`steward demo: an embedded server at ${server.url} (SQLite + files in ${dataDir}, gateway on /v1)\n`);
     const result = await runStory({
       url: server.url,
@@ -89,7 +89,7 @@ async function demo(o: { data?: string; port: number; keep?: boolean; json?: boo
   }
 }
 
-export function registerDemo(program: Command): void {
+export function registerDemo(program: Command, globals: () => GlobalOptions): void {
   program
     .command('demo')
     .description('Run the whole lifecycle on the tiny built-in model, narrated: push, evaluate, promote, canary, fault, automatic rollback, audit')
@@ -118,5 +118,5 @@ Examples:
   steward demo --keep           # then: steward up --data <the directory it prints>
   steward demo --json | jq .rollout`,
     )
-    .action(async (o: { data?: string; port: number; keep?: boolean; json?: boolean }) => demo(o));
+    .action(async (o: { data?: string; port: number; keep?: boolean; json?: boolean }) => demo({ ...o, data: o.data ?? globals().data }));
 }
