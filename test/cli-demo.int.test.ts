@@ -6,6 +6,7 @@
  * The narrated form is checked for its step lines; a non-empty --data is refused before anything starts.
  */
 import fs from 'node:fs';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv, runCli } from './helpers/cli.js';
@@ -81,5 +82,20 @@ describe('steward demo', () => {
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('is not empty: the demo starts from nothing');
     expect(fs.readdirSync(data)).toEqual(['something']);
+  });
+
+  it('says which port is taken and what to do, and leaves no data dir behind', async () => {
+    const env = cliEnv();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const out = await runCli(['demo', '--port', String(port)], env, { extraEnv: { TMPDIR: env.home } });
+      expect(out.code).toBe(2);
+      expect(out.stderr).toContain(`127.0.0.1:${port} is in use; run the demo on another port with --port N (0 picks a free one)`);
+      expect(fs.readdirSync(env.home).filter((f) => f.startsWith('steward-demo-'))).toEqual([]);
+    } finally {
+      taken.close();
+    }
   });
 });

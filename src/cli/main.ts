@@ -79,6 +79,7 @@ steward --version (or -V) prints the version.
 
 Quick start:
   steward up                                   # platform on http://127.0.0.1:8080, data in ./.steward
+  steward demo                                 # the whole lifecycle on a tiny built-in model, narrated
   steward push ./my-model --model acme/my-model --version 1.0.0 --meta meta.json
   steward ls
   steward show acme/my-model:1.0.0

@@ -80,13 +80,7 @@ export async function runStory(opts: { url: string; adminToken: string; dataDir:
       return cur.state === 'ready' ? cur : null;
     });
   };
-  const stopDeployments = async (ids: string[]) => {
-    for (const id of ids) await api((x) => x.deployments.stopDeployment)({ params: { id } }).catch(() => undefined);
-    await until('the deployments to stop', logsHint, 30_000, async () => {
-      for (const id of ids) if ((await api((x) => x.deployments.getDeployment)({ params: { id } })).state !== 'stopped') return false;
-      return true;
-    });
-  };
+  const stopDeployments = (ids: string[]) => stopAndWait(admin, ids, logsHint);
   const promote = async (version: string, to: string, approver?: StewardClient): Promise<PromotionResponse> => {
     let p = await api((x) => x.promotions.createPromotion)({ body: { model: `${DEMO_MODEL}:${version}`, to, comment: 'steward demo' } });
     const settle = (want: (s: string) => boolean) =>
@@ -141,7 +135,7 @@ export async function runStory(opts: { url: string; adminToken: string; dataDir:
       if (run.state !== 'succeeded') throw new DemoError(`evaluation of ${version} ended ${run.state}: ${run.error ?? 'no reason given'}; ${logsHint}`);
       const metrics = Object.fromEntries((run.summary?.metrics ?? []).map((m) => [m.id, m.value]));
       evaluations.push({ version, run: run.id, state: run.state, passed: run.summary?.passed ?? null, metrics });
-      const shown = Object.entries(metrics).map(([k, v]) => `${k} ${v === null ? '–' : Number(v.toFixed(3))}`).join(', ');
+      const shown = Object.entries(metrics).map(([k, v]) => `${k} ${v === null ? '–' : k.startsWith('latency') ? `${Math.round(v)} ms` : Number(v.toFixed(3))}`).join(', ');
       done('evaluate', `evaluated ${version} on ${run.total} cases: ${shown} → thresholds ${run.summary?.passed ? 'passed' : 'FAILED'}`);
     }
     await stopDeployments(evalDeps.map((d) => d.id));
@@ -243,7 +237,20 @@ export async function runStory(opts: { url: string; adminToken: string; dataDir:
       await load.stop();
     }
   } finally {
-    // Whatever happened, no replica outlives the demo.
-    await Promise.all(deployments.map((id) => api((x) => x.deployments.stopDeployment)({ params: { id } }).catch(() => undefined)));
+    // Whatever happened, no replica outlives the demo (a stop is the reconciler's work: wait for it).
+    await stopAndWait(admin, deployments, logsHint);
   }
+}
+
+/**
+ * Asks each deployment to stop (one stopping or stopped already is left to it) and waits until
+ * all are stopped: the reconciler stops the replicas, which run in process groups of their own
+ * and would outlive a server closed before it did.
+ */
+export async function stopAndWait(client: StewardClient, ids: readonly string[], hint: string): Promise<void> {
+  await Promise.all(ids.map((id) => client.api((x) => x.deployments.stopDeployment)({ params: { id } }).catch(() => undefined)));
+  await until('the deployments to stop', hint, 30_000, async () => {
+    for (const id of ids) if ((await client.api((x) => x.deployments.getDeployment)({ params: { id } })).state !== 'stopped') return false;
+    return true;
+  });
 }

@@ -36,11 +36,19 @@ function printSummary(r: DemoResult, totalMs: number): void {
   w(`  total         ${seconds(totalMs)}`);
 }
 
+/** Stops every deployment of the demo's server and waits for it (an interrupted demo). */
+async function stopAll(url: string, token: string | undefined): Promise<void> {
+  const [{ StewardClient }, { stopAndWait }] = await Promise.all([import('../../sdk/client.js'), import('./demo-story.js')]);
+  const client = new StewardClient({ url, token });
+  const page = await client.api((t) => t.deployments.listDeployments)({ query: { limit: 100 } });
+  await stopAndWait(client, page.items.map((d) => d.id), 'some replicas may still run: `ps -ef | grep runtimes/builtin` finds them');
+}
+
 async function demo(o: { data?: string; port: number; keep?: boolean; json?: boolean }): Promise<void> {
-  const dataDir = path.resolve(o.data ?? fs.mkdtempSync(path.join(os.tmpdir(), 'steward-demo-')));
-  if (o.data && fs.existsSync(dataDir) && fs.readdirSync(dataDir).length > 0) {
+  if (o.data && fs.existsSync(o.data) && fs.readdirSync(o.data).length > 0) {
     throw new UsageError(`--data ${o.data} is not empty: the demo starts from nothing; give it a new or empty directory`);
   }
+  const dataDir = path.resolve(o.data ?? fs.mkdtempSync(path.join(os.tmpdir(), 'steward-demo-')));
   fs.mkdirSync(dataDir, { recursive: true });
   const say = (line: string) => {
     if (!o.json) process.stdout.write(line + '\n');
@@ -60,11 +68,28 @@ async function demo(o: { data?: string; port: number; keep?: boolean; json?: boo
   try {
     server = await startServer({ config, gateway: true, logDestination: logFile });
   } catch (err) {
+    // Nothing ran yet: a data dir the demo made is of no use to anyone.
+    await new Promise((r) => logFile.end(r));
+    if (!o.data) fs.rmSync(dataDir, { recursive: true, force: true });
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`127.0.0.1:${o.port} is in use; run the demo on another port with --port N (0 picks a free one)`);
     throw err;
   }
   const token = server.bootstrapToken?.token;
   let ok = false;
+  // Replicas run in process groups of their own and would outlive an interrupted demo: Ctrl-C
+  // stops them (and the server) before exiting.
+  const running = server;
+  const interrupt = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nsteward demo: ${signal}, stopping the deployments and the server; data kept in ${dataDir}\n`);
+    const force = setTimeout(() => process.exit(130), 15_000);
+    force.unref();
+    void stopAll(running.url, token)
+      .catch(() => undefined)
+      .then(() => running.close())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     if (!token) throw new Error(`the server in ${dataDir} did not create an admin token: the demo needs a new, empty data directory`);
     say(`steward demo: an embedded server at ${server.url} (SQLite + files in ${dataDir}, gateway on /v1)\n`);
@@ -82,6 +107,8 @@ async function demo(o: { data?: string; port: number; keep?: boolean; json?: boo
     process.stderr.write(`steward demo stopped: its data (server.log, the replicas' logs) is kept in ${dataDir}\n`);
     throw err;
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     await server.close();
     await new Promise((r) => logFile.end(r));
     if (ok && !o.keep) fs.rmSync(dataDir, { recursive: true, force: true });
