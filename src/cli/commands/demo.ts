@@ -127,7 +127,7 @@ export function registerDemo(program: Command, globals: () => GlobalOptions): vo
     .addHelpText(
       'after',
       `
-What it does, in one process and nothing to install (about a minute on one CPU):
+What it does, in one process and nothing to install (about 20 seconds):
   1. starts the platform as \`steward up\` does (SQLite + files, the gateway on /v1), on a free port
   2. generates two tiny llama GGUF models and pushes them as demo/tiny-chat 1.0.0 and 2.0.0
   3. evaluates both with a small suite against deployments of each (built-in CPU runtime)
