@@ -9,6 +9,7 @@ import { closeClients, connectionUsed, type GlobalOptions } from './cli-context.
 import { UsageError } from './cli-errors.js';
 import { registerAdmin, registerAudit } from './commands/admin.js';
 import { registerContext } from './commands/context.js';
+import { registerDemo } from './commands/demo.js';
 import { registerDeployments } from './commands/deploy.js';
 import { registerExport } from './commands/export.js';
 import { registerGateway } from './commands/gateway.js';
@@ -64,6 +65,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   registerMonitoring(program, globals);
   registerNotify(program, globals);
   registerExport(program, globals);
+  registerDemo(program, globals);
   const args = argv.slice(2);
   const core = new Set(program.commands.map((c) => c.name()));
   const named = Object.keys(LAZY).filter((name) => args.includes(name));
@@ -77,6 +79,7 @@ steward --version (or -V) prints the version.
 
 Quick start:
   steward up                                   # platform on http://127.0.0.1:8080, data in ./.steward
+  steward demo                                 # the whole lifecycle on a tiny built-in model, narrated
   steward push ./my-model --model acme/my-model --version 1.0.0 --meta meta.json
   steward ls
   steward show acme/my-model:1.0.0

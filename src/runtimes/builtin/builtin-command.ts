@@ -10,6 +10,8 @@ export interface BuiltinArgs {
   contextSize?: number;
   modelName?: string;
   maxTokens?: number;
+  /** Share of completion requests failed on purpose (drills, demos). */
+  faultRate?: number;
 }
 
 export function builtinRuntimeCommand(a: BuiltinArgs): { command: string; args: string[] } {
@@ -21,5 +23,6 @@ export function builtinRuntimeCommand(a: BuiltinArgs): { command: string; args: 
   if (a.contextSize !== undefined) args.push('--context-size', String(a.contextSize));
   if (a.modelName) args.push('--model-name', a.modelName);
   if (a.maxTokens !== undefined) args.push('--max-tokens', String(a.maxTokens));
+  if (a.faultRate) args.push('--fault-rate', String(a.faultRate));
   return { command: process.execPath, args };
 }

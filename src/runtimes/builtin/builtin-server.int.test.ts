@@ -23,8 +23,8 @@ async function freePort(): Promise<number> {
 
 interface Child { proc: ChildProcess; port: number; base: string; log: () => string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
 
-function startRuntime(modelPath: string, port: number): Child {
-  const { command, args } = builtinRuntimeCommand({ modelPath, port, threads: 1, contextSize: 512, modelName: 'tiny' });
+function startRuntime(modelPath: string, port: number, faultRate?: number): Child {
+  const { command, args } = builtinRuntimeCommand({ modelPath, port, threads: 1, contextSize: 512, modelName: 'tiny', ...(faultRate !== undefined ? { faultRate } : {}) });
   const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -212,6 +212,46 @@ describe('built-in runtime (child process, tiny GGUF)', () => {
     expect((await fetch(`${rt.base}/v1/nothing`)).status).toBe(404);
     // The runtime still serves after them.
     expect((await fetch(`${rt.base}/health`)).status).toBe(200);
+  });
+});
+
+describe('built-in runtime with an injected fault (--fault-rate)', () => {
+  it('fails exactly that share of completion requests with a 500 OpenAI error, and serves the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'builtin-fault-'));
+    const model = join(dir, 'tiny.gguf');
+    writeFileSync(model, makeTinyGguf());
+    const rt = startRuntime(model, await freePort(), 0.25);
+    try {
+      if (!(await waitHealthy(rt, 30_000))) throw new Error(`runtime did not become healthy:\n${rt.log()}`);
+      const post = (path: string, body: unknown) => fetch(`${rt.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        const r = i % 2 ? await post('/v1/completions', { prompt: 'x', max_tokens: 2 }) : await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 });
+        const body = (await r.json()) as { error?: { type: string; message: string }; choices?: unknown[] };
+        statuses.push(r.status);
+        if (r.status === 500) expect(body.error).toMatchObject({ type: 'server_error', message: expect.stringContaining('injected fault') });
+        else expect(body.choices).toHaveLength(1);
+      }
+      // Every fourth request, not a dice roll: a drill's error rate is the one asked for.
+      expect(statuses).toEqual([200, 200, 200, 500, 200, 200, 200, 500]);
+      // Embeddings and health are not completions: they stay served.
+      expect((await post('/v1/embeddings', { input: 'x' })).status).toBe(200);
+      expect((await fetch(`${rt.base}/health`)).status).toBe(200);
+    } finally {
+      rt.proc.kill('SIGTERM');
+      await rt.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('refuses a fault rate outside 0..1 with exit code 2', async () => {
+    const { command, args } = builtinRuntimeCommand({ modelPath: '/nonexistent.gguf', port: await freePort() });
+    const proc = spawn(command, [...args, '--fault-rate', '1.5'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+    const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+    expect(code).toBe(2);
+    expect(err).toContain('--fault-rate must be a number between 0 and 1');
   });
 });
 

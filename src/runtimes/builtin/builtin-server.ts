@@ -19,6 +19,12 @@ export interface BuiltinOptions {
   modelName?: string;
   /** Generation cap when a request gives no max_tokens. */
   defaultMaxTokens?: number;
+  /**
+   * Share of completion requests (chat and text) answered 500 with an OpenAI error body instead of
+   * being served: a fault injected on purpose, for drills and `steward demo` (a canary that fails).
+   * 0 (the default) serves everything.
+   */
+  faultRate?: number;
   log?: (line: string) => void;
 }
 
@@ -70,6 +76,7 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
   let model: LlamaModel | undefined;
   let context: LlamaContext | undefined;
   let embedding: LlamaEmbeddingContext | undefined;
+  const faults = faultInjector(opts.faultRate ?? 0);
   // One request at a time: the context has one sequence.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -114,6 +121,9 @@ export async function startBuiltinServer(opts: BuiltinOptions): Promise<BuiltinS
     }
     if (state !== 'ready') throw new HttpError(503, `model ${modelId} is ${state}; wait for /health to answer 200`, 'server_error');
     const body = await readJson(req);
+    if (route !== 'POST /v1/embeddings' && faults()) {
+      throw new HttpError(500, `injected fault: this runtime was started with --fault-rate ${opts.faultRate} and fails that share of completion requests on purpose (drills, steward demo)`, 'server_error');
+    }
     if (route === 'POST /v1/embeddings') return embeddings(parse(embeddingSchema, body), res);
     if (route === 'POST /v1/completions') return generate('completion', parse(completionSchema, body), req, res);
     return generate('chat', parse(chatSchema, body), req, res);
@@ -282,6 +292,19 @@ function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
     throw new HttpError(400, `invalid request body${issue ? `: ${issue.path.join('.') || '(body)'}: ${issue.message}` : ''}`);
   }
   return r.data;
+}
+
+/**
+ * Whether the next request fails: exactly `rate` of requests, spread evenly (request n fails when
+ * floor(n·rate) steps up), so a drill's error rate is what was asked for, not a dice roll's.
+ */
+export function faultInjector(rate: number): () => boolean {
+  if (!(rate >= 0 && rate <= 1)) throw new Error(`fault rate must be between 0 and 1 (got ${rate})`);
+  let n = 0;
+  return () => {
+    n++;
+    return Math.floor(n * rate) > Math.floor((n - 1) * rate);
+  };
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -1,6 +1,7 @@
 // Entry point of the built-in runtime's child process:
 //   node dist/runtimes/builtin/main.js --model FILE.gguf --port N [--host 127.0.0.1]
 //        [--threads 1] [--context-size 512] [--model-name ID] [--max-tokens 256]
+//        [--fault-rate 0.2]   (fail that share of completion requests with a 500: drills, demos)
 // Exit codes: 0 after SIGTERM/SIGINT, 1 when the model fails to load, 2 on bad arguments.
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -37,6 +38,7 @@ const { values } = parseArgs({
     'context-size': { type: 'string', default: '512' },
     'model-name': { type: 'string' },
     'max-tokens': { type: 'string', default: '256' },
+    'fault-rate': { type: 'string', default: '0' },
   },
 });
 const int = (name: string, v: string | undefined): number => {
@@ -47,6 +49,11 @@ const int = (name: string, v: string | undefined): number => {
   }
   return n;
 };
+const faultRate = Number(values['fault-rate']);
+if (!(faultRate >= 0 && faultRate <= 1)) {
+  console.error(`builtin runtime: --fault-rate must be a number between 0 and 1 (got ${values['fault-rate']})`);
+  process.exit(2);
+}
 if (!values.model) {
   console.error('builtin runtime: --model FILE.gguf is required');
   process.exit(2);
@@ -66,6 +73,7 @@ const rt = await startBuiltinServer({
   threads: int('threads', values.threads),
   contextSize: int('context-size', values['context-size']),
   defaultMaxTokens: int('max-tokens', values['max-tokens']),
+  faultRate,
   ...(values['model-name'] ? { modelName: values['model-name'] } : {}),
 }).catch((err: unknown) => {
   console.error(`builtin runtime: cannot listen: ${err instanceof Error ? err.message : String(err)}`);
