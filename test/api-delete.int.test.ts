@@ -261,7 +261,11 @@ describe.each(BACKENDS)('deletion on %s', (backend) => {
       expect(blockersOf(e)).toEqual([{ version: '1.0.0', reason: 'evaluation', refs: [r1.id, r2.id], message: `evaluation runs ${r1.id}, ${r2.id} used it as their suite (delete them first: steward eval rm ${r1.id})` }]);
 
       const res = expectBody(await api.del(versionPath(model, '1.0.0')), 200, DeleteResponse);
-      expect(res.removed).toEqual({ evaluations: 1 });
+      // 1.0.0 entered development by itself and leaves it when 2.0.0's readiness is delivered: under load
+      // that may not have happened yet, and then the deletion takes it out (one environment removed).
+      const { environments, ...removed } = res.removed as Record<string, number>;
+      expect(removed).toEqual({ evaluations: 1 });
+      expect([undefined, 1]).toContain(environments);
       expectError(await api.get(`/api/v1/evals/runs/${r1.id}`), 404, 'not_found');
       expectError(await api.get(`/api/v1/evals/runs/${r1.id}/results`), 404, 'not_found');
       expect(await audit(`eval-run:${r1.id}`)).toEqual(['eval.run.create', 'eval.run.finish', 'eval.run.delete']);
