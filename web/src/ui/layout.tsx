@@ -63,6 +63,25 @@ export function Stat({ label, value, hint }: { label: string; value: ReactNode; 
   );
 }
 
+/**
+ * The page's query parameters and a setter for one of them (empty removes it), replacing the
+ * history entry: filters live in the URL, so a filtered page has its own link.
+ */
+export function useQueryParams(): [URLSearchParams, (key: string, value: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const set = (key: string, value: string) =>
+    setParams(
+      (p) => {
+        const n = new URLSearchParams(p);
+        if (value) n.set(key, value);
+        else n.delete(key);
+        return n;
+      },
+      { replace: true },
+    );
+  return [params, set];
+}
+
 /** Tabs whose selection is the `tab` query parameter, so a tab has its own URL. */
 export function useTab(tabs: readonly string[]): [string, (t: string) => void] {
   const [params, setParams] = useSearchParams();

@@ -5,14 +5,14 @@
  * metadata or an environment narrows the names first, then the list shows the matching ones.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import type { AssetKind } from '../../../../src/contracts/asset-names.js';
 import type { AssetResponse } from '../../../../src/contracts/assets.js';
 import { paths } from '../../app/paths.js';
 import { useSession } from '../../app/session.js';
 import { useApi } from '../../app/use-api.js';
 import { formatDate, timeAgo } from '../../ui/format.js';
-import { PageHeader } from '../../ui/layout.js';
+import { PageHeader, useQueryParams } from '../../ui/layout.js';
 import { Labels } from '../../ui/pill.js';
 import { Empty, ErrorBox, Skeleton } from '../../ui/states.js';
 import type { StewardClient } from '../../../../src/sdk/client.js';
@@ -49,7 +49,7 @@ async function allowedNames(client: StewardClient, kind: AssetKind, f: Filters):
 }
 
 export function AssetListPage({ kind }: { kind: AssetKind }) {
-  const [params, setParams] = useSearchParams();
+  const [params, setParam] = useQueryParams();
   const filters: Filters = {
     q: params.get('q') ?? '',
     label: params.get('label') ?? '',
@@ -87,16 +87,7 @@ export function AssetListPage({ kind }: { kind: AssetKind }) {
   useEffect(() => () => clearTimeout(typing.current), []);
   const set = (k: keyof Filters, v: string, delayMs = 0) => {
     clearTimeout(typing.current);
-    const apply = () =>
-      setParams(
-        (p) => {
-          const n = new URLSearchParams(p);
-          if (v) n.set(k, v);
-          else n.delete(k);
-          return n;
-        },
-        { replace: true },
-      );
+    const apply = () => setParam(k, v);
     // The list stays on screen while a clicked page's code loads (a transition): by then the
     // address is the new page's, and the update must not bring the user back to the list.
     const from = window.location.pathname;

@@ -3,12 +3,11 @@
  * the hash chain's verification status above it. Each entry opens to its recorded change.
  */
 import { Fragment, useState } from 'react';
-import { useSearchParams } from 'react-router';
 import type { AuditEvent } from '../../../../src/contracts/audit.js';
 import { useSession } from '../../app/session.js';
 import { useApi } from '../../app/use-api.js';
 import { formatDate, timeAgo } from '../../ui/format.js';
-import { PageHeader } from '../../ui/layout.js';
+import { PageHeader, useQueryParams } from '../../ui/layout.js';
 import { Empty, Loadable, Skeleton } from '../../ui/states.js';
 
 const FIELDS = ['actor', 'action', 'target', 'since', 'until'] as const;
@@ -22,7 +21,7 @@ export function toTimestamp(local: string): string | undefined {
 
 export default function AuditPage() {
   const { client } = useSession();
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useQueryParams();
   const f = Object.fromEntries(FIELDS.map((k) => [k, params.get(k) ?? ''])) as Record<(typeof FIELDS)[number], string>;
   const query = {
     ...(f.actor ? { actor: f.actor } : {}),
@@ -39,16 +38,6 @@ export default function AuditPage() {
   const extra = more.key === key ? more : null;
   const items = [...(list.data?.items ?? []), ...(extra?.items ?? [])];
   const cursor = extra ? extra.cursor : (list.data?.nextCursor ?? null);
-  const set = (k: string, v: string) =>
-    setParams(
-      (p) => {
-        const n = new URLSearchParams(p);
-        if (v) n.set(k, v);
-        else n.delete(k);
-        return n;
-      },
-      { replace: true },
-    );
   return (
     <>
       <PageHeader title="Audit log" subtitle="Every change, who made it and from where; each entry is hash-chained to the one before." />

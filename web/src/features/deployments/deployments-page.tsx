@@ -1,10 +1,10 @@
 /** Deployments: each one's model version, environment, runtime, driver, state and replicas; filter by model, environment and state. */
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import type { DeploymentState } from '../../../../src/contracts/deployments.js';
 import { paths } from '../../app/paths.js';
 import { useApi } from '../../app/use-api.js';
 import { formatDate, timeAgo } from '../../ui/format.js';
-import { PageHeader } from '../../ui/layout.js';
+import { PageHeader, useQueryParams } from '../../ui/layout.js';
 import { Pill } from '../../ui/pill.js';
 import { Empty, Loadable } from '../../ui/states.js';
 
@@ -15,7 +15,7 @@ export function readyReplicas(d: { replicaStatus: { state: string }[] }): number
 }
 
 export default function DeploymentsPage() {
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useQueryParams();
   const model = params.get('model') ?? '';
   const environment = params.get('environment') ?? '';
   const state = params.get('state') ?? '';
@@ -24,16 +24,6 @@ export default function DeploymentsPage() {
     [model, environment, state],
     { pollMs: 5000 },
   );
-  const set = (k: string, v: string) =>
-    setParams(
-      (p) => {
-        const n = new URLSearchParams(p);
-        if (v) n.set(k, v);
-        else n.delete(k);
-        return n;
-      },
-      { replace: true },
-    );
   return (
     <>
       <PageHeader title="Deployments" subtitle="Model versions running in an environment, their replicas and health." />

@@ -1,11 +1,11 @@
 /** Evaluation runs with their progress, newest first; filter by model, suite and state; pick two to compare. */
 import { useState } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import type { RunState } from '../../../../src/contracts/evals.js';
 import { paths } from '../../app/paths.js';
 import { useApi } from '../../app/use-api.js';
 import { formatDate, formatMetric, timeAgo } from '../../ui/format.js';
-import { PageHeader } from '../../ui/layout.js';
+import { PageHeader, useQueryParams } from '../../ui/layout.js';
 import { Pill } from '../../ui/pill.js';
 import { Empty, Loadable } from '../../ui/states.js';
 
@@ -28,7 +28,7 @@ export function Progress({ done, total, failed = 0 }: { done: number; total: num
 }
 
 export default function RunsPage() {
-  const [params, setParams] = useSearchParams();
+  const [params, set] = useQueryParams();
   const model = params.get('model') ?? '';
   const suite = params.get('suite') ?? '';
   const state = params.get('state') ?? '';
@@ -39,16 +39,6 @@ export default function RunsPage() {
     [model, suite, state],
     { pollMs: 3000 },
   );
-  const set = (k: string, v: string) =>
-    setParams(
-      (p) => {
-        const n = new URLSearchParams(p);
-        if (v) n.set(k, v);
-        else n.delete(k);
-        return n;
-      },
-      { replace: true },
-    );
   return (
     <>
       <PageHeader
